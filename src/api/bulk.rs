@@ -1,0 +1,140 @@
+//! Streaming NDJSON bulk ingestion.
+
+use poem::Body;
+use poem_openapi::payload::Binary;
+use poem_openapi::{ApiRequest, Object};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+
+use super::documents::DocumentBody;
+use super::problem::{ApiError, Problem};
+use crate::error::AppError;
+use crate::model::UpsertOutcome;
+use crate::service::Library;
+
+/// An NDJSON body: one JSON document object a line.
+#[derive(Debug, ApiRequest)]
+pub enum BulkBody {
+    /// Newline-delimited JSON.
+    #[oai(content_type = "application/x-ndjson")]
+    Ndjson(Binary<Body>),
+    /// The same, under its other common name.
+    #[oai(content_type = "application/jsonl")]
+    Jsonl(Binary<Body>),
+}
+
+/// What happened to one line.
+#[derive(Debug, Object)]
+pub struct BulkItem {
+    /// 1-based line number in the body.
+    pub line: u64,
+    /// Document id when the line was stored.
+    pub id: Option<String>,
+    /// What the upsert did; absent when the line failed.
+    pub outcome: Option<UpsertOutcome>,
+    /// Why the line failed; absent when it was stored.
+    pub error: Option<Problem>,
+}
+
+/// Totals and per-line results of a bulk request.
+#[derive(Debug, Default, Object)]
+pub struct BulkSummary {
+    /// Lines that created a document.
+    pub created: u64,
+    /// Lines that replaced a document.
+    pub updated: u64,
+    /// Lines whose content was already stored.
+    pub unchanged: u64,
+    /// Lines that failed (see `items`).
+    pub failed: u64,
+    /// One entry per non-blank line, in order.
+    pub items: Vec<BulkItem>,
+}
+
+/// Reads `body` line by line within the configured byte and document limits and upserts each
+/// line into `collection`. Lines fail independently.
+pub async fn ingest_ndjson(
+    library: &Library,
+    collection: &str,
+    body: BulkBody,
+) -> Result<BulkSummary, ApiError> {
+    library.collection(collection).await?;
+    let (BulkBody::Ndjson(Binary(body)) | BulkBody::Jsonl(Binary(body))) = body;
+    let max_bytes = library.config().server.max_bulk_bytes as u64;
+    let max_documents = library.config().ingest.max_bulk_documents as u64;
+    let mut reader = BufReader::new(body.into_async_read().take(max_bytes + 1));
+    let mut summary = BulkSummary::default();
+    let mut consumed = 0u64;
+    let mut line_number = 0u64;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let read = reader.read_until(b'\n', &mut line).await.map_err(|e| {
+            AppError::invalid("invalid_body", format!("reading the body failed: {e}"))
+        })?;
+        if read == 0 {
+            break;
+        }
+        consumed += read as u64;
+        line_number += 1;
+        if consumed > max_bytes {
+            return Err(AppError::PayloadTooLarge(format!(
+                "bulk body exceeds {max_bytes} bytes; lines 1-{} were processed ({} stored), send the rest in another request",
+                line_number - 1,
+                summary.created + summary.updated + summary.unchanged
+            ))
+            .into());
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if summary.items.len() as u64 >= max_documents {
+            return Err(AppError::PayloadTooLarge(format!(
+                "a bulk request may hold at most {max_documents} documents; lines 1-{} were processed",
+                line_number - 1
+            ))
+            .into());
+        }
+        let item = ingest_line(library, collection, line_number, &line).await;
+        match (&item.outcome, &item.error) {
+            (Some(UpsertOutcome::Created), _) => summary.created += 1,
+            (Some(UpsertOutcome::Updated), _) => summary.updated += 1,
+            (Some(UpsertOutcome::Unchanged), _) => summary.unchanged += 1,
+            _ => summary.failed += 1,
+        }
+        summary.items.push(item);
+    }
+    Ok(summary)
+}
+
+/// Parses and upserts one line; failures become the item's problem.
+async fn ingest_line(
+    library: &Library,
+    collection: &str,
+    line_number: u64,
+    line: &[u8],
+) -> BulkItem {
+    let result = match serde_json::from_slice::<DocumentBody>(line) {
+        Ok(document) => library
+            .upsert_document(collection, document.into())
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(ApiError::from(AppError::invalid(
+            "invalid_json",
+            format!("line {line_number}: {e}"),
+        ))),
+    };
+    match result {
+        Ok((document, outcome)) => BulkItem {
+            line: line_number,
+            id: Some(document.id),
+            outcome: Some(outcome),
+            error: None,
+        },
+        Err(err) => BulkItem {
+            line: line_number,
+            id: None,
+            outcome: None,
+            error: Some(err.into_problem()),
+        },
+    }
+}

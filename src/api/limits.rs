@@ -1,0 +1,71 @@
+//! Request body limits, enforced before any handler reads the body.
+
+use poem::http::StatusCode;
+use poem::{Body, Endpoint, IntoResponse, Request, Response};
+
+use super::problem::Problem;
+use crate::config::Config;
+
+/// Byte limits for ordinary bodies and for streamed bulk bodies.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    regular: usize,
+    bulk: usize,
+}
+
+impl BodyLimits {
+    /// Limits from `[server]` settings.
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            regular: config.server.max_body_bytes,
+            bulk: config.server.max_bulk_bytes,
+        }
+    }
+
+    /// Rejects bodies over the limit with 413; ordinary bodies are read here (bounded), bulk
+    /// bodies are left to stream and only their declared length is checked.
+    pub async fn apply<E: Endpoint>(
+        self,
+        endpoint: std::sync::Arc<E>,
+        mut request: Request,
+    ) -> poem::Result<Response> {
+        let is_bulk = request.uri().path().ends_with("/documents/bulk");
+        let limit = if is_bulk { self.bulk } else { self.regular };
+        let declared = request
+            .headers()
+            .get(poem::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > limit as u64) {
+            return Ok(too_large(limit));
+        }
+        if !is_bulk {
+            let body = request.take_body();
+            match body.into_bytes_limit(limit).await {
+                Ok(bytes) => request.set_body(Body::from_bytes(bytes)),
+                Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(too_large(limit)),
+                Err(err) => {
+                    return Ok(Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_body",
+                        err.to_string(),
+                    )
+                    .into_http_response());
+                }
+            }
+        }
+        endpoint
+            .call(request)
+            .await
+            .map(IntoResponse::into_response)
+    }
+}
+
+fn too_large(limit: usize) -> Response {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("request body exceeds the limit of {limit} bytes"),
+    )
+    .into_http_response()
+}

@@ -1,0 +1,75 @@
+//! `POST /v1/search`: retrieval only.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+use serde_json::Value;
+
+use super::ApiTags;
+use super::problem::ApiError;
+use super::strict_json::StrictJson;
+use crate::model::SearchHit;
+use crate::service::{Library, SearchMode, SearchRequest};
+
+/// A retrieval request.
+#[derive(Debug, Object, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchBody {
+    /// What to look for.
+    pub query: String,
+    /// Collections to search, concurrently; all collections when absent or empty.
+    #[oai(default)]
+    #[serde(default)]
+    pub collections: Vec<String>,
+    /// Retrieval signal.
+    #[oai(default)]
+    #[serde(default)]
+    pub mode: SearchMode,
+    /// Most hits to return (1 up to the configured maximum, 100 by default).
+    pub limit: Option<u32>,
+    /// Metadata equalities the hits' documents must satisfy; an array matches any element.
+    pub filter: Option<BTreeMap<String, Value>>,
+}
+
+/// Hits merged across collections by rank.
+#[derive(Debug, Object)]
+pub struct SearchResults {
+    /// Signal used.
+    pub mode: SearchMode,
+    /// Hits, best first.
+    pub hits: Vec<SearchHit>,
+    /// Server-side time in milliseconds.
+    pub took_ms: f64,
+}
+
+/// Search routes.
+pub struct SearchApi {
+    /// The service behind the routes.
+    pub library: Library,
+}
+
+#[OpenApi]
+impl SearchApi {
+    /// Search one or many collections; each is searched concurrently and the lists are merged
+    /// by rank, never by raw scores.
+    #[oai(path = "/v1/search", method = "post", tag = "ApiTags::Search")]
+    async fn search(&self, body: StrictJson<SearchBody>) -> Result<Json<SearchResults>, ApiError> {
+        let started = Instant::now();
+        let body = body.0;
+        let request = SearchRequest {
+            query: body.query,
+            collections: body.collections,
+            mode: body.mode,
+            limit: body.limit,
+            filter: body.filter,
+        };
+        let hits = self.library.search(&request).await?;
+        Ok(Json(SearchResults {
+            mode: request.mode,
+            hits,
+            took_ms: started.elapsed().as_secs_f64() * 1000.0,
+        }))
+    }
+}

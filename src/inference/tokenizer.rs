@@ -1,0 +1,82 @@
+//! Hugging Face `tokenizer.json` loading and truncating encoding (padding happens per batch).
+
+use std::path::Path;
+
+use tokenizers::{
+    EncodeInput, PaddingParams, TruncationDirection, TruncationParams, TruncationStrategy,
+};
+
+use super::InferenceError;
+
+/// One tokenized input, special tokens included, unpadded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    /// Vocabulary ids.
+    pub ids: Vec<i64>,
+    /// Segment ids (0 for the first text, 1 for the second of a pair where the model uses them).
+    pub type_ids: Vec<i64>,
+    /// Whether tokens were cut to fit the length budget.
+    pub truncated: bool,
+}
+
+/// A `tokenizer.json` tokenizer that truncates to a fixed token budget.
+pub struct TextTokenizer {
+    inner: tokenizers::Tokenizer,
+    max_length: usize,
+}
+
+impl TextTokenizer {
+    /// Loads `tokenizer.json` from `dir`, truncating inputs to `max_length` tokens (specials
+    /// included; a pair loses tokens from its longer text first).
+    pub fn load(dir: &Path, max_length: usize) -> Result<Self, InferenceError> {
+        let mut inner = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json"))
+            .map_err(|e| InferenceError::Tokenizer(format!("{}: {e}", dir.display())))?;
+        let specials = inner
+            .get_post_processor()
+            .map_or(0, |p| tokenizers::PostProcessor::added_tokens(p, true));
+        if max_length <= specials {
+            return Err(InferenceError::Invalid(format!(
+                "max_length {max_length} leaves no room beside {specials} special tokens"
+            )));
+        }
+        let truncation = TruncationParams {
+            max_length,
+            strategy: TruncationStrategy::LongestFirst,
+            stride: 0,
+            direction: TruncationDirection::Right,
+        };
+        inner
+            .with_truncation(Some(truncation))
+            .map_err(|e| InferenceError::Tokenizer(e.to_string()))?
+            .with_padding(None::<PaddingParams>);
+        Ok(Self { inner, max_length })
+    }
+
+    /// The token budget per input.
+    pub fn max_length(&self) -> usize {
+        self.max_length
+    }
+
+    /// Encodes one text.
+    pub fn encode(&self, text: &str) -> Result<Encoded, InferenceError> {
+        self.encode_input(text.into())
+    }
+
+    /// Encodes a (query, passage) pair as one input, as cross-encoders read it.
+    pub fn encode_pair(&self, query: &str, passage: &str) -> Result<Encoded, InferenceError> {
+        self.encode_input((query, passage).into())
+    }
+
+    fn encode_input(&self, input: EncodeInput<'_>) -> Result<Encoded, InferenceError> {
+        let encoding = self
+            .inner
+            .encode(input, true)
+            .map_err(|e| InferenceError::Tokenizer(e.to_string()))?;
+        let widen = |values: &[u32]| values.iter().map(|&v| i64::from(v)).collect();
+        Ok(Encoded {
+            ids: widen(encoding.get_ids()),
+            type_ids: widen(encoding.get_type_ids()),
+            truncated: !encoding.get_overflowing().is_empty(),
+        })
+    }
+}

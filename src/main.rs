@@ -1,0 +1,132 @@
+//! Command line: `serve`, `ingest`, `openapi`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use constitutional_rag::config::Config;
+use constitutional_rag::ingest::files::{collect_files, ingest_files};
+use constitutional_rag::model::Language;
+use constitutional_rag::server::{BoundServer, open_library, shutdown_signal};
+use constitutional_rag::{api, telemetry};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Grounded question answering over legal document collections"
+)]
+struct Cli {
+    /// TOML configuration file; `CRAG_*` environment variables override it.
+    #[arg(long, global = true, env = "CRAG_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Ingest files (txt, md, html, json, jsonl, pdf; directories recursively) into a collection.
+    Ingest {
+        /// Files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Target collection; created when missing.
+        #[arg(long)]
+        collection: String,
+        /// Analyzer language when the collection is created.
+        #[arg(long, default_value = "english", value_parser = ["english", "swedish"])]
+        language: String,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref(), std::env::vars()) {
+        Ok(config) => Arc::new(config),
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&config.log);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Ingest {
+            paths,
+            collection,
+            language,
+            quiet,
+        } => ingest(config, &paths, &collection, &language, quiet).await,
+        Command::Openapi => openapi(config).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
+    let server = BoundServer::bind(config.clone()).await?;
+    let addr = server.local_addr();
+    tracing::info!(%addr, storage = %config.storage.url, "listening");
+    println!("constitutional-rag listening on http://{addr}");
+    println!("Swagger UI: http://{addr}/docs   OpenAPI: http://{addr}/openapi.json");
+    server.serve(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn ingest(
+    config: Arc<Config>,
+    paths: &[PathBuf],
+    collection: &str,
+    language: &str,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let language = if language == "swedish" {
+        Language::Swedish
+    } else {
+        Language::English
+    };
+    let files = collect_files(paths)?;
+    let library = open_library(config).await?;
+    let summary = ingest_files(&library, collection, language, &files, quiet).await?;
+    println!(
+        "ingested {} files into '{collection}': {} created, {} updated, {} unchanged, {} chunks, {} failures",
+        summary.files,
+        summary.created,
+        summary.updated,
+        summary.unchanged,
+        summary.chunks,
+        summary.failures.len()
+    );
+    for failure in &summary.failures {
+        eprintln!("failed: {failure}");
+    }
+    if summary.failures.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("{} failures", summary.failures.len())
+    }
+}
+
+async fn openapi(config: Arc<Config>) -> anyhow::Result<()> {
+    let mut config = (*config).clone();
+    config.storage.url = "mem://".into();
+    let library = open_library(Arc::new(config)).await?;
+    println!("{}", api::spec_json(&library));
+    Ok(())
+}

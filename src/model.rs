@@ -1,0 +1,179 @@
+//! Domain types shared by the store, the services and the HTTP API.
+
+use chrono::{DateTime, Utc};
+use poem_openapi::{Enum, Object};
+use serde::{Deserialize, Serialize};
+
+/// Analyzer language of a collection: selects stemming for BM25.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "lowercase")]
+#[oai(rename_all = "lowercase")]
+pub enum Language {
+    /// English snowball stemming, ASCII folding.
+    #[default]
+    English,
+    /// Swedish snowball stemming (å, ä, ö kept).
+    Swedish,
+}
+
+impl Language {
+    /// The chunk field that carries text for this language's full-text index.
+    pub fn search_field(self) -> &'static str {
+        match self {
+            Language::English => "text_english",
+            Language::Swedish => "text_swedish",
+        }
+    }
+}
+
+/// A collection as stored, with its live counts.
+#[derive(Debug, Clone, Serialize, Deserialize, Object)]
+pub struct Collection {
+    /// Unique name: lowercase letters, digits, `_` and `-`, 1–64 characters.
+    pub name: String,
+    /// Free text for humans.
+    pub description: String,
+    /// Analyzer language for BM25.
+    pub language: Language,
+    /// Identifier of the embedding model its vectors come from.
+    pub embedding_model: String,
+    /// Dimension of those vectors.
+    pub embedding_dimension: u32,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// Number of documents in it.
+    #[serde(default)]
+    pub document_count: u64,
+    /// Number of chunks in it.
+    #[serde(default)]
+    pub chunk_count: u64,
+}
+
+/// A stored document (without its chunks).
+#[derive(Debug, Clone, Serialize, Deserialize, Object)]
+pub struct Document {
+    /// Server-assigned identifier, stable across updates.
+    pub id: String,
+    /// The collection it belongs to.
+    pub collection: String,
+    /// The client's own identifier, unique within the collection when set.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Title.
+    pub title: String,
+    /// Where it came from (file path, URL).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Free-form metadata; usable in filters.
+    #[serde(default)]
+    pub metadata: std::collections::BTreeMap<String, serde_json::Value>,
+    /// BLAKE3 of title, source, metadata and text: equal content, equal hash.
+    pub content_hash: String,
+    /// Starts at 1, incremented by every change.
+    pub version: u32,
+    /// Number of chunks the text was split into.
+    pub chunk_count: u32,
+    /// Length of the text in characters.
+    #[serde(default)]
+    pub char_count: u64,
+    /// When it was first stored.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Full text; present when asked for.
+    #[serde(default)]
+    #[oai(skip_serializing_if_is_none)]
+    pub content: Option<String>,
+}
+
+/// One chunk of a document as stored.
+#[derive(Debug, Clone, Serialize, Deserialize, Object)]
+pub struct ChunkInfo {
+    /// Chunk identifier.
+    pub id: String,
+    /// Order within the document, from 0.
+    pub position: u32,
+    /// Structural path such as `2 kap. 1 §` or `Section 6`; empty when none.
+    pub path: String,
+    /// Start offset in the document text, in characters.
+    pub char_start: u64,
+    /// End offset (exclusive), in characters.
+    pub char_end: u64,
+    /// The chunk's text, verbatim from the document.
+    pub text: String,
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum UpsertOutcome {
+    /// A new document was stored.
+    Created,
+    /// An existing document (same external id) was replaced; its version went up.
+    Updated,
+    /// Identical content was already stored; nothing was written.
+    Unchanged,
+}
+
+/// A document ready to be written: validated, hashed and chunked.
+#[derive(Debug, Clone)]
+pub struct PreparedDocument {
+    /// Target collection.
+    pub collection: String,
+    /// Client identifier, if any.
+    pub external_id: Option<String>,
+    /// Title.
+    pub title: String,
+    /// Origin.
+    pub source: Option<String>,
+    /// Metadata object.
+    pub metadata: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Full text.
+    pub content: String,
+    /// Content hash.
+    pub content_hash: String,
+    /// Chunks of `content`.
+    pub chunks: Vec<crate::ingest::chunker::Chunk>,
+}
+
+/// One search hit.
+#[derive(Debug, Clone, Serialize, Deserialize, Object)]
+pub struct SearchHit {
+    /// Chunk identifier.
+    pub chunk_id: String,
+    /// Document identifier.
+    pub document_id: String,
+    /// Document title.
+    #[serde(default)]
+    pub title: String,
+    /// Collection searched.
+    pub collection: String,
+    /// Structural path of the chunk.
+    pub path: String,
+    /// Order of the chunk within its document.
+    pub position: u32,
+    /// Start offset in the document text, in characters.
+    pub char_start: u64,
+    /// End offset (exclusive), in characters.
+    pub char_end: u64,
+    /// Chunk text.
+    pub text: String,
+    /// Final score (for `bm25`: the BM25 score).
+    pub score: f64,
+    /// 1-based rank in the merged result list.
+    #[serde(default)]
+    pub rank: u32,
+    /// BM25 score and rank within its collection.
+    #[serde(default)]
+    #[oai(skip_serializing_if_is_none)]
+    pub bm25: Option<SignalScore>,
+}
+
+/// A signal's score and 1-based rank within one collection's list.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, Object)]
+pub struct SignalScore {
+    /// Raw score from that signal.
+    pub score: f64,
+    /// 1-based rank in that collection for that signal.
+    pub rank: u32,
+}

@@ -1,0 +1,79 @@
+//! Starting and stopping the HTTP server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem::listener::{Acceptor, AcceptorExt, Listener, TcpListener};
+
+use crate::api;
+use crate::config::Config;
+use crate::error::{AppError, AppResult};
+use crate::service::Library;
+use crate::store::Store;
+
+/// How long in-flight requests may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Opens the store and builds the library described by `config`.
+pub async fn open_library(config: Arc<Config>) -> AppResult<Library> {
+    let store = Store::open(&config.storage).await?;
+    Ok(Library::new(store, config))
+}
+
+/// A server bound to its address, not yet serving.
+pub struct BoundServer {
+    acceptor: poem::listener::BoxAcceptor,
+    library: Library,
+}
+
+impl BoundServer {
+    /// Opens the database and binds `config.server.bind` (port 0 picks a free port).
+    pub async fn bind(config: Arc<Config>) -> AppResult<Self> {
+        let library = open_library(config.clone()).await?;
+        let acceptor = TcpListener::bind(config.server.bind.clone())
+            .into_acceptor()
+            .await
+            .map_err(|e| {
+                AppError::Unavailable(format!("cannot listen on {}: {e}", config.server.bind))
+            })?
+            .boxed();
+        Ok(Self { acceptor, library })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.acceptor
+            .local_addr()
+            .into_iter()
+            .find_map(|addr| addr.as_socket_addr().copied())
+            .expect("a TCP listener has a socket address")
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        poem::Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(api::routes(self.library), shutdown, Some(SHUTDOWN_GRACE))
+            .await
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("install SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

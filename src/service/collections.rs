@@ -1,0 +1,56 @@
+//! Collection operations.
+
+use super::{DEFAULT_EMBEDDING_DIMENSION, DEFAULT_EMBEDDING_MODEL, Library, validate};
+use crate::error::{AppError, AppResult};
+use crate::model::{Collection, Language};
+
+/// Longest accepted collection description, in characters.
+const MAX_DESCRIPTION_CHARS: usize = 2_000;
+
+impl Library {
+    /// Creates a collection; the name must be valid and unused.
+    pub async fn create_collection(
+        &self,
+        name: &str,
+        description: &str,
+        language: Language,
+    ) -> AppResult<Collection> {
+        validate::collection_name(name)?;
+        validate::optional_text("description", description, MAX_DESCRIPTION_CHARS)?;
+        let _guard = self.lock_collection(name).await;
+        self.store
+            .create_collection(
+                name,
+                description,
+                language,
+                DEFAULT_EMBEDDING_MODEL,
+                DEFAULT_EMBEDDING_DIMENSION,
+            )
+            .await
+    }
+
+    /// One collection with its counts, or 404.
+    pub async fn collection(&self, name: &str) -> AppResult<Collection> {
+        validate::collection_name(name)?;
+        self.store
+            .collection(name)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("collection '{name}'")))
+    }
+
+    /// Every collection with its counts.
+    pub async fn collections(&self) -> AppResult<Vec<Collection>> {
+        self.store.collections().await
+    }
+
+    /// Deletes a collection and everything in it, or 404.
+    pub async fn delete_collection(&self, name: &str) -> AppResult<()> {
+        validate::collection_name(name)?;
+        let _guard = self.lock_collection(name).await;
+        if self.store.delete_collection(name).await? {
+            Ok(())
+        } else {
+            Err(AppError::not_found(format!("collection '{name}'")))
+        }
+    }
+}

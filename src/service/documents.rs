@@ -1,0 +1,279 @@
+//! Document operations: upsert by external id or content hash, atomic replace and delete.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::hashing::content_hash;
+use super::{Library, validate};
+use crate::error::{AppError, AppResult};
+use crate::ingest::chunker::{ChunkerConfig, chunk_document};
+use crate::model::{ChunkInfo, Collection, Document, PreparedDocument, UpsertOutcome};
+use crate::store::MetadataFilter;
+
+/// Longest accepted title when none is given and one is taken from the text.
+const DERIVED_TITLE_CHARS: usize = 120;
+/// Largest page of a document listing.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// A document as a client sends it.
+#[derive(Debug, Clone, Default)]
+pub struct DocumentInput {
+    /// Client identifier, unique within the collection.
+    pub external_id: Option<String>,
+    /// Title; derived from the first line of the text when absent.
+    pub title: Option<String>,
+    /// Origin (path, URL).
+    pub source: Option<String>,
+    /// Metadata object.
+    pub metadata: BTreeMap<String, Value>,
+    /// Full text.
+    pub text: String,
+}
+
+/// A page of documents.
+#[derive(Debug)]
+pub struct DocumentListing {
+    /// The documents on the page.
+    pub documents: Vec<Document>,
+    /// Matching documents across all pages.
+    pub total: u64,
+}
+
+impl Library {
+    /// Stores `input` in `collection`: identical content already there is left alone
+    /// (`Unchanged`), a known external id is replaced in place (`Updated`), else a new
+    /// document is created (`Created`).
+    pub async fn upsert_document(
+        &self,
+        collection: &str,
+        input: DocumentInput,
+    ) -> AppResult<(Document, UpsertOutcome)> {
+        let target = self.collection(collection).await?;
+        let prepared = self.prepare(&target, input)?;
+        let _guard = self.lock_collection(collection).await;
+        if let Some(existing) = self
+            .store
+            .document_by_hash(collection, &prepared.content_hash)
+            .await?
+            && existing.external_id == prepared.external_id
+        {
+            return Ok((existing, UpsertOutcome::Unchanged));
+        }
+        if let Some(external_id) = &prepared.external_id
+            && let Some(existing) = self
+                .store
+                .document_by_external_id(collection, external_id)
+                .await?
+        {
+            let updated = self
+                .store
+                .replace_document(
+                    &existing.id,
+                    &prepared,
+                    target.language,
+                    existing.version + 1,
+                )
+                .await?;
+            return Ok((updated, UpsertOutcome::Updated));
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let created = self
+            .store
+            .insert_document(&id, &prepared, target.language)
+            .await?;
+        Ok((created, UpsertOutcome::Created))
+    }
+
+    /// Replaces document `id` atomically; the version goes up unless nothing changed.
+    pub async fn update_document(
+        &self,
+        collection: &str,
+        id: &str,
+        input: DocumentInput,
+    ) -> AppResult<(Document, UpsertOutcome)> {
+        let target = self.collection(collection).await?;
+        let prepared = self.prepare(&target, input)?;
+        let _guard = self.lock_collection(collection).await;
+        let existing = self.existing_document(collection, id).await?;
+        if existing.content_hash == prepared.content_hash
+            && existing.external_id == prepared.external_id
+        {
+            return Ok((existing, UpsertOutcome::Unchanged));
+        }
+        if let Some(external_id) = &prepared.external_id
+            && let Some(other) = self
+                .store
+                .document_by_external_id(collection, external_id)
+                .await?
+            && other.id != id
+        {
+            return Err(AppError::Conflict(format!(
+                "external id '{external_id}' already belongs to document {}",
+                other.id
+            )));
+        }
+        let updated = self
+            .store
+            .replace_document(id, &prepared, target.language, existing.version + 1)
+            .await?;
+        Ok((updated, UpsertOutcome::Updated))
+    }
+
+    /// One document, optionally with its text, or 404.
+    pub async fn document(
+        &self,
+        collection: &str,
+        id: &str,
+        with_content: bool,
+    ) -> AppResult<Document> {
+        validate::collection_name(collection)?;
+        validate::short_text("document id", id)?;
+        self.store
+            .document(collection, id, with_content)
+            .await?
+            .ok_or_else(|| {
+                AppError::not_found(format!("document '{id}' in collection '{collection}'"))
+            })
+    }
+
+    /// The chunks of a document in order, or 404 for an unknown document.
+    pub async fn document_chunks(&self, collection: &str, id: &str) -> AppResult<Vec<ChunkInfo>> {
+        self.document(collection, id, false).await?;
+        self.store.document_chunks(id).await
+    }
+
+    /// Page `page` (1-based) of `page_size` documents matching `filter`.
+    pub async fn list_documents(
+        &self,
+        collection: &str,
+        filter: &MetadataFilter,
+        page: u32,
+        page_size: u32,
+    ) -> AppResult<DocumentListing> {
+        if page == 0 {
+            return Err(AppError::invalid("invalid_page", "page starts at 1"));
+        }
+        if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
+            return Err(AppError::invalid(
+                "invalid_page_size",
+                format!("page_size must be within 1..={MAX_PAGE_SIZE}"),
+            ));
+        }
+        self.collection(collection).await?;
+        let offset = u64::from(page - 1) * u64::from(page_size);
+        let page = self
+            .store
+            .list_documents(collection, filter, offset, u64::from(page_size))
+            .await?;
+        Ok(DocumentListing {
+            documents: page.documents,
+            total: page.total,
+        })
+    }
+
+    /// Deletes a document and its chunks atomically, or 404.
+    pub async fn delete_document(&self, collection: &str, id: &str) -> AppResult<()> {
+        validate::collection_name(collection)?;
+        validate::short_text("document id", id)?;
+        let _guard = self.lock_collection(collection).await;
+        if self.store.delete_document(collection, id).await? {
+            Ok(())
+        } else {
+            Err(AppError::not_found(format!(
+                "document '{id}' in collection '{collection}'"
+            )))
+        }
+    }
+
+    async fn existing_document(&self, collection: &str, id: &str) -> AppResult<Document> {
+        validate::short_text("document id", id)?;
+        self.store
+            .document(collection, id, false)
+            .await?
+            .ok_or_else(|| {
+                AppError::not_found(format!("document '{id}' in collection '{collection}'"))
+            })
+    }
+
+    /// Validates, hashes and chunks a document for `collection`.
+    fn prepare(
+        &self,
+        collection: &Collection,
+        input: DocumentInput,
+    ) -> AppResult<PreparedDocument> {
+        let limits = &self.config.ingest;
+        validate::text("text", &input.text, limits.max_document_chars)?;
+        if let Some(external_id) = &input.external_id {
+            validate::text("external_id", external_id, 512)?;
+        }
+        if let Some(title) = &input.title {
+            validate::short_text("title", title)?;
+        }
+        if let Some(source) = &input.source {
+            validate::optional_text("source", source, 4_096)?;
+        }
+        let metadata_size = serde_json::to_string(&input.metadata).map_or(0, |s| s.len());
+        if metadata_size > 64 * 1024 {
+            return Err(AppError::invalid(
+                "metadata_too_large",
+                "metadata must serialise to at most 64 KiB",
+            ));
+        }
+        let title = match input.title {
+            Some(title) if !title.trim().is_empty() => title,
+            _ => derive_title(&input.text, input.external_id.as_deref()),
+        };
+        let content_hash = content_hash(
+            &title,
+            input.source.as_deref(),
+            &input.metadata,
+            &input.text,
+        );
+        let chunks = chunk_document(
+            &input.text,
+            &ChunkerConfig {
+                max_tokens: limits.max_chunk_tokens,
+                min_tokens: limits.min_chunk_tokens,
+            },
+        );
+        Ok(PreparedDocument {
+            collection: collection.name.clone(),
+            external_id: input.external_id,
+            title,
+            source: input.source,
+            metadata: input.metadata,
+            content: input.text,
+            content_hash,
+            chunks,
+        })
+    }
+}
+
+/// A title from the first non-blank line of `text`, else the external id.
+fn derive_title(text: &str, external_id: Option<&str>) -> String {
+    let first_line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    if first_line.is_empty() {
+        return external_id.unwrap_or("untitled").to_string();
+    }
+    let mut title: String = first_line.chars().take(DERIVED_TITLE_CHARS).collect();
+    if first_line.chars().count() > DERIVED_TITLE_CHARS {
+        title.push('…');
+    }
+    title
+}
+
+impl Library {
+    /// The collection that holds document `id`, or 404.
+    pub async fn document_collection(&self, id: &str) -> AppResult<String> {
+        validate::short_text("document id", id)?;
+        self.store
+            .document_collection(id)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("document '{id}'")))
+    }
+}

@@ -1,0 +1,87 @@
+//! Collection rows.
+
+use serde_json::json;
+
+use super::{Store, rows};
+use crate::error::{AppError, AppResult};
+use crate::model::{Collection, Language};
+
+/// Fields selected for a collection, with live counts.
+const COLLECTION_FIELDS: &str = "name, description, language, embedding_model, embedding_dimension, created_at, \
+     count(SELECT VALUE id FROM document WHERE collection = $parent.name) AS document_count, \
+     count(SELECT VALUE id FROM chunk WHERE collection = $parent.name) AS chunk_count";
+
+impl Store {
+    /// Creates a collection; fails with a conflict when the name is taken.
+    pub async fn create_collection(
+        &self,
+        name: &str,
+        description: &str,
+        language: Language,
+        embedding_model: &str,
+        embedding_dimension: u32,
+    ) -> AppResult<Collection> {
+        let result = self
+            .query(
+                "CREATE type::record('collection', $name) SET name = $name, description = $description, \
+                 language = $language, embedding_model = $model, embedding_dimension = $dimension, \
+                 created_at = time::now();",
+                json!({
+                    "name": name,
+                    "description": description,
+                    "language": language,
+                    "model": embedding_model,
+                    "dimension": embedding_dimension,
+                }),
+            )
+            .await;
+        match result {
+            Ok(_) => self
+                .collection(name)
+                .await?
+                .ok_or_else(|| AppError::Internal("collection vanished after create".into())),
+            Err(AppError::Internal(msg)) if msg.contains("already exists") => Err(
+                AppError::Conflict(format!("collection '{name}' already exists")),
+            ),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// One collection by name, with counts.
+    pub async fn collection(&self, name: &str) -> AppResult<Option<Collection>> {
+        let sql =
+            format!("SELECT {COLLECTION_FIELDS} FROM ONLY type::record('collection', $name);");
+        let mut response = self.query(&sql, json!({ "name": name })).await?;
+        let value: surrealdb::types::Value = response.take(0)?;
+        match value.into_json_value() {
+            serde_json::Value::Null => Ok(None),
+            found => serde_json::from_value(found)
+                .map(Some)
+                .map_err(|e| AppError::Internal(format!("decode collection: {e}"))),
+        }
+    }
+
+    /// Every collection, by name, with counts.
+    pub async fn collections(&self) -> AppResult<Vec<Collection>> {
+        let sql = format!("SELECT {COLLECTION_FIELDS} FROM collection ORDER BY name;");
+        let mut response = self.query(&sql, json!({})).await?;
+        rows(&mut response, 0)
+    }
+
+    /// Deletes a collection with all its documents and chunks in one transaction.
+    /// Returns false when it did not exist.
+    pub async fn delete_collection(&self, name: &str) -> AppResult<bool> {
+        let mut response = self
+            .query(
+                "BEGIN TRANSACTION; \
+                 DELETE chunk WHERE collection = $name; \
+                 DELETE document WHERE collection = $name; \
+                 DELETE type::record('collection', $name) RETURN BEFORE; \
+                 COMMIT TRANSACTION;",
+                json!({ "name": name }),
+            )
+            .await?;
+        let deleted: Vec<serde_json::Value> = response.take(3)?;
+        Ok(!deleted.is_empty())
+    }
+}

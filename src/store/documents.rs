@@ -1,0 +1,226 @@
+//! Document rows and their chunks, always written together in one transaction.
+
+use serde_json::{Value, json};
+
+use super::search::MetadataFilter;
+use super::{Store, rows, value};
+use crate::error::{AppError, AppResult};
+use crate::model::{ChunkInfo, Document, Language, PreparedDocument};
+
+/// Fields selected for a document, without its text.
+const DOCUMENT_FIELDS: &str = "record::id(id) AS id, collection, external_id, title, source, metadata, \
+     content_hash, version, chunk_count, string::len(content) AS char_count, created_at, updated_at";
+
+/// One page of a document listing.
+#[derive(Debug)]
+pub struct DocumentPage {
+    /// Documents on this page, oldest first.
+    pub documents: Vec<Document>,
+    /// Documents matching the filter in all pages.
+    pub total: u64,
+}
+
+impl Store {
+    /// Stores a new document and its chunks atomically under `id`.
+    pub async fn insert_document(
+        &self,
+        id: &str,
+        doc: &PreparedDocument,
+        language: Language,
+    ) -> AppResult<Document> {
+        let vars = document_vars(id, doc, language, 1);
+        self.query(
+            "BEGIN TRANSACTION; \
+             CREATE type::record('document', $id) SET collection = $collection, external_id = $external_id, \
+               title = $title, source = $source, metadata = $metadata, content = $content, \
+               content_hash = $content_hash, version = $version, chunk_count = $chunk_count, \
+               created_at = time::now(), updated_at = time::now(); \
+             INSERT INTO chunk $chunks RETURN NONE; \
+             COMMIT TRANSACTION;",
+            vars,
+        )
+        .await?;
+        self.document(&doc.collection, id, false)
+            .await?
+            .ok_or_else(|| AppError::Internal("document vanished after insert".into()))
+    }
+
+    /// Replaces a document's content and chunks atomically; the id stays, the version is `version`.
+    pub async fn replace_document(
+        &self,
+        id: &str,
+        doc: &PreparedDocument,
+        language: Language,
+        version: u32,
+    ) -> AppResult<Document> {
+        let vars = document_vars(id, doc, language, version);
+        self.query(
+            "BEGIN TRANSACTION; \
+             DELETE chunk WHERE document = $id; \
+             UPDATE type::record('document', $id) SET external_id = $external_id, title = $title, \
+               source = $source, metadata = $metadata, content = $content, content_hash = $content_hash, \
+               version = $version, chunk_count = $chunk_count, updated_at = time::now(); \
+             INSERT INTO chunk $chunks RETURN NONE; \
+             COMMIT TRANSACTION;",
+            vars,
+        )
+        .await?;
+        self.document(&doc.collection, id, false)
+            .await?
+            .ok_or_else(|| AppError::Internal("document vanished after update".into()))
+    }
+
+    /// Deletes a document and its chunks atomically; false when it did not exist.
+    pub async fn delete_document(&self, collection: &str, id: &str) -> AppResult<bool> {
+        let mut response = self
+            .query(
+                "BEGIN TRANSACTION; \
+                 LET $found = SELECT VALUE id FROM ONLY type::record('document', $id) WHERE collection = $collection; \
+                 IF $found != NONE { DELETE chunk WHERE document = $id; DELETE $found; }; \
+                 RETURN $found != NONE; \
+                 COMMIT TRANSACTION;",
+                json!({ "id": id, "collection": collection }),
+            )
+            .await?;
+        // Statement 0 is BEGIN; 3 is the RETURN.
+        value(&mut response, 3)
+    }
+
+    /// One document of `collection`, optionally with its full text.
+    pub async fn document(
+        &self,
+        collection: &str,
+        id: &str,
+        with_content: bool,
+    ) -> AppResult<Option<Document>> {
+        let content = if with_content { ", content" } else { "" };
+        let sql = format!(
+            "SELECT {DOCUMENT_FIELDS}{content} FROM type::record('document', $id) WHERE collection = $collection;"
+        );
+        let mut response = self
+            .query(&sql, json!({ "id": id, "collection": collection }))
+            .await?;
+        Ok(rows(&mut response, 0)?.into_iter().next())
+    }
+
+    /// The collection holding document `id`, if it exists.
+    pub async fn document_collection(&self, id: &str) -> AppResult<Option<String>> {
+        let mut response = self
+            .query(
+                "SELECT VALUE collection FROM type::record('document', $id);",
+                json!({ "id": id }),
+            )
+            .await?;
+        Ok(rows(&mut response, 0)?.into_iter().next())
+    }
+
+    /// The document of `collection` whose external id is `external_id`.
+    pub async fn document_by_external_id(
+        &self,
+        collection: &str,
+        external_id: &str,
+    ) -> AppResult<Option<Document>> {
+        let sql = format!(
+            "SELECT {DOCUMENT_FIELDS} FROM document WHERE collection = $collection AND external_id = $external_id LIMIT 1;"
+        );
+        let mut response = self
+            .query(
+                &sql,
+                json!({ "collection": collection, "external_id": external_id }),
+            )
+            .await?;
+        Ok(rows(&mut response, 0)?.into_iter().next())
+    }
+
+    /// A document of `collection` with exactly this content hash.
+    pub async fn document_by_hash(
+        &self,
+        collection: &str,
+        content_hash: &str,
+    ) -> AppResult<Option<Document>> {
+        let sql = format!(
+            "SELECT {DOCUMENT_FIELDS} FROM document WHERE collection = $collection AND content_hash = $hash LIMIT 1;"
+        );
+        let mut response = self
+            .query(
+                &sql,
+                json!({ "collection": collection, "hash": content_hash }),
+            )
+            .await?;
+        Ok(rows(&mut response, 0)?.into_iter().next())
+    }
+
+    /// A page of documents in `collection` that match `filter`, oldest first.
+    pub async fn list_documents(
+        &self,
+        collection: &str,
+        filter: &MetadataFilter,
+        offset: u64,
+        limit: u64,
+    ) -> AppResult<DocumentPage> {
+        let mut vars = json!({ "collection": collection, "offset": offset, "limit": limit });
+        let condition = filter.condition("metadata", &mut vars);
+        let sql = format!(
+            "SELECT {DOCUMENT_FIELDS} FROM document WHERE collection = $collection{condition} \
+               ORDER BY created_at, id LIMIT $limit START $offset; \
+             RETURN count(SELECT VALUE id FROM document WHERE collection = $collection{condition});"
+        );
+        let mut response = self.query(&sql, vars).await?;
+        Ok(DocumentPage {
+            documents: rows(&mut response, 0)?,
+            total: value(&mut response, 1)?,
+        })
+    }
+
+    /// The chunks of a document in order.
+    pub async fn document_chunks(&self, id: &str) -> AppResult<Vec<ChunkInfo>> {
+        let mut response = self
+            .query(
+                "SELECT record::id(id) AS id, position, path, char_start, char_end, text \
+                 FROM chunk WHERE document = $id ORDER BY position;",
+                json!({ "id": id }),
+            )
+            .await?;
+        rows(&mut response, 0)
+    }
+}
+
+/// Bind variables for writing a document and its chunks.
+fn document_vars(id: &str, doc: &PreparedDocument, language: Language, version: u32) -> Value {
+    let search_field = language.search_field();
+    let chunks: Vec<Value> = doc
+        .chunks
+        .iter()
+        .map(|chunk| {
+            let mut row = json!({
+                "document": id,
+                "collection": doc.collection,
+                "text": chunk.text,
+                "position": chunk.position,
+                "char_start": chunk.char_start,
+                "char_end": chunk.char_end,
+                "path": chunk.path,
+            });
+            row[search_field] = Value::String(chunk.text.clone());
+            row
+        })
+        .collect();
+    let mut vars = json!({
+        "id": id,
+        "collection": doc.collection,
+        "external_id": doc.external_id,
+        "title": doc.title,
+        "source": doc.source,
+        "metadata": doc.metadata,
+        "content": doc.content,
+        "content_hash": doc.content_hash,
+        "version": version,
+        "chunk_count": doc.chunks.len(),
+        "chunks": chunks,
+    });
+    // Absent variables read as NONE, which `option<...>` fields accept and NULL they do not.
+    if let Value::Object(map) = &mut vars {
+        map.retain(|_, v| !v.is_null());
+    }
+    vars
+}
