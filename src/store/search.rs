@@ -63,24 +63,29 @@ impl Store {
             "q": query.text,
             "limit": query.limit,
         });
-        let documents_filter = if query.filter.is_empty() {
-            String::new()
+        // The matching documents are resolved once, not per candidate chunk.
+        let (documents_let, documents_filter) = if query.filter.is_empty() {
+            (String::new(), "")
         } else {
             let condition = query.filter.condition("metadata", &mut vars);
-            format!(
-                " AND document IN (SELECT VALUE record::id(id) FROM document \
-                   WHERE collection = $collection{condition})"
+            (
+                format!(
+                    "LET $documents = (SELECT VALUE record::id(id) FROM document \
+                       WHERE collection = $collection{condition}); "
+                ),
+                " AND document IN $documents",
             )
         };
         let field = query.language.search_field();
         let sql = format!(
-            "SELECT record::id(id) AS chunk_id, document AS document_id, collection, path, position, \
+            "{documents_let}SELECT record::id(id) AS chunk_id, document AS document_id, collection, path, position, \
                char_start, char_end, text, search::score(1) AS score \
              FROM chunk WHERE collection = $collection AND {field} @1,OR@ $q{documents_filter} \
              ORDER BY score DESC LIMIT $limit;"
         );
         let mut response = self.query(&sql, vars).await?;
-        let mut hits: Vec<SearchHit> = rows(&mut response, 0)?;
+        let last = response.num_statements() - 1;
+        let mut hits: Vec<SearchHit> = rows(&mut response, last)?;
         self.fill_titles(&mut hits).await?;
         Ok(hits)
     }

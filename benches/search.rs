@@ -1,0 +1,240 @@
+//! BM25 search latency over a generated statute-like corpus, in process, on an on-disk
+//! SurrealDB. Run with `just bench`; writes `bench/results/search-<unix time>.json`.
+//!
+//! Environment: `BENCH_DOCUMENTS` (default 500, 20 sections each = 10,000 chunks) and
+//! `BENCH_QUERIES` (default 300).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use constitutional_rag::config::Config;
+use constitutional_rag::model::Language;
+use constitutional_rag::server::open_library;
+use constitutional_rag::service::{DocumentInput, Library, SearchMode, SearchRequest};
+
+/// Deterministic xorshift generator, so every run searches the same corpus.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// An index in `0..n` skewed towards small values (roughly Zipf-like word frequencies).
+    fn skewed(&mut self, n: usize) -> usize {
+        let u = (self.next() % 1_000_000) as f64 / 1_000_000.0;
+        ((n as f64).powf(u) as usize).saturating_sub(1).min(n - 1)
+    }
+}
+
+const STEMS: &[&str] = &[
+    "authority",
+    "court",
+    "appeal",
+    "citizen",
+    "freedom",
+    "expression",
+    "assembly",
+    "parliament",
+    "government",
+    "minister",
+    "decision",
+    "regulation",
+    "statute",
+    "municipal",
+    "tax",
+    "property",
+    "election",
+    "vote",
+    "referendum",
+    "constitution",
+    "right",
+    "obligation",
+    "procedure",
+    "hearing",
+    "evidence",
+    "judgment",
+    "review",
+    "complaint",
+    "ombudsman",
+    "record",
+    "document",
+    "secrecy",
+    "publication",
+    "press",
+    "broadcast",
+    "religion",
+    "association",
+    "privacy",
+    "search",
+    "seizure",
+    "detention",
+    "liberty",
+    "equality",
+    "discrimination",
+    "education",
+    "health",
+    "environment",
+    "budget",
+    "treaty",
+    "union",
+    "member",
+    "state",
+    "agency",
+    "permit",
+    "license",
+    "fee",
+    "penalty",
+    "offence",
+    "prosecutor",
+    "police",
+    "custody",
+    "asylum",
+    "residence",
+    "employment",
+    "pension",
+];
+
+fn sentence(rng: &mut Rng, words: usize) -> String {
+    let mut out = String::new();
+    for i in 0..words {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(STEMS[rng.skewed(STEMS.len())]);
+        if rng.next() % 4 == 0 {
+            out.push_str(["s", "ed", "ing", "al"][(rng.next() % 4) as usize]);
+        }
+    }
+    out.push('.');
+    out
+}
+
+fn statute(rng: &mut Rng, number: usize, sections: usize) -> String {
+    let mut text = format!("{number} kap. Synthetic provisions {number}\n\n");
+    for section in 1..=sections {
+        text.push_str(&format!("{section} § The "));
+        for _ in 0..3 {
+            let length = 8 + (rng.next() % 10) as usize;
+            text.push_str(&sentence(rng, length));
+            text.push(' ');
+        }
+        text.push_str("\n\n");
+    }
+    text
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+async fn ingest(library: &Library, documents: usize) -> (usize, Duration) {
+    library
+        .create_collection("bench", "synthetic statutes", Language::English)
+        .await
+        .expect("create collection");
+    let mut rng = Rng(0x5eed);
+    let started = Instant::now();
+    let mut chunks = 0;
+    for number in 0..documents {
+        let input = DocumentInput {
+            external_id: Some(format!("doc-{number}")),
+            title: None,
+            source: None,
+            metadata: [("part".to_string(), serde_json::json!(number % 10))].into(),
+            text: statute(&mut rng, number + 1, 20),
+        };
+        let (document, _) = library
+            .upsert_document("bench", input)
+            .await
+            .expect("ingest");
+        chunks += document.chunk_count as usize;
+    }
+    (chunks, started.elapsed())
+}
+
+async fn measure(library: &Library, queries: usize, words: usize, filtered: bool) -> Vec<Duration> {
+    let mut rng = Rng(0xbeef + words as u64);
+    let mut latencies = Vec::with_capacity(queries);
+    for _ in 0..queries {
+        let query = (0..words)
+            .map(|_| STEMS[rng.skewed(STEMS.len())])
+            .collect::<Vec<_>>()
+            .join(" ");
+        let request = SearchRequest {
+            query,
+            collections: vec!["bench".into()],
+            mode: SearchMode::Bm25,
+            limit: Some(10),
+            filter: filtered.then(|| [("part".to_string(), serde_json::json!(3))].into()),
+        };
+        let started = Instant::now();
+        let hits = library.search(&request).await.expect("search");
+        latencies.push(started.elapsed());
+        assert!(!hits.is_empty(), "every generated query matches something");
+    }
+    latencies.sort();
+    latencies
+}
+
+#[tokio::main]
+async fn main() {
+    let documents: usize = std::env::var("BENCH_DOCUMENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500);
+    let queries: usize = std::env::var("BENCH_QUERIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::default();
+    config.storage.url = format!("surrealkv://{}", dir.path().display());
+    let library = open_library(Arc::new(config)).await.expect("open store");
+
+    let (chunks, ingest_time) = ingest(&library, documents).await;
+    println!(
+        "ingested {documents} documents, {chunks} chunks in {:.1} s ({:.0} chunks/s)",
+        ingest_time.as_secs_f64(),
+        chunks as f64 / ingest_time.as_secs_f64()
+    );
+    // Warm the index (first queries load it lazily).
+    measure(&library, 20, 2, false).await;
+
+    let mut scenarios = Vec::new();
+    for (name, words, filtered) in [
+        ("bm25 1 term", 1, false),
+        ("bm25 3 terms", 3, false),
+        ("bm25 3 terms + metadata filter", 3, true),
+    ] {
+        let latencies = measure(&library, queries, words, filtered).await;
+        let (p50, p95, p99) = (
+            percentile(&latencies, 0.50),
+            percentile(&latencies, 0.95),
+            percentile(&latencies, 0.99),
+        );
+        println!(
+            "{name:<34} p50 {p50:8.2} ms   p95 {p95:8.2} ms   p99 {p99:8.2} ms   ({queries} queries)"
+        );
+        scenarios.push(serde_json::json!({"scenario": name, "p50_ms": p50, "p95_ms": p95, "p99_ms": p99, "queries": queries}));
+    }
+    let report = serde_json::json!({
+        "benchmark": "search",
+        "documents": documents,
+        "chunks": chunks,
+        "ingest_chunks_per_s": chunks as f64 / ingest_time.as_secs_f64(),
+        "scenarios": scenarios,
+    });
+    std::fs::create_dir_all("bench/results").expect("results dir");
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let path = format!("bench/results/search-{stamp}.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap()).expect("write results");
+    println!("wrote {path}");
+}

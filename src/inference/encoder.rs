@@ -1,0 +1,222 @@
+//! Sentence embeddings (sentence-transformers style: mean pooling, L2 normalisation) and
+//! per-token vectors for late-interaction (MaxSim) scoring.
+
+use std::path::Path;
+
+use tch::{Device, Kind, Tensor};
+
+use super::bert::{Bert, BertInput};
+use super::tokenizer::{Encoded, TextTokenizer};
+use super::{Backbone, InferenceError, LoadOptions, in_length_batches, read_json};
+
+type Result<T> = std::result::Result<T, InferenceError>;
+
+/// A sentence-transformers bi-encoder (BERT or XLM-R backbone with mean pooling).
+/// `Send` but not `Sync` (libtorch tensors): share it behind a `Mutex`.
+pub struct SentenceEncoder {
+    bert: Bert,
+    tokenizer: TextTokenizer,
+    pad_id: i64,
+    dimension: usize,
+    options: LoadOptions,
+    model_id: String,
+}
+
+impl SentenceEncoder {
+    /// Loads a sentence-transformers model directory. Without `options.max_length` the token
+    /// budget is `sentence_bert_config.json`'s `max_seq_length`, else the model's limit.
+    pub fn load(dir: &Path, options: LoadOptions) -> Result<Self> {
+        check_mean_pooling(dir)?;
+        let backbone = Backbone::load(dir, &options, sentence_max_length(dir)?)?;
+        Ok(Self {
+            dimension: usize::try_from(backbone.config.hidden_size)
+                .map_err(|_| InferenceError::Unsupported("negative hidden_size".into()))?,
+            pad_id: backbone.config.pad_token_id,
+            bert: backbone.bert,
+            tokenizer: backbone.tokenizer,
+            options,
+            model_id: model_id(dir)?,
+        })
+    }
+
+    /// The tokenizer whose output [`Self::embed`] expects.
+    pub fn tokenizer(&self) -> &TextTokenizer {
+        &self.tokenizer
+    }
+
+    /// Directory name plus a BLAKE3 prefix of `model.safetensors`: changes with the weights.
+    pub fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    /// Length of every embedding.
+    pub fn dimension(&self) -> usize {
+        self.dimension
+    }
+
+    /// Token budget per input, special tokens included.
+    pub fn max_length(&self) -> usize {
+        self.tokenizer.max_length()
+    }
+
+    /// One unit-length f32 embedding per input, in input order. Inputs run in batches of
+    /// `batch_size` similar-length inputs, each padded to its longest.
+    pub fn embed(&self, inputs: &[Encoded]) -> Result<Vec<Vec<f32>>> {
+        in_length_batches(inputs, self.options.batch_size, |batch| {
+            let (hidden, mask) = self.hidden_states(batch)?;
+            let rows = to_vec(&l2_normalize(&mean_pool(&hidden, &mask)?)?)?;
+            Ok(rows.chunks(self.dimension).map(<[f32]>::to_vec).collect())
+        })
+    }
+
+    /// Unit-length f32 vectors for every real (non-padding) token of each input, special
+    /// tokens included.
+    pub fn token_embeddings(&self, inputs: &[Encoded]) -> Result<Vec<TokenVectors>> {
+        in_length_batches(inputs, self.options.batch_size, |batch| {
+            let (hidden, _) = self.hidden_states(batch)?;
+            let values = to_vec(&l2_normalize(&hidden)?)?;
+            let width = hidden.size()[1] as usize * self.dimension;
+            let rows = batch.iter().zip(values.chunks(width));
+            Ok(rows
+                .map(|(input, row)| TokenVectors {
+                    dimension: self.dimension,
+                    values: row[..input.ids.len() * self.dimension].to_vec(),
+                })
+                .collect())
+        })
+    }
+
+    /// Final hidden states in f32 and the padding mask as [batch, tokens, 1] f32.
+    fn hidden_states(&self, batch: &[&Encoded]) -> Result<(Tensor, Tensor)> {
+        let _no_grad = tch::no_grad_guard();
+        let input = BertInput::pad(batch, self.pad_id, self.options.device)?;
+        let hidden = self.bert.forward(&input)?.f_to_kind(Kind::Float)?;
+        let mask = input.mask.f_unsqueeze(-1)?.f_to_kind(Kind::Float)?;
+        Ok((hidden, mask))
+    }
+}
+
+/// The unit-length vectors of one text's tokens, row after row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenVectors {
+    dimension: usize,
+    values: Vec<f32>,
+}
+
+impl TokenVectors {
+    /// Wraps `values` read back from storage; `None` unless they split into rows of `dimension`.
+    pub fn from_flat(dimension: usize, values: Vec<f32>) -> Option<Self> {
+        (dimension > 0 && values.len().is_multiple_of(dimension))
+            .then_some(Self { dimension, values })
+    }
+
+    /// All rows concatenated.
+    pub fn as_flat(&self) -> &[f32] {
+        &self.values
+    }
+
+    /// Length of each row.
+    pub fn dimension(&self) -> usize {
+        self.dimension
+    }
+
+    /// Number of tokens.
+    pub fn len(&self) -> usize {
+        self.values.len() / self.dimension
+    }
+
+    /// Whether there are no tokens.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// One vector per token.
+    pub fn rows(&self) -> impl Iterator<Item = &[f32]> {
+        self.values.chunks_exact(self.dimension)
+    }
+}
+
+/// Late-interaction relevance: for each query token its best cosine against the document's
+/// tokens, averaged over the query tokens (so in [-1, 1]); 0 when either side is empty.
+pub fn max_sim(query: &TokenVectors, doc: &TokenVectors) -> f32 {
+    if query.is_empty() || doc.is_empty() {
+        return 0.0;
+    }
+    let best = |q: &[f32]| {
+        doc.rows()
+            .map(|d| q.iter().zip(d).map(|(a, b)| a * b).sum::<f32>())
+            .fold(f32::NEG_INFINITY, f32::max)
+    };
+    query.rows().map(best).sum::<f32>() / query.len() as f32
+}
+
+/// Average of the hidden states [batch, tokens, hidden] over the real tokens of `mask`
+/// [batch, tokens, 1].
+fn mean_pool(hidden: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    let sum = hidden
+        .f_mul(mask)?
+        .f_sum_dim_intlist(1, false, Kind::Float)?;
+    let count = mask
+        .f_sum_dim_intlist(1, false, Kind::Float)?
+        .f_clamp_min(1e-9)?;
+    Ok(sum.f_div(&count)?)
+}
+
+/// Divides the last dimension by its L2 norm (floored at 1e-12, as `F.normalize`).
+fn l2_normalize(x: &Tensor) -> Result<Tensor> {
+    let norm = x.f_norm_scalaropt_dim(2, -1, true)?.f_clamp_min(1e-12)?;
+    Ok(x.f_div(&norm)?)
+}
+
+/// Copies an f32 tensor to a flat host vector.
+fn to_vec(x: &Tensor) -> Result<Vec<f32>> {
+    let flat = x.f_flatten(0, -1)?.f_to_device(Device::Cpu)?;
+    Ok(Vec::<f32>::try_from(&flat)?)
+}
+
+/// Rejects sentence-transformers models whose pooling is not mean-of-tokens.
+fn check_mean_pooling(dir: &Path) -> Result<()> {
+    let path = dir.join("1_Pooling/config.json");
+    if !path.exists() {
+        return Ok(());
+    }
+    let config: serde_json::Map<String, serde_json::Value> = read_json(&path)?;
+    let modes: Vec<&str> = config
+        .iter()
+        .filter(|(key, value)| key.starts_with("pooling_mode_") && value.as_bool() == Some(true))
+        .map(|(key, _)| key.as_str())
+        .collect();
+    if modes != ["pooling_mode_mean_tokens"] {
+        return Err(InferenceError::Unsupported(format!("pooling {modes:?}")));
+    }
+    Ok(())
+}
+
+/// `max_seq_length` from `sentence_bert_config.json`, if present.
+fn sentence_max_length(dir: &Path) -> Result<Option<usize>> {
+    #[derive(serde::Deserialize)]
+    struct SentenceBertConfig {
+        max_seq_length: Option<usize>,
+    }
+    let path = dir.join("sentence_bert_config.json");
+    if !path.exists() {
+        return Ok(None);
+    }
+    Ok(read_json::<SentenceBertConfig>(&path)?.max_seq_length)
+}
+
+/// `<directory name>-<first 12 hex digits of BLAKE3(model.safetensors)>`.
+fn model_id(dir: &Path) -> Result<String> {
+    let path = dir.join("model.safetensors");
+    let io_error = |source| InferenceError::Io {
+        path: path.clone(),
+        source,
+    };
+    let mut hasher = blake3::Hasher::new();
+    let file = std::fs::File::open(&path).map_err(io_error)?;
+    hasher.update_reader(file).map_err(io_error)?;
+    let name = dir
+        .file_name()
+        .map_or("model".into(), |n| n.to_string_lossy());
+    Ok(format!("{name}-{}", &hasher.finalize().to_hex()[..12]))
+}

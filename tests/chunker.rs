@@ -1,0 +1,931 @@
+//! Integration tests of the legal-structure chunker and the document parsers.
+
+use constitutional_rag::ingest::chunker::*;
+use constitutional_rag::ingest::parse::*;
+use std::path::Path;
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+fn config(max_tokens: usize, min_tokens: usize) -> ChunkerConfig {
+    ChunkerConfig {
+        max_tokens,
+        min_tokens,
+    }
+}
+
+/// Chunks `text` and checks the invariants every chunking must satisfy.
+fn chunk_checked(text: &str, config: &ChunkerConfig) -> Vec<Chunk> {
+    let chunks = chunk_document(text, config);
+    assert_invariants(text, &chunks, config);
+    chunks
+}
+
+fn assert_invariants(text: &str, chunks: &[Chunk], config: &ChunkerConfig) {
+    // Same as `text.chars().skip(start).take(end - start)`, without
+    // re-scanning the text for every chunk.
+    let chars: Vec<char> = text.chars().collect();
+    let mut previous_end = 0;
+    for (i, c) in chunks.iter().enumerate() {
+        assert_eq!(c.position, i, "positions are consecutive");
+        assert!(c.char_start < c.char_end, "chunk {i} is empty");
+        assert!(
+            c.char_start >= previous_end,
+            "chunk {i} overlaps its predecessor"
+        );
+        assert!(c.char_end <= chars.len(), "chunk {i} ends past the text");
+        let slice: String = chars[c.char_start..c.char_end].iter().collect();
+        assert_eq!(slice, c.text, "chunk {i} text differs from its offsets");
+        assert!(!c.text.trim().is_empty(), "chunk {i} is blank");
+        assert_eq!(c.text.trim(), c.text, "chunk {i} is not trimmed");
+        let tokens = estimate_tokens(&c.text);
+        assert!(
+            tokens <= config.max_tokens,
+            "chunk {i} has {tokens} tokens > {}: {:?}",
+            config.max_tokens,
+            c.text
+        );
+        previous_end = c.char_end;
+    }
+}
+
+fn paths(chunks: &[Chunk]) -> Vec<&str> {
+    chunks.iter().map(|c| c.path.as_str()).collect()
+}
+
+/// Whitespace-separated words of `text`, for coverage checks.
+fn words(text: &str) -> Vec<&str> {
+    text.split_whitespace().collect()
+}
+
+fn non_whitespace(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+fn chunk_words(chunks: &[Chunk]) -> Vec<&str> {
+    chunks
+        .iter()
+        .flat_map(|c| c.text.split_whitespace())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Sample documents
+
+const REGERINGSFORMEN: &str = "\
+Regeringsformen (1974:152)
+
+1 kap. Statsskickets grunder
+
+1 § All offentlig makt i Sverige utgår från folket.
+Den svenska folkstyrelsen bygger på fri åsiktsbildning och på allmän och lika rösträtt.
+
+2 § Den offentliga makten ska utövas med respekt för alla människors lika värde och för den enskilda människans frihet och värdighet.
+
+2 kap. Grundläggande fri- och rättigheter
+
+Åsikts-, yttrande- och föreningsfrihet
+
+1 § Var och en är gentemot det allmänna tillförsäkrad
+1. yttrandefrihet: frihet att i tal, skrift eller bild meddela upplysningar,
+2. informationsfrihet: frihet att inhämta och ta emot upplysningar.
+
+Skydd mot tvångsåtgärder
+
+2 § Var och en är gentemot det allmänna skyddad mot tvång att ge till känna sin åskådning, se
+2 kap. 1 § första stycket och
+1 § andra stycket.
+
+3 § Ingen svensk medborgare får utan samtycke antecknas i allmänt register.
+
+3 a § Tillägg.
+
+3 kap.
+Riksdagen
+
+1 § Riksdagen består av en kammare med trehundrafyrtionio ledamöter.
+";
+
+const TRYCKFRIHETSFORORDNINGEN: &str = "\
+1 kap. Om tryckfrihet
+
+1 § Med tryckfrihet förstås varje svensk medborgares rätt att utge skrifter.
+
+2 § Någon censur får inte förekomma.
+
+2 kap. Om allmänna handlingars offentlighet
+
+1 § Till främjande av ett fritt meningsutbyte ska varje svensk medborgare ha rätt att ta del av allmänna handlingar.
+
+1 a § Rätten att ta del av allmänna handlingar gäller även utländska medborgare.
+
+2 § Rätten att ta del av allmänna handlingar får begränsas endast om det är påkallat.
+";
+
+const CONSTITUTION: &str = "\
+We the People, in Order to form a more perfect Union, do ordain and establish this Constitution.
+
+Article I
+
+Section 1. All legislative Powers herein granted shall be vested in a Congress.
+
+Section 2. The House of Representatives shall be composed of Members chosen every second Year.
+Section 3 of the rules is cited here and is not a heading.
+
+Article II
+
+Section 1. The executive Power shall be vested in a President.
+
+Article 6
+
+All Debts contracted before the Adoption of this Constitution shall be as valid as before.
+";
+
+const GPL: &str = "\
+                    GNU GENERAL PUBLIC LICENSE
+                       Version 3, 29 June 2007
+
+                       TERMS AND CONDITIONS
+
+  0. Definitions.
+
+  \"This License\" refers to version 3 of the GNU General Public License.
+
+  1. Source Code.
+
+  The \"source code\" for a work means the preferred form of the work
+for making modifications to it.
+
+  6. Conveying Non-Source Forms.
+
+  You may convey a covered work in object code form under the terms
+of sections 4 and 5, provided that you also convey the
+machine-readable Corresponding Source under the terms of this License.
+
+  17. Interpretation of Sections 15 and 16.
+
+  If the disclaimer of warranty and limitation of liability provided
+above cannot be given local legal effect according to their terms,
+reviewing courts shall apply local law.
+";
+
+const MARKDOWN: &str = "\
+# Handbook
+
+Welcome to the handbook.
+
+## Part A
+
+### Scope
+
+This part applies to all staff.
+
+```
+# a comment, not a heading
+```
+
+### Definitions
+
+Words have meanings.
+
+## Part B
+
+Closing remarks.
+";
+
+// ---------------------------------------------------------------------------
+// Chunker: structure
+
+#[test]
+fn swedish_statute_paths() {
+    let chunks = chunk_checked(REGERINGSFORMEN, &ChunkerConfig::default());
+    assert_eq!(
+        paths(&chunks),
+        [
+            "",
+            "1 kap. 1 §",
+            "1 kap. 2 §",
+            "2 kap. 1 §",
+            "2 kap. 2 §",
+            "2 kap. 3 §",
+            "2 kap. 3 a §",
+            "3 kap. 1 §",
+        ]
+    );
+    assert_eq!(chunks[0].text, "Regeringsformen (1974:152)");
+    // The chapter heading belongs to its first section.
+    assert!(
+        chunks[1]
+            .text
+            .starts_with("1 kap. Statsskickets grunder\n\n1 § All")
+    );
+    assert!(
+        chunks[3]
+            .text
+            .starts_with("2 kap. Grundläggande fri- och rättigheter")
+    );
+    assert!(
+        chunks[3]
+            .text
+            .contains("Åsikts-, yttrande- och föreningsfrihet\n\n1 § Var")
+    );
+    // A sub-heading between two sections belongs to the following one.
+    assert!(
+        chunks[4]
+            .text
+            .starts_with("Skydd mot tvångsåtgärder\n\n2 § Var")
+    );
+    assert!(!chunks[3].text.contains("Skydd mot"));
+    // Wrapped citations at the start of a line are not headings.
+    assert!(
+        chunks[4]
+            .text
+            .ends_with("2 kap. 1 § första stycket och\n1 § andra stycket.")
+    );
+    // A heading on the line after `N kap.` is kept with the chapter.
+    assert!(
+        chunks[7]
+            .text
+            .starts_with("3 kap.\nRiksdagen\n\n1 § Riksdagen")
+    );
+}
+
+#[test]
+fn tiny_sections_keep_their_own_chunk() {
+    let chunks = chunk_checked(REGERINGSFORMEN, &config(200, 50));
+    let tiny = chunks.iter().find(|c| c.path == "2 kap. 3 a §").unwrap();
+    assert_eq!(tiny.text, "3 a § Tillägg.");
+}
+
+#[test]
+fn tryckfrihetsforordningen_paths() {
+    let chunks = chunk_checked(TRYCKFRIHETSFORORDNINGEN, &ChunkerConfig::default());
+    assert_eq!(
+        paths(&chunks),
+        [
+            "1 kap. 1 §",
+            "1 kap. 2 §",
+            "2 kap. 1 §",
+            "2 kap. 1 a §",
+            "2 kap. 2 §"
+        ]
+    );
+    assert!(
+        chunks[0]
+            .text
+            .starts_with("1 kap. Om tryckfrihet\n\n1 § Med")
+    );
+    assert_eq!(
+        chunks[3].text,
+        "1 a § Rätten att ta del av allmänna handlingar gäller även utländska medborgare."
+    );
+}
+
+#[test]
+fn sections_without_chapter_and_articles() {
+    let text = "Lag om test\n\n1 § Första.\n\n2 § Andra.\n\nArt. 3 Tredje.\n\nArtikel 4\nFjärde.\n";
+    let chunks = chunk_checked(text, &ChunkerConfig::default());
+    assert_eq!(paths(&chunks), ["", "1 §", "2 §", "Art. 3", "Artikel 4"]);
+}
+
+#[test]
+fn english_constitution_paths() {
+    let chunks = chunk_checked(CONSTITUTION, &ChunkerConfig::default());
+    assert_eq!(
+        paths(&chunks),
+        [
+            "",
+            "Article I Section 1",
+            "Article I Section 2",
+            "Article II Section 1",
+            "Article 6",
+        ]
+    );
+    assert!(
+        chunks[1]
+            .text
+            .starts_with("Article I\n\nSection 1. All legislative")
+    );
+    assert!(
+        chunks[2]
+            .text
+            .ends_with("Section 3 of the rules is cited here and is not a heading.")
+    );
+}
+
+#[test]
+fn english_chapters_and_paragraph_signs() {
+    let text = "CHAPTER 1\nGENERAL PROVISIONS\n\n§ 1 Scope. This Act applies.\n\n§ 2 Definitions apply.\n\nChapter 2\n\nSection 4\nThe fourth section.\n\nSEC. 5. The fifth.\n";
+    let chunks = chunk_checked(text, &ChunkerConfig::default());
+    assert_eq!(
+        paths(&chunks),
+        [
+            "Chapter 1 § 1",
+            "Chapter 1 § 2",
+            "Chapter 2 Section 4",
+            "Chapter 2 Section 5"
+        ]
+    );
+    assert!(
+        chunks[0]
+            .text
+            .starts_with("CHAPTER 1\nGENERAL PROVISIONS\n\n§ 1 Scope.")
+    );
+}
+
+#[test]
+fn gpl_numbered_clauses() {
+    let chunks = chunk_checked(GPL, &ChunkerConfig::default());
+    assert_eq!(
+        paths(&chunks),
+        [
+            "",
+            "0. Definitions.",
+            "1. Source Code.",
+            "6. Conveying Non-Source Forms.",
+            "17. Interpretation of Sections 15 and 16.",
+        ]
+    );
+    assert!(chunks[0].text.starts_with("GNU GENERAL PUBLIC LICENSE"));
+    assert!(
+        chunks[3]
+            .text
+            .starts_with("6. Conveying Non-Source Forms.\n\n  You may convey")
+    );
+}
+
+#[test]
+fn apache_style_clause_heading_with_text_on_same_line() {
+    let text = "1. Definitions.\n\n\"License\" shall mean the terms.\n\n2. Grant of Copyright License. Subject to the terms of this License, each Contributor grants You a license.\n";
+    let chunks = chunk_checked(text, &ChunkerConfig::default());
+    assert_eq!(
+        paths(&chunks),
+        ["1. Definitions.", "2. Grant of Copyright License."]
+    );
+}
+
+#[test]
+fn numbered_list_items_are_not_clauses() {
+    let text = "1 § Lagen gäller\n1. Denna lag träder i kraft den 1 juli 2020.\n2. Äldre föreskrifter gäller fortfarande.\n";
+    let chunks = chunk_checked(text, &ChunkerConfig::default());
+    assert_eq!(paths(&chunks), ["1 §"]);
+}
+
+#[test]
+fn markdown_nested_headings() {
+    let chunks = chunk_checked(MARKDOWN, &ChunkerConfig::default());
+    assert_eq!(
+        paths(&chunks),
+        [
+            "Handbook",
+            "Handbook > Part A > Scope",
+            "Handbook > Part A > Definitions",
+            "Handbook > Part B",
+        ]
+    );
+    // A heading with nothing under it joins its first subsection.
+    assert!(
+        chunks[1]
+            .text
+            .starts_with("## Part A\n\n### Scope\n\nThis part")
+    );
+    // Headings inside code fences are ignored.
+    assert!(chunks[1].text.contains("# a comment, not a heading"));
+}
+
+#[test]
+fn markdown_headings_that_are_legal_markers() {
+    let text = "# Regeringsformen\n\n## 1 kap. Statsskickets grunder\n\n1 § All offentlig makt utgår från folket.\n\n2 § Den offentliga makten.\n";
+    let chunks = chunk_checked(text, &ChunkerConfig::default());
+    assert_eq!(
+        paths(&chunks),
+        [
+            "Regeringsformen > 1 kap. 1 §",
+            "Regeringsformen > 1 kap. 2 §"
+        ]
+    );
+    assert!(chunks[0].text.starts_with("# Regeringsformen\n\n## 1 kap."));
+}
+
+#[test]
+fn plain_text_without_structure_has_empty_path() {
+    let chunks = chunk_checked(
+        "Just some prose.\n\nAnother paragraph.",
+        &ChunkerConfig::default(),
+    );
+    assert_eq!(chunks.len(), 1);
+    assert_eq!(chunks[0].path, "");
+    assert_eq!(chunks[0].text, "Just some prose.\n\nAnother paragraph.");
+}
+
+#[test]
+fn empty_input_gives_no_chunks() {
+    assert!(chunk_document("", &ChunkerConfig::default()).is_empty());
+    assert!(chunk_document(" \n\n\t \n", &ChunkerConfig::default()).is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// Chunker: splitting
+
+#[test]
+fn oversize_section_is_split_on_paragraphs_with_same_path() {
+    let paragraph = "Var och en har rätt till en rättvis rättegång inom skälig tid.";
+    let body = [paragraph; 12].join("\n\n");
+    let text = format!("4 kap. Domstolar\n\n9 § {body}\n\n10 § Kort.\n");
+    let cfg = config(60, 5);
+    let chunks = chunk_checked(&text, &cfg);
+    let split: Vec<&Chunk> = chunks.iter().filter(|c| c.path == "4 kap. 9 §").collect();
+    assert!(
+        split.len() >= 3,
+        "expected several chunks, got {}",
+        split.len()
+    );
+    assert!(split[0].text.starts_with("4 kap. Domstolar\n\n9 § Var"));
+    for c in &split[1..] {
+        assert!(
+            c.text.starts_with("Var och en"),
+            "split at a paragraph: {:?}",
+            c.text
+        );
+        assert!(c.text.ends_with("tid."));
+    }
+    assert_eq!(chunks.last().unwrap().path, "4 kap. 10 §");
+    assert_eq!(chunk_words(&chunks), words(&text));
+}
+
+#[test]
+fn sentence_split_skips_abbreviations() {
+    let sentences = [
+        "Enligt 2 kap. 1 § gäller rätten t.ex. för alla medborgare i landet.",
+        "Bestämmelserna i 3 kap. 4 § tillämpas bl.a. på myndigheter och domstolar.",
+        "Detta gäller även e.g. foreign citizens under Art. 5 of the treaty.",
+        "Sista meningen avslutar stycket utan några förkortningar alls!",
+    ];
+    let text = format!("5 § {}", sentences.join(" "));
+    let chunks = chunk_checked(&text, &config(22, 1));
+    let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
+    let mut expected = vec![format!("5 § {}", sentences[0])];
+    expected.extend(sentences[1..].iter().map(|s| s.to_string()));
+    assert_eq!(texts, expected);
+    assert!(chunks.iter().all(|c| c.path == "5 §"));
+}
+
+#[test]
+fn semicolons_and_question_marks_end_sentences() {
+    let text = "Första ledet gäller alla myndigheter i hela landet; andra ledet gäller kommuner och regioner. Gäller det även bolag och stiftelser? Ja, i vissa fall.";
+    let chunks = chunk_checked(text, &config(12, 1));
+    assert_eq!(
+        chunks[0].text,
+        "Första ledet gäller alla myndigheter i hela landet;"
+    );
+    assert!(chunks.iter().any(|c| c.text.ends_with("stiftelser?")));
+}
+
+#[test]
+fn oversize_sentence_is_split_on_whitespace() {
+    let sentence = vec!["ord"; 100].join(" ");
+    let chunks = chunk_checked(&sentence, &config(30, 1));
+    assert_eq!(chunks.len(), 4);
+    assert_eq!(chunk_words(&chunks), words(&sentence));
+}
+
+#[test]
+fn oversize_word_is_split_hard() {
+    let word = "x".repeat(600) + &"!".repeat(25);
+    let chunks = chunk_checked(&word, &config(20, 1));
+    assert!(chunks.len() > 1);
+    let joined: String = chunks.iter().map(|c| c.text.as_str()).collect();
+    assert_eq!(joined, word);
+}
+
+#[test]
+fn small_tail_is_rebalanced_with_min_tokens() {
+    // Paragraph token counts 40, 15, 8 with max 60: greedy packing would
+    // leave a tail of 8; min_tokens 20 moves the 15-token paragraph over.
+    let para = |n: usize| vec!["ord"; n].join(" ");
+    let text = [para(40), para(15), para(8)].join("\n\n");
+    let chunks = chunk_checked(&text, &config(60, 20));
+    let sizes: Vec<usize> = chunks.iter().map(|c| estimate_tokens(&c.text)).collect();
+    assert_eq!(sizes, [40, 23]);
+    let greedy = chunk_checked(&text, &config(60, 0));
+    let sizes: Vec<usize> = greedy.iter().map(|c| estimate_tokens(&c.text)).collect();
+    assert_eq!(sizes, [55, 8]);
+}
+
+#[test]
+fn non_ascii_offsets_are_in_chars() {
+    let text = "Ärende 🚀 om åäö\n\n1 § Första paragrafen om rätt 👍.\n\n2 § Andra ÅÄÖ paragrafen.";
+    let chunks = chunk_checked(text, &ChunkerConfig::default());
+    assert_eq!(paths(&chunks), ["", "1 §", "2 §"]);
+    assert_eq!(chunks[0].char_start, 0);
+    assert_eq!(chunks[0].char_end, 15);
+    assert_eq!(chunks[1].char_start, 17);
+    assert_eq!(chunks[1].text, "1 § Första paragrafen om rätt 👍.");
+    assert_eq!(chunks[1].char_end, 17 + chunks[1].text.chars().count());
+    assert_eq!(chunks[2].char_end, text.chars().count());
+}
+
+#[test]
+fn crlf_text_is_chunked() {
+    let text = "1 kap. Test\r\n\r\n1 § Första.\r\n\r\n2 § Andra.\r\n";
+    let chunks = chunk_checked(text, &ChunkerConfig::default());
+    assert_eq!(paths(&chunks), ["1 kap. 1 §", "1 kap. 2 §"]);
+}
+
+#[test]
+fn large_generated_statute_respects_invariants() {
+    let mut text = String::new();
+    for chapter in 1..=20 {
+        text.push_str(&format!("{chapter} kap. Kapitel {chapter}\n\n"));
+        for section in 1..=15 {
+            let sentence =
+                format!("Enligt {chapter} kap. {section} § gäller t.ex. detta för alla. ");
+            let paragraph = sentence.repeat(section);
+            text.push_str(&format!("{section} § {}\n\n{}\n\n", paragraph, paragraph));
+        }
+    }
+    let cfg = config(80, 10);
+    let chunks = chunk_checked(&text, &cfg);
+    assert_eq!(chunk_words(&chunks), words(&text));
+    for chapter in 1..=20 {
+        for section in 1..=15 {
+            let path = format!("{chapter} kap. {section} §");
+            assert!(chunks.iter().any(|c| c.path == path), "missing {path}");
+        }
+    }
+    assert!(chunks.iter().all(|c| !c.path.is_empty()));
+}
+
+#[test]
+fn pseudo_random_documents_respect_invariants() {
+    const FRAGMENTS: &[&str] = &[
+        "1 kap. Rubrik\n",
+        "2 kap.\n",
+        "3 § ",
+        "3 a § ",
+        "Article 4\n",
+        "Section 2. ",
+        "# Titel\n",
+        "## Under\n",
+        "```\n",
+        "0. Definitions.\n",
+        "§ 9 ",
+        "\n\n",
+        "\n",
+        "\r\n",
+        " ",
+        "\t",
+        "ord ",
+        "åäö ",
+        "🚀",
+        "t.ex. ",
+        "kap. ",
+        "Slut. ",
+        "Fråga? ",
+        "a; ",
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "!!!!!!",
+        "Mening med flera ord. ",
+    ];
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..300 {
+        let len = (next() % 200) as usize;
+        let text: String = (0..len)
+            .map(|_| FRAGMENTS[(next() % FRAGMENTS.len() as u64) as usize])
+            .collect();
+        let cfg = config(1 + round % 40, round % 7);
+        let chunks = chunk_checked(&text, &cfg);
+        let covered: String = chunks.iter().map(|c| non_whitespace(&c.text)).collect();
+        assert_eq!(covered, non_whitespace(&text), "round {round}");
+    }
+}
+
+#[test]
+fn estimate_tokens_counts_words_and_punctuation() {
+    assert_eq!(estimate_tokens(""), 0);
+    assert_eq!(estimate_tokens("hello world"), 2);
+    assert_eq!(estimate_tokens("a, b."), 4);
+    assert_eq!(estimate_tokens("abcdef"), 1);
+    assert_eq!(estimate_tokens("abcdefg"), 2);
+    assert_eq!(estimate_tokens("grundläggande"), 3);
+    assert_eq!(estimate_tokens("2 kap. 1 §"), 5);
+    assert_eq!(estimate_tokens("🚀"), 1);
+}
+
+#[test]
+fn default_config() {
+    let cfg = ChunkerConfig::default();
+    assert_eq!((cfg.max_tokens, cfg.min_tokens), (200, 20));
+}
+
+// ---------------------------------------------------------------------------
+// Parser: format detection
+
+#[test]
+fn format_from_path() {
+    let cases = [
+        ("a.txt", Some(Format::Text)),
+        ("a.MD", Some(Format::Markdown)),
+        ("a.markdown", Some(Format::Markdown)),
+        ("dir/a.HTM", Some(Format::Html)),
+        ("a.html", Some(Format::Html)),
+        ("a.json", Some(Format::Json)),
+        ("a.jsonl", Some(Format::JsonLines)),
+        ("a.ndjson", Some(Format::JsonLines)),
+        ("a.Pdf", Some(Format::Pdf)),
+        ("a.docx", None),
+        ("noextension", None),
+    ];
+    for (path, expected) in cases {
+        assert_eq!(Format::from_path(Path::new(path)), expected, "{path}");
+    }
+}
+
+#[test]
+fn format_from_content_type() {
+    let cases = [
+        ("text/plain; charset=utf-8", Some(Format::Text)),
+        ("text/markdown", Some(Format::Markdown)),
+        ("TEXT/HTML; charset=UTF-8", Some(Format::Html)),
+        ("application/json", Some(Format::Json)),
+        ("application/x-ndjson", Some(Format::JsonLines)),
+        ("application/jsonl", Some(Format::JsonLines)),
+        ("application/pdf", Some(Format::Pdf)),
+        ("image/png", None),
+    ];
+    for (ct, expected) in cases {
+        assert_eq!(Format::from_content_type(ct), expected, "{ct}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Parser: text, Markdown, HTML
+
+fn parse_one(bytes: &[u8], format: Format) -> ParsedDocument {
+    let mut docs = parse(bytes, format).expect("parses");
+    assert_eq!(docs.len(), 1);
+    docs.remove(0)
+}
+
+#[test]
+fn text_strips_bom_and_normalises_crlf() {
+    let doc = parse_one(
+        b"\xEF\xBB\xBF1 \xC2\xA7 F\xC3\xB6rsta.\r\n2 \xC2\xA7 Andra.\r\n",
+        Format::Text,
+    );
+    assert_eq!(doc.text, "1 § Första.\n2 § Andra.\n");
+    assert_eq!(doc.title, None);
+    assert!(doc.metadata.is_empty());
+    assert_eq!(doc.external_id, None);
+}
+
+#[test]
+fn invalid_utf8_reports_offset() {
+    let err = parse(b"abc\xC3\xA5d\xFFef", Format::Text).unwrap_err();
+    assert!(matches!(err, ParseError::InvalidUtf8(6)), "{err:?}");
+    assert!(err.to_string().contains("offset 6"));
+}
+
+#[test]
+fn blank_text_is_empty() {
+    assert!(matches!(
+        parse(b"  \n\t", Format::Text),
+        Err(ParseError::Empty)
+    ));
+    assert!(matches!(
+        parse(b"", Format::Markdown),
+        Err(ParseError::Empty)
+    ));
+    assert!(matches!(
+        parse(b"<html><body> </body></html>", Format::Html),
+        Err(ParseError::Empty)
+    ));
+}
+
+#[test]
+fn markdown_keeps_text_and_takes_first_title() {
+    let md = "Intro line\n\n```\n# not this\n```\n\n# Handbook\n\n## Part\n";
+    let doc = parse_one(md.as_bytes(), Format::Markdown);
+    assert_eq!(doc.text, md);
+    assert_eq!(doc.title.as_deref(), Some("Handbook"));
+}
+
+#[test]
+fn html_extracts_title_and_readable_text() {
+    let html = r#"<!DOCTYPE html><html><head><title> Lag (2020:1)
+        om &amp; test </title><style>p { color: red }</style>
+        <script>var x = "<p>hidden</p>";</script></head>
+        <body><h1>1 kap. Inledande bestämmelser</h1>
+        <p>1 § Denna lag gäller <a href="/x">alla</a> och <b>mer</b>.</p>
+        <p>2 § Andra paragrafen.<br>Ny rad.</p></body></html>"#;
+    let doc = parse_one(html.as_bytes(), Format::Html);
+    assert_eq!(doc.title.as_deref(), Some("Lag (2020:1) om & test"));
+    assert!(
+        doc.text
+            .contains("1 kap. Inledande bestämmelser\n\n1 § Denna lag gäller alla och mer.")
+    );
+    assert!(doc.text.contains("2 § Andra paragrafen.\nNy rad."));
+    assert!(!doc.text.contains('<'));
+    assert!(!doc.text.contains("hidden"));
+    assert!(!doc.text.contains("color"));
+    let chunks = chunk_checked(&doc.text, &ChunkerConfig::default());
+    assert_eq!(paths(&chunks), ["1 kap. 1 §", "1 kap. 2 §"]);
+}
+
+#[test]
+fn malformed_html_does_not_panic() {
+    let inputs: [&[u8]; 4] = [
+        b"<html><body><div><p>broken <b>bold <i>nest</div></b> &nbsp; <<<>>> <p",
+        b"<table><tr><td>a<td><table><tr><td>b</table></tr>",
+        b"</p></p></div>text after closers",
+        b"<title>Only title",
+    ];
+    for input in inputs {
+        match parse(input, Format::Html) {
+            Ok(docs) => assert!(!docs[0].text.trim().is_empty()),
+            Err(err) => assert!(matches!(err, ParseError::Empty), "{err:?}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Parser: JSON and JSON Lines
+
+#[test]
+fn json_single_object() {
+    let json = r#"{"id": 42, "title": "RF", "text": "1 § Text.", "lang": "sv", "metadata": {"year": 1974}}"#;
+    let doc = parse_one(json.as_bytes(), Format::Json);
+    assert_eq!(doc.text, "1 § Text.");
+    assert_eq!(doc.title.as_deref(), Some("RF"));
+    assert_eq!(doc.external_id.as_deref(), Some("42"));
+    assert_eq!(doc.metadata.len(), 2);
+    assert_eq!(doc.metadata["lang"], "sv");
+    assert_eq!(doc.metadata["year"], 1974);
+}
+
+#[test]
+fn json_array_uses_content_and_external_id() {
+    let json = r#"[
+  {"external_id": "sfs-1974-152", "content": "Första."},
+  {"text": "Andra.", "source": "riksdagen"}
+]"#;
+    let docs = parse(json.as_bytes(), Format::Json).unwrap();
+    assert_eq!(docs.len(), 2);
+    assert_eq!(docs[0].external_id.as_deref(), Some("sfs-1974-152"));
+    assert_eq!(docs[0].text, "Första.");
+    assert!(docs[0].metadata.is_empty());
+    assert_eq!(docs[1].metadata["source"], "riksdagen");
+}
+
+#[test]
+fn json_missing_text_reports_element_line() {
+    let json = "[\n  {\"text\": \"ok\"},\n  {\"text\": \"also ok\",\n   \"title\": \"x\"},\n  {\"title\": \"no text\"}\n]";
+    let err = parse(json.as_bytes(), Format::Json).unwrap_err();
+    assert!(
+        matches!(err, ParseError::MissingText { line: 5 }),
+        "{err:?}"
+    );
+    let err = parse(b"\n\n{\"title\": \"t\"}", Format::Json).unwrap_err();
+    assert!(
+        matches!(err, ParseError::MissingText { line: 3 }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn json_errors() {
+    let err = parse(b"{\n\"text\": \"a\",\n oops}", Format::Json).unwrap_err();
+    assert!(matches!(err, ParseError::Json { line: 3, .. }), "{err:?}");
+    let err = parse(br#"{"text": "   "}"#, Format::Json).unwrap_err();
+    assert!(matches!(err, ParseError::Empty), "{err:?}");
+    let err = parse(br#"[1]"#, Format::Json).unwrap_err();
+    assert!(matches!(err, ParseError::Json { line: 1, .. }), "{err:?}");
+    let err = parse(br#"{"text": 5}"#, Format::Json).unwrap_err();
+    assert!(matches!(err, ParseError::Json { .. }), "{err:?}");
+    assert!(matches!(parse(b"[]", Format::Json), Err(ParseError::Empty)));
+}
+
+#[test]
+fn jsonl_merges_metadata() {
+    let jsonl = concat!(
+        "{\"id\": \"a\", \"text\": \"Första.\", \"lang\": \"sv\", \"metadata\": {\"year\": 1974, \"lang\": \"sv-SE\"}}\n",
+        "\n",
+        "{\"id\": 7, \"content\": \"Andra.\\r\\nRad.\", \"metadata\": \"raw\"}\n",
+    );
+    let docs = parse(jsonl.as_bytes(), Format::JsonLines).unwrap();
+    assert_eq!(docs.len(), 2);
+    assert_eq!(docs[0].external_id.as_deref(), Some("a"));
+    assert_eq!(docs[0].metadata["year"], 1974);
+    // Fields of the explicit metadata object win over top-level fields.
+    assert_eq!(docs[0].metadata["lang"], "sv-SE");
+    assert_eq!(docs[0].metadata.len(), 2);
+    assert_eq!(docs[1].external_id.as_deref(), Some("7"));
+    assert_eq!(docs[1].text, "Andra.\nRad.");
+    assert_eq!(docs[1].metadata["metadata"], "raw");
+}
+
+#[test]
+fn jsonl_errors_carry_line_numbers() {
+    let missing = "{\"text\": \"a\"}\n\n{\"title\": \"b\"}\n";
+    let err = parse(missing.as_bytes(), Format::JsonLines).unwrap_err();
+    assert!(
+        matches!(err, ParseError::MissingText { line: 3 }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("line 3"));
+    let invalid = "{\"text\": \"a\"}\n{not json}\n";
+    let err = parse(invalid.as_bytes(), Format::JsonLines).unwrap_err();
+    assert!(matches!(err, ParseError::Json { line: 2, .. }), "{err:?}");
+    assert!(matches!(
+        parse(b"\n \n", Format::JsonLines),
+        Err(ParseError::Empty)
+    ));
+}
+
+// ---------------------------------------------------------------------------
+// Parser: PDF
+
+/// Builds a one-page PDF showing `lines` in Helvetica, with a correct xref.
+fn minimal_pdf(lines: &[&str]) -> Vec<u8> {
+    let mut content = String::from("BT /F1 12 Tf 72 720 Td");
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            content.push_str(" 0 -20 Td");
+        }
+        content.push_str(&format!(" ({line}) Tj"));
+    }
+    content.push_str(" ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] \
+         /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>"
+            .to_string(),
+        format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+            .to_string(),
+    ];
+    let mut pdf = String::from("%PDF-1.4\n");
+    let mut offsets = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.push_str(&format!("{} 0 obj\n{object}\nendobj\n", i + 1));
+    }
+    let xref = pdf.len();
+    pdf.push_str(&format!(
+        "xref\n0 {}\n0000000000 65535 f \n",
+        objects.len() + 1
+    ));
+    for offset in offsets {
+        pdf.push_str(&format!("{offset:010} 00000 n \n"));
+    }
+    pdf.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    pdf.into_bytes()
+}
+
+#[test]
+fn pdf_text_is_extracted() {
+    let pdf = minimal_pdf(&["Article 1", "All human beings are born free."]);
+    let doc = parse_one(&pdf, Format::Pdf);
+    assert!(doc.text.contains("Article 1"), "{:?}", doc.text);
+    assert!(
+        doc.text.contains("All human beings are born free."),
+        "{:?}",
+        doc.text
+    );
+    assert_eq!(doc.title, None);
+}
+
+#[test]
+fn pdf_without_text_is_empty() {
+    let pdf = minimal_pdf(&[]);
+    assert!(matches!(parse(&pdf, Format::Pdf), Err(ParseError::Empty)));
+}
+
+#[test]
+fn malformed_pdf_is_an_error_not_a_panic() {
+    let valid = minimal_pdf(&["Hello"]);
+    let inputs: Vec<Vec<u8>> = vec![
+        b"not a pdf at all".to_vec(),
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF".to_vec(),
+        valid[..valid.len() / 2].to_vec(),
+        Vec::new(),
+    ];
+    for input in inputs {
+        let err = parse(&input, Format::Pdf).unwrap_err();
+        assert!(matches!(err, ParseError::Pdf(_)), "{err:?}");
+        assert!(err.to_string().starts_with("PDF could not be read"));
+    }
+}

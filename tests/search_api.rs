@@ -1,0 +1,226 @@
+//! BM25 search over HTTP on a corpus written here: ranking sanity, stemming per language,
+//! many collections, filters and limits.
+
+mod common;
+
+use common::{TestServer, expect_problem};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const CONSTITUTION: &[(&str, &str)] = &[
+    (
+        "art-1",
+        "Article 1. Congress shall make no law respecting an establishment of religion, or abridging the freedom of speech, or of the press; or the right of the people peaceably to assemble.",
+    ),
+    (
+        "art-2",
+        "Article 2. A well regulated militia, being necessary to the security of a free state, the right of the people to keep and bear arms shall not be infringed.",
+    ),
+    (
+        "art-4",
+        "Article 4. The right of the people to be secure in their persons, houses, papers, and effects, against unreasonable searches and seizures, shall not be violated.",
+    ),
+    (
+        "art-5",
+        "Article 5. No person shall be compelled in any criminal case to be a witness against himself, nor be deprived of life, liberty, or property, without due process of law.",
+    ),
+    (
+        "art-6",
+        "Article 6. In all criminal prosecutions, the accused shall enjoy the right to a speedy and public trial, by an impartial jury.",
+    ),
+];
+
+const TRYCKFRIHET: &str = "1 kap. Om tryckfrihet\n\n\
+1 § Med tryckfrihet förstås varje svensk medborgares rätt att ge ut skrifter utan att det finns några av en myndighet eller ett annat allmänt organ i förväg lagda hinder.\n\n\
+2 § Ingen skrift får före tryckningen granskas av en myndighet eller ett annat allmänt organ.\n\n\
+2 kap. Om allmänna handlingars offentlighet\n\n\
+1 § Till främjande av ett fritt meningsutbyte och en allsidig upplysning ska varje svensk medborgare ha rätt att ta del av allmänna handlingar.\n";
+
+async fn corpus() -> TestServer {
+    let server = TestServer::start().await;
+    server.create_collection("us", "english").await;
+    server.create_collection("se", "swedish").await;
+    for (id, text) in CONSTITUTION {
+        let era = if *id == "art-6" { "late" } else { "early" };
+        let (status, body) = server
+            .upsert(
+                "us",
+                &json!({"text": text, "external_id": id, "metadata": {"era": era}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, body) = server
+        .upsert(
+            "se",
+            &json!({"text": TRYCKFRIHET, "title": "Tryckfrihetsförordningen"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    server
+}
+
+fn top_path(hits: &[Value]) -> &str {
+    hits.first()
+        .and_then(|h| h["path"].as_str())
+        .unwrap_or("<no hits>")
+}
+
+#[tokio::test]
+async fn bm25_ranks_the_matching_section_first() {
+    let server = corpus().await;
+    for (query, expected) in [
+        ("freedom of speech and of the press", "Article 1"),
+        ("unreasonable searches and seizures", "Article 4"),
+        ("speedy public trial impartial jury", "Article 6"),
+        ("due process of law", "Article 5"),
+    ] {
+        let hits = server
+            .search(&json!({"query": query, "collections": ["us"], "mode": "bm25"}))
+            .await;
+        assert_eq!(top_path(&hits), expected, "query {query:?}: {hits:?}");
+        let first = &hits[0];
+        assert!(
+            first["score"].as_f64().unwrap() > 0.0,
+            "BM25 score must not be 0: {first}"
+        );
+        assert_eq!(first["rank"], 1);
+        assert_eq!(first["bm25"]["rank"], 1);
+        assert!(!first["document_id"].as_str().unwrap().is_empty());
+        assert!(first["char_end"].as_u64() > first["char_start"].as_u64());
+    }
+    // English stemming: "searching" finds "searches".
+    let hits = server
+        .search(&json!({"query": "searching", "collections": ["us"]}))
+        .await;
+    assert_eq!(top_path(&hits), "Article 4");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn swedish_stemming_and_structural_paths() {
+    let server = corpus().await;
+    // "handlingarna" and "tryckfriheten" are inflections of words in the text.
+    let hits = server
+        .search(&json!({"query": "allmänna handlingarna", "collections": ["se"]}))
+        .await;
+    assert_eq!(top_path(&hits), "2 kap. 1 §", "{hits:?}");
+    assert_eq!(hits[0]["title"], "Tryckfrihetsförordningen");
+    let hits = server
+        .search(&json!({"query": "tryckfriheten", "collections": ["se"]}))
+        .await;
+    assert_eq!(top_path(&hits), "1 kap. 1 §", "{hits:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn many_collections_are_merged_by_rank_and_filters_apply() {
+    let server = corpus().await;
+    let hits = server
+        .search(&json!({"query": "rätt right", "collections": ["us", "se"], "limit": 4}))
+        .await;
+    assert_eq!(hits.len(), 4);
+    let collections: Vec<&str> = hits
+        .iter()
+        .map(|h| h["collection"].as_str().unwrap())
+        .collect();
+    assert!(
+        collections.contains(&"us") && collections.contains(&"se"),
+        "{collections:?}"
+    );
+    // Each collection's best hit comes before any collection's second best.
+    assert!(hits[..2].iter().all(|h| h["bm25"]["rank"] == 1), "{hits:?}");
+    let ranks: Vec<u64> = hits.iter().map(|h| h["rank"].as_u64().unwrap()).collect();
+    assert_eq!(ranks, [1, 2, 3, 4]);
+
+    // No collections named: all are searched.
+    let all = server.search(&json!({"query": "rätt right"})).await;
+    assert!(
+        all.iter().any(|h| h["collection"] == "se") && all.iter().any(|h| h["collection"] == "us")
+    );
+
+    let filtered = server
+        .search(&json!({"query": "right of the people", "collections": ["us"], "filter": {"era": "late"}}))
+        .await;
+    assert!(!filtered.is_empty());
+    assert!(
+        filtered.iter().all(|h| h["path"] == "Article 6"),
+        "{filtered:?}"
+    );
+    let limited = server
+        .search(&json!({"query": "right", "collections": ["us"], "limit": 2}))
+        .await;
+    assert_eq!(limited.len(), 2);
+    let nothing = server
+        .search(&json!({"query": "zebra", "collections": ["us"]}))
+        .await;
+    assert!(nothing.is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn search_rejects_bad_requests() {
+    let server = corpus().await;
+    let cases = [
+        (json!({"query": ""}), StatusCode::BAD_REQUEST, "empty_text"),
+        (
+            json!({"query": "x", "limit": 0}),
+            StatusCode::BAD_REQUEST,
+            "invalid_limit",
+        ),
+        (
+            json!({"query": "x", "limit": 1000}),
+            StatusCode::BAD_REQUEST,
+            "invalid_limit",
+        ),
+        (
+            json!({"query": "x", "limit": -1}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            json!({"query": "x", "mode": "telepathy"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            json!({"query": "x", "collections": ["nope"]}),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            json!({"query": "x", "collections": ["Bad Name"]}),
+            StatusCode::BAD_REQUEST,
+            "invalid_collection_name",
+        ),
+        (
+            json!({"query": "x", "filter": {"era": {"$ne": 1}}}),
+            StatusCode::BAD_REQUEST,
+            "invalid_filter",
+        ),
+        (
+            json!({"query": "x".repeat(5000)}),
+            StatusCode::BAD_REQUEST,
+            "text_too_long",
+        ),
+        (
+            json!({"query": 7}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+    ];
+    for (body, status, code) in cases {
+        let response = server.post("/v1/search", &body).await;
+        expect_problem(response, status, code).await;
+    }
+    // Query syntax is data: operators and quotes do not break the query.
+    let hits = server
+        .search(&json!({"query": "right' OR 1=1; REMOVE TABLE chunk; --", "collections": ["us"]}))
+        .await;
+    assert!(!hits.is_empty());
+    let still_there = server
+        .search(&json!({"query": "jury", "collections": ["us"]}))
+        .await;
+    assert_eq!(top_path(&still_there), "Article 6");
+    server.stop().await;
+}
