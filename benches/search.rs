@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use constitutional_rag::config::Config;
 use constitutional_rag::model::Language;
-use constitutional_rag::server::open_library;
 use constitutional_rag::service::{DocumentInput, Library, SearchMode, SearchRequest};
 
 /// Deterministic xorshift generator, so every run searches the same corpus.
@@ -168,12 +167,12 @@ async fn measure(library: &Library, queries: usize, words: usize, filtered: bool
         let request = SearchRequest {
             query,
             collections: vec!["bench".into()],
-            mode: SearchMode::Bm25,
+            mode: Some(SearchMode::Bm25),
             limit: Some(10),
             filter: filtered.then(|| [("part".to_string(), serde_json::json!(3))].into()),
         };
         let started = Instant::now();
-        let hits = library.search(&request).await.expect("search");
+        let (_, hits) = library.search(&request).await.expect("search");
         latencies.push(started.elapsed());
         assert!(!hits.is_empty(), "every generated query matches something");
     }
@@ -194,7 +193,8 @@ async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::default();
     config.storage.url = format!("surrealkv://{}", dir.path().display());
-    let library = open_library(Arc::new(config)).await.expect("open store");
+    config.cache.embedding_path = String::new();
+    let library = Library::open(Arc::new(config)).await.expect("open store");
 
     let (chunks, ingest_time) = ingest(&library, documents).await;
     println!(

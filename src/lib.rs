@@ -1,13 +1,17 @@
 //! constitutional-rag: grounded question answering over legal and government documents.
 //!
 //! Layers, each knowing only the ones below it: [`api`] (HTTP) → [`service`] (rules) →
-//! [`store`] (SurrealDB) and [`ingest`] (parsing, chunking).
+//! [`store`] (SurrealDB, the store of record), [`retrieval`] (in-process search indexes),
+//! [`inference`] (models on libtorch), [`cache`] and [`ingest`] (parsing, chunking).
 
 pub mod api;
+pub mod cache;
 pub mod config;
 pub mod error;
+pub mod inference;
 pub mod ingest;
 pub mod model;
+pub mod retrieval;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -9,7 +9,8 @@ use clap::{Parser, Subcommand};
 use constitutional_rag::config::Config;
 use constitutional_rag::ingest::files::{collect_files, ingest_files};
 use constitutional_rag::model::Language;
-use constitutional_rag::server::{BoundServer, open_library, shutdown_signal};
+use constitutional_rag::server::{BoundServer, shutdown_signal};
+use constitutional_rag::service::Library;
 use constitutional_rag::{api, telemetry};
 
 #[derive(Parser)]
@@ -102,7 +103,7 @@ async fn ingest(
         Language::English
     };
     let files = collect_files(paths)?;
-    let library = open_library(config).await?;
+    let library = Library::open(config).await?;
     let summary = ingest_files(&library, collection, language, &files, quiet).await?;
     println!(
         "ingested {} files into '{collection}': {} created, {} updated, {} unchanged, {} chunks, {} failures",
@@ -126,7 +127,8 @@ async fn ingest(
 async fn openapi(config: Arc<Config>) -> anyhow::Result<()> {
     let mut config = (*config).clone();
     config.storage.url = "mem://".into();
-    let library = open_library(Arc::new(config)).await?;
+    config.cache.embedding_path = String::new();
+    let library = Library::open(Arc::new(config)).await?;
     println!("{}", api::spec_json(&library));
     Ok(())
 }

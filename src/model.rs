@@ -16,16 +16,6 @@ pub enum Language {
     Swedish,
 }
 
-impl Language {
-    /// The chunk field that carries text for this language's full-text index.
-    pub fn search_field(self) -> &'static str {
-        match self {
-            Language::English => "text_english",
-            Language::Swedish => "text_swedish",
-        }
-    }
-}
-
 /// A collection as stored, with its live counts.
 #[derive(Debug, Clone, Serialize, Deserialize, Object)]
 pub struct Collection {
@@ -134,6 +124,10 @@ pub struct PreparedDocument {
     pub content_hash: String,
     /// Chunks of `content`.
     pub chunks: Vec<crate::ingest::chunker::Chunk>,
+    /// Record ids for the chunks (fresh for every write).
+    pub chunk_ids: Vec<String>,
+    /// One embedding per chunk.
+    pub embeddings: Vec<std::sync::Arc<[f32]>>,
 }
 
 /// One search hit.
@@ -158,15 +152,29 @@ pub struct SearchHit {
     pub char_end: u64,
     /// Chunk text.
     pub text: String,
-    /// Final score (for `bm25`: the BM25 score).
+    /// Score the list is ordered by within its collection: the reranker's when reranked,
+    /// else the fused RRF score (hybrid), the cosine (dense) or the BM25 score (bm25).
+    #[serde(default)]
     pub score: f64,
     /// 1-based rank in the merged result list.
     #[serde(default)]
     pub rank: u32,
-    /// BM25 score and rank within its collection.
+    /// Dense (cosine) score and rank within its collection, when the dense signal found it.
+    #[serde(default)]
+    #[oai(skip_serializing_if_is_none)]
+    pub dense: Option<SignalScore>,
+    /// BM25 score and rank within its collection, when BM25 found it.
     #[serde(default)]
     #[oai(skip_serializing_if_is_none)]
     pub bm25: Option<SignalScore>,
+    /// Weighted reciprocal-rank-fusion score (hybrid mode).
+    #[serde(default)]
+    #[oai(skip_serializing_if_is_none)]
+    pub fused: Option<f64>,
+    /// Reranker score, when the hit was reranked.
+    #[serde(default)]
+    #[oai(skip_serializing_if_is_none)]
+    pub rerank: Option<f64>,
 }
 
 /// A signal's score and 1-based rank within one collection's list.

@@ -10,16 +10,9 @@ use crate::api;
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::service::Library;
-use crate::store::Store;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-/// Opens the store and builds the library described by `config`.
-pub async fn open_library(config: Arc<Config>) -> AppResult<Library> {
-    let store = Store::open(&config.storage).await?;
-    Ok(Library::new(store, config))
-}
 
 /// A server bound to its address, not yet serving.
 pub struct BoundServer {
@@ -30,7 +23,7 @@ pub struct BoundServer {
 impl BoundServer {
     /// Opens the database and binds `config.server.bind` (port 0 picks a free port).
     pub async fn bind(config: Arc<Config>) -> AppResult<Self> {
-        let library = open_library(config.clone()).await?;
+        let library = Library::open(config.clone()).await?;
         let acceptor = TcpListener::bind(config.server.bind.clone())
             .into_acceptor()
             .await

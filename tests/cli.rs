@@ -11,6 +11,7 @@ use serde_json::json;
 fn binary() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_constitutional-rag"));
     command.env("CRAG_LOG_LEVEL", "warn");
+    command.env("CRAG_CACHE_EMBEDDING_PATH", "");
     command
 }
 

@@ -1,5 +1,5 @@
-//! BM25 search over HTTP on a corpus written here: ranking sanity, stemming per language,
-//! many collections, filters and limits.
+//! Search over HTTP on a corpus written here: BM25 ranking sanity, stemming per language,
+//! dense and hybrid retrieval, many collections, filters and limits.
 
 mod common;
 
@@ -117,7 +117,7 @@ async fn swedish_stemming_and_structural_paths() {
 async fn many_collections_are_merged_by_rank_and_filters_apply() {
     let server = corpus().await;
     let hits = server
-        .search(&json!({"query": "rätt right", "collections": ["us", "se"], "limit": 4}))
+        .search(&json!({"query": "rätt right", "collections": ["us", "se"], "limit": 4, "mode": "bm25"}))
         .await;
     assert_eq!(hits.len(), 4);
     let collections: Vec<&str> = hits
@@ -152,9 +152,54 @@ async fn many_collections_are_merged_by_rank_and_filters_apply() {
         .await;
     assert_eq!(limited.len(), 2);
     let nothing = server
-        .search(&json!({"query": "zebra", "collections": ["us"]}))
+        .search(&json!({"query": "zebra", "collections": ["us"], "mode": "bm25"}))
         .await;
     assert!(nothing.is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn dense_search_finds_paraphrases_and_hybrid_reports_every_signal() {
+    let server = corpus().await;
+    // No word of the query occurs in Article 4: only the dense signal can find it.
+    let dense = server
+        .search(&json!({"query": "police officers cannot enter my home uninvited", "collections": ["us"], "mode": "dense"}))
+        .await;
+    assert_eq!(top_path(&dense), "Article 4", "{dense:?}");
+    assert!(dense[0]["bm25"].is_null());
+    let cosine = dense[0]["dense"]["score"].as_f64().unwrap();
+    assert!(cosine > 0.2 && cosine <= 1.0, "{cosine}");
+    assert_eq!(dense[0]["score"].as_f64().unwrap(), cosine);
+    let bm25_only = server
+        .search(&json!({"query": "police officers cannot enter my home uninvited", "collections": ["us"], "mode": "bm25"}))
+        .await;
+    assert!(bm25_only.iter().all(|h| h["path"] != "Article 4"));
+
+    let hybrid = server
+        .search(&json!({"query": "speedy trial by jury", "collections": ["us"]}))
+        .await;
+    assert_eq!(top_path(&hybrid), "Article 6", "{hybrid:?}");
+    let first = &hybrid[0];
+    assert_eq!(first["dense"]["rank"], 1, "{first}");
+    assert_eq!(first["bm25"]["rank"], 1, "{first}");
+    let expected = 2.0 / 61.0;
+    assert!(
+        (first["fused"].as_f64().unwrap() - expected).abs() < 1e-6,
+        "{first}"
+    );
+    let scores: Vec<f64> = hybrid
+        .iter()
+        .map(|h| h["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+
+    let filtered = server
+        .search(&json!({"query": "speech and religion", "collections": ["us"], "mode": "dense", "filter": {"era": "late"}}))
+        .await;
+    assert!(
+        !filtered.is_empty() && filtered.iter().all(|h| h["path"] == "Article 6"),
+        "{filtered:?}"
+    );
     server.stop().await;
 }
 

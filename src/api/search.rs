@@ -23,10 +23,9 @@ pub struct SearchBody {
     #[oai(default)]
     #[serde(default)]
     pub collections: Vec<String>,
-    /// Retrieval signal.
-    #[oai(default)]
-    #[serde(default)]
-    pub mode: SearchMode,
+    /// Retrieval signal: `hybrid` (default; dense + BM25 fused by weighted RRF), `dense` or
+    /// `bm25`.
+    pub mode: Option<SearchMode>,
     /// Most hits to return (1 up to the configured maximum, 100 by default).
     pub limit: Option<u32>,
     /// Metadata equalities the hits' documents must satisfy; an array matches any element.
@@ -65,9 +64,9 @@ impl SearchApi {
             limit: body.limit,
             filter: body.filter,
         };
-        let hits = self.library.search(&request).await?;
+        let (mode, hits) = self.library.search(&request).await?;
         Ok(Json(SearchResults {
-            mode: request.mode,
+            mode,
             hits,
             took_ms: started.elapsed().as_secs_f64() * 1000.0,
         }))

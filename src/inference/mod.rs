@@ -1,8 +1,10 @@
 //! Neural text encoders on libtorch: a BERT / XLM-RoBERTa network ([`bert`]), its tokenizer
 //! ([`tokenizer`]), a sentence embedder ([`encoder`]) and a reranker ([`cross_encoder`]).
 
+pub mod batcher;
 pub mod bert;
 pub mod cross_encoder;
+pub mod embedder;
 pub mod encoder;
 pub mod tokenizer;
 

@@ -1,6 +1,6 @@
 //! Collection operations.
 
-use super::{DEFAULT_EMBEDDING_DIMENSION, DEFAULT_EMBEDDING_MODEL, Library, validate};
+use super::{Library, validate};
 use crate::error::{AppError, AppResult};
 use crate::model::{Collection, Language};
 
@@ -18,15 +18,19 @@ impl Library {
         validate::collection_name(name)?;
         validate::optional_text("description", description, MAX_DESCRIPTION_CHARS)?;
         let _guard = self.lock_collection(name).await;
-        self.store
+        let model = self.embedder.info();
+        let collection = self
+            .store
             .create_collection(
                 name,
                 description,
                 language,
-                DEFAULT_EMBEDDING_MODEL,
-                DEFAULT_EMBEDDING_DIMENSION,
+                &model.model_id,
+                model.dimension as u32,
             )
-            .await
+            .await?;
+        self.index.ensure(name, language, model.dimension);
+        Ok(collection)
     }
 
     /// One collection with its counts, or 404.
@@ -48,6 +52,7 @@ impl Library {
         validate::collection_name(name)?;
         let _guard = self.lock_collection(name).await;
         if self.store.delete_collection(name).await? {
+            self.index.drop_collection(name);
             Ok(())
         } else {
             Err(AppError::not_found(format!("collection '{name}'")))

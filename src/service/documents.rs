@@ -7,8 +7,10 @@ use serde_json::Value;
 use super::hashing::content_hash;
 use super::{Library, validate};
 use crate::error::{AppError, AppResult};
+use crate::inference::batcher::Priority;
 use crate::ingest::chunker::{ChunkerConfig, chunk_document};
 use crate::model::{ChunkInfo, Collection, Document, PreparedDocument, UpsertOutcome};
+use crate::retrieval::index::IndexedChunk;
 use crate::store::MetadataFilter;
 
 /// Longest accepted title when none is given and one is taken from the text.
@@ -50,39 +52,40 @@ impl Library {
         input: DocumentInput,
     ) -> AppResult<(Document, UpsertOutcome)> {
         let target = self.collection(collection).await?;
-        let prepared = self.prepare(&target, input)?;
-        let _guard = self.lock_collection(collection).await;
-        if let Some(existing) = self
-            .store
-            .document_by_hash(collection, &prepared.content_hash)
-            .await?
-            && existing.external_id == prepared.external_id
-        {
+        let mut prepared = self.prepare(&target, input)?;
+        if let Some(existing) = self.identical_document(&prepared).await? {
             return Ok((existing, UpsertOutcome::Unchanged));
         }
-        if let Some(external_id) = &prepared.external_id
-            && let Some(existing) = self
-                .store
-                .document_by_external_id(collection, external_id)
-                .await?
-        {
-            let updated = self
-                .store
-                .replace_document(
-                    &existing.id,
-                    &prepared,
-                    target.language,
-                    existing.version + 1,
-                )
-                .await?;
-            return Ok((updated, UpsertOutcome::Updated));
+        self.embed_chunks(&mut prepared).await?;
+        let _guard = self.lock_collection(collection).await;
+        if let Some(existing) = self.identical_document(&prepared).await? {
+            return Ok((existing, UpsertOutcome::Unchanged));
         }
-        let id = uuid::Uuid::now_v7().to_string();
-        let created = self
-            .store
-            .insert_document(&id, &prepared, target.language)
-            .await?;
-        Ok((created, UpsertOutcome::Created))
+        let replaced = match &prepared.external_id {
+            Some(external_id) => {
+                self.store
+                    .document_by_external_id(collection, external_id)
+                    .await?
+            }
+            None => None,
+        };
+        let (document, outcome) = match replaced {
+            Some(existing) => {
+                let version = existing.version + 1;
+                let updated = self
+                    .store
+                    .replace_document(&existing.id, &prepared, version)
+                    .await?;
+                (updated, UpsertOutcome::Updated)
+            }
+            None => {
+                let id = uuid::Uuid::now_v7().to_string();
+                let created = self.store.insert_document(&id, &prepared).await?;
+                (created, UpsertOutcome::Created)
+            }
+        };
+        self.index_document(&document.id, &target, prepared);
+        Ok((document, outcome))
     }
 
     /// Replaces document `id` atomically; the version goes up unless nothing changed.
@@ -93,14 +96,16 @@ impl Library {
         input: DocumentInput,
     ) -> AppResult<(Document, UpsertOutcome)> {
         let target = self.collection(collection).await?;
-        let prepared = self.prepare(&target, input)?;
-        let _guard = self.lock_collection(collection).await;
+        let mut prepared = self.prepare(&target, input)?;
         let existing = self.existing_document(collection, id).await?;
         if existing.content_hash == prepared.content_hash
             && existing.external_id == prepared.external_id
         {
             return Ok((existing, UpsertOutcome::Unchanged));
         }
+        self.embed_chunks(&mut prepared).await?;
+        let _guard = self.lock_collection(collection).await;
+        let existing = self.existing_document(collection, id).await?;
         if let Some(external_id) = &prepared.external_id
             && let Some(other) = self
                 .store
@@ -115,9 +120,55 @@ impl Library {
         }
         let updated = self
             .store
-            .replace_document(id, &prepared, target.language, existing.version + 1)
+            .replace_document(id, &prepared, existing.version + 1)
             .await?;
+        self.index_document(id, &target, prepared);
         Ok((updated, UpsertOutcome::Updated))
+    }
+
+    /// A stored document with the same content and external id, if any.
+    async fn identical_document(&self, prepared: &PreparedDocument) -> AppResult<Option<Document>> {
+        Ok(self
+            .store
+            .document_by_hash(&prepared.collection, &prepared.content_hash)
+            .await?
+            .filter(|existing| existing.external_id == prepared.external_id))
+    }
+
+    /// Embeds every chunk (through the cache, at bulk priority) with its document title and
+    /// structural path as context.
+    async fn embed_chunks(&self, prepared: &mut PreparedDocument) -> AppResult<()> {
+        let texts: Vec<String> = prepared
+            .chunks
+            .iter()
+            .map(|chunk| embedding_text(&prepared.title, &chunk.path, &chunk.text))
+            .collect();
+        prepared.embeddings = self.embedder.embed(&texts, Priority::Bulk).await?.vectors;
+        Ok(())
+    }
+
+    /// Puts a committed document into its collection's search index.
+    fn index_document(&self, id: &str, collection: &Collection, prepared: PreparedDocument) {
+        let index = self.index.ensure(
+            &collection.name,
+            collection.language,
+            collection.embedding_dimension as usize,
+        );
+        let chunks = prepared
+            .chunk_ids
+            .into_iter()
+            .zip(prepared.chunks)
+            .zip(prepared.embeddings)
+            .map(|((chunk_id, chunk), embedding)| IndexedChunk {
+                chunk_id,
+                text: chunk.text,
+                embedding: Some(embedding),
+            })
+            .collect();
+        index
+            .write()
+            .expect("index lock")
+            .put_document(id, prepared.metadata, chunks);
     }
 
     /// One document, optionally with its text, or 404.
@@ -178,6 +229,9 @@ impl Library {
         validate::short_text("document id", id)?;
         let _guard = self.lock_collection(collection).await;
         if self.store.delete_document(collection, id).await? {
+            if let Some(index) = self.index.collection(collection) {
+                index.write().expect("index lock").remove_document(id);
+            }
             Ok(())
         } else {
             Err(AppError::not_found(format!(
@@ -245,8 +299,23 @@ impl Library {
             metadata: input.metadata,
             content: input.text,
             content_hash,
+            chunk_ids: chunks
+                .iter()
+                .map(|_| uuid::Uuid::now_v7().to_string())
+                .collect(),
             chunks,
+            embeddings: Vec::new(),
         })
+    }
+}
+
+/// The text a chunk is embedded as: its document title and structural path give context.
+fn embedding_text(title: &str, path: &str, text: &str) -> String {
+    match (title.is_empty(), path.is_empty()) {
+        (true, true) => text.to_string(),
+        (false, true) => format!("{title}\n{text}"),
+        (true, false) => format!("{path}\n{text}"),
+        (false, false) => format!("{title}, {path}\n{text}"),
     }
 }
 

@@ -4,6 +4,7 @@ mod collections;
 mod documents;
 mod hashing;
 mod search;
+mod startup;
 pub mod validate;
 
 pub use documents::{DocumentInput, DocumentListing};
@@ -13,29 +14,36 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::config::Config;
+use crate::inference::embedder::Embedder;
+use crate::retrieval::index::SearchIndex;
 use crate::store::Store;
 
-/// Identifier of the embedding model new collections are tagged with.
-pub const DEFAULT_EMBEDDING_MODEL: &str = "sentence-transformers/all-MiniLM-L6-v2";
-/// Dimension of [`DEFAULT_EMBEDDING_MODEL`]'s vectors.
-pub const DEFAULT_EMBEDDING_DIMENSION: u32 = 384;
-
-/// Shared handle on the store and the configuration; cheap to clone.
+/// Shared handle on the store, the models, the search indexes and the configuration; cheap
+/// to clone.
 #[derive(Clone)]
 pub struct Library {
     store: Store,
     config: Arc<Config>,
+    embedder: Embedder,
+    index: SearchIndex,
     write_locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl Library {
-    /// A library over `store` with limits from `config`.
-    pub fn new(store: Store, config: Arc<Config>) -> Self {
+    /// A library from its parts (see [`Library::open`] to build one from a configuration).
+    fn assemble(store: Store, config: Arc<Config>, embedder: Embedder, index: SearchIndex) -> Self {
         Self {
             store,
             config,
+            embedder,
+            index,
             write_locks: Arc::default(),
         }
+    }
+
+    /// The sentence encoder service.
+    pub fn embedder(&self) -> &Embedder {
+        &self.embedder
     }
 
     /// The underlying store.

@@ -1,28 +1,57 @@
-//! Retrieval across one or many collections, searched concurrently and merged by rank.
+//! Retrieval across one or many collections: dense, BM25 or hybrid (weighted RRF) per
+//! collection, all collections concurrently, merged by rank — never by raw scores.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 
 use futures::future::try_join_all;
 use poem_openapi::Enum;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
 use super::{Library, validate};
 use crate::error::{AppError, AppResult};
-use crate::model::{SearchHit, SignalScore};
-use crate::store::Bm25Query;
+use crate::inference::batcher::Priority;
+use crate::model::{Collection, SearchHit, SignalScore};
+use crate::retrieval::fusion::{RankedList, reciprocal_rank_fusion};
+use crate::retrieval::index::{ChunkRef, CollectionIndex};
 
 /// Most collections one search may name.
 const MAX_COLLECTIONS: usize = 32;
+/// Fewest candidates each signal contributes to fusion.
+const MIN_SIGNAL_DEPTH: usize = 20;
 
 /// Retrieval signal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "lowercase")]
 #[oai(rename_all = "lowercase")]
 pub enum SearchMode {
-    /// Full-text BM25 over the collection's analyzer.
-    #[default]
+    /// Dense and BM25 fused by weighted reciprocal rank fusion.
+    Hybrid,
+    /// Cosine similarity of sentence embeddings.
+    Dense,
+    /// Full-text BM25 with the collection's analyzer.
     Bm25,
+}
+
+impl SearchMode {
+    /// Parses a configured default.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "hybrid" => Some(SearchMode::Hybrid),
+            "dense" => Some(SearchMode::Dense),
+            "bm25" => Some(SearchMode::Bm25),
+            _ => None,
+        }
+    }
+
+    fn uses_dense(self) -> bool {
+        self != SearchMode::Bm25
+    }
+
+    fn uses_bm25(self) -> bool {
+        self != SearchMode::Dense
+    }
 }
 
 /// A search as the service sees it.
@@ -32,17 +61,27 @@ pub struct SearchRequest {
     pub query: String,
     /// Collections to search; empty means all.
     pub collections: Vec<String>,
-    /// Signal to use.
-    pub mode: SearchMode,
+    /// Signal to use; the configured default when absent.
+    pub mode: Option<SearchMode>,
     /// Most hits in the merged list; the configured default when absent.
     pub limit: Option<u32>,
     /// Metadata equality filter.
     pub filter: Option<BTreeMap<String, Value>>,
 }
 
+/// One collection's candidate before its stored fields are fetched.
+#[derive(Debug, Clone)]
+struct Candidate {
+    chunk: ChunkRef,
+    score: f32,
+    dense: Option<(u32, f32)>,
+    bm25: Option<(u32, f32)>,
+    fused: Option<f32>,
+}
+
 impl Library {
     /// Searches every requested collection concurrently and merges the lists by rank.
-    pub async fn search(&self, request: &SearchRequest) -> AppResult<Vec<SearchHit>> {
+    pub async fn search(&self, request: &SearchRequest) -> AppResult<(SearchMode, Vec<SearchHit>)> {
         let limits = &self.config.search;
         validate::text("query", &request.query, limits.max_query_chars)?;
         let limit = request.limit.unwrap_or(limits.default_limit);
@@ -52,25 +91,156 @@ impl Library {
                 format!("limit must be within 1..={}", limits.max_limit),
             ));
         }
-        let filter = validate::metadata_filter(request.filter.as_ref())?;
+        let mode = request
+            .mode
+            .or_else(|| SearchMode::parse(&limits.default_mode))
+            .unwrap_or(SearchMode::Hybrid);
+        let filter = Arc::new(validate::metadata_filter(request.filter.as_ref())?);
         let collections = self.search_targets(&request.collections).await?;
-        let per_collection = collections.iter().map(|collection| {
-            let query = Bm25Query {
-                collection: &collection.name,
-                language: collection.language,
-                text: &request.query,
-                limit,
-                filter: &filter,
-            };
-            let store = self.store.clone();
-            async move { store.bm25(&query).await }
-        });
-        let lists = try_join_all(per_collection).await?;
-        Ok(merge_by_rank(lists, limit as usize))
+        if mode.uses_dense() {
+            self.check_models(&collections)?;
+        }
+        let depth = (limit as usize * 2).max(MIN_SIGNAL_DEPTH);
+        let query = Arc::new(request.query.clone());
+        let indexes: Vec<(String, Arc<RwLock<CollectionIndex>>)> = collections
+            .iter()
+            .map(|c| {
+                let index = self
+                    .index
+                    .ensure(&c.name, c.language, c.embedding_dimension as usize);
+                (c.name.clone(), index)
+            })
+            .collect();
+        let bm25_lists = async {
+            if !mode.uses_bm25() {
+                return Ok(vec![Vec::new(); indexes.len()]);
+            }
+            try_join_all(indexes.iter().map(|(_, index)| {
+                let (index, query, filter) = (index.clone(), query.clone(), filter.clone());
+                blocking(move || {
+                    index
+                        .read()
+                        .expect("index lock")
+                        .bm25(&query, depth, &filter)
+                })
+            }))
+            .await
+        };
+        let dense_lists = async {
+            if !mode.uses_dense() {
+                return Ok(vec![Vec::new(); indexes.len()]);
+            }
+            let embedded = self
+                .embedder
+                .embed(std::slice::from_ref(&request.query), Priority::Interactive)
+                .await?;
+            let vector = embedded.vectors[0].clone();
+            try_join_all(indexes.iter().map(|(_, index)| {
+                let (index, vector, filter) = (index.clone(), vector.clone(), filter.clone());
+                blocking(move || {
+                    index
+                        .read()
+                        .expect("index lock")
+                        .dense(&vector, depth, &filter)
+                })
+            }))
+            .await
+        };
+        let (bm25_lists, dense_lists) = tokio::try_join!(bm25_lists, dense_lists)?;
+        let per_collection: Vec<Vec<Candidate>> = indexes
+            .iter()
+            .zip(dense_lists.into_iter().zip(bm25_lists))
+            .map(|(_, (dense, bm25))| self.combine(mode, dense, bm25))
+            .collect();
+        let merged = merge_by_rank(per_collection, limit as usize);
+        Ok((mode, self.materialise(merged).await?))
+    }
+
+    /// Orders one collection's candidates for `mode`.
+    fn combine(
+        &self,
+        mode: SearchMode,
+        dense: Vec<(ChunkRef, f32)>,
+        bm25: Vec<(ChunkRef, f32)>,
+    ) -> Vec<Candidate> {
+        let settings = &self.config.search;
+        let lists = [
+            RankedList {
+                items: dense,
+                weight: settings.dense_weight,
+            },
+            RankedList {
+                items: bm25,
+                weight: settings.bm25_weight,
+            },
+        ];
+        reciprocal_rank_fusion(&lists, settings.rrf_k)
+            .into_iter()
+            .map(|fused| {
+                let (dense, bm25) = (fused.signals[0], fused.signals[1]);
+                let score = match mode {
+                    SearchMode::Hybrid => fused.score,
+                    SearchMode::Dense => dense.map_or(0.0, |d| d.1),
+                    SearchMode::Bm25 => bm25.map_or(0.0, |b| b.1),
+                };
+                Candidate {
+                    chunk: fused.key,
+                    score,
+                    dense,
+                    bm25,
+                    fused: (mode == SearchMode::Hybrid).then_some(fused.score),
+                }
+            })
+            .collect()
+    }
+
+    /// Fetches the stored fields of the merged candidates and attaches their scores.
+    async fn materialise(&self, merged: Vec<Candidate>) -> AppResult<Vec<SearchHit>> {
+        let ids: Vec<&str> = merged.iter().map(|c| c.chunk.chunk_id.as_str()).collect();
+        let stored = self.store.chunk_hits(&ids).await?;
+        let mut by_id: std::collections::HashMap<String, SearchHit> = stored
+            .into_iter()
+            .map(|h| (h.chunk_id.clone(), h))
+            .collect();
+        let signal = |s: Option<(u32, f32)>| {
+            s.map(|(rank, score)| SignalScore {
+                score: f64::from(score),
+                rank,
+            })
+        };
+        Ok(merged
+            .into_iter()
+            .filter_map(|candidate| {
+                let mut hit = by_id.remove(&candidate.chunk.chunk_id)?;
+                hit.score = f64::from(candidate.score);
+                hit.dense = signal(candidate.dense);
+                hit.bm25 = signal(candidate.bm25);
+                hit.fused = candidate.fused.map(f64::from);
+                Some(hit)
+            })
+            .enumerate()
+            .map(|(i, mut hit)| {
+                hit.rank = i as u32 + 1;
+                hit
+            })
+            .collect())
+    }
+
+    /// Dense search needs the vectors of the model now loaded.
+    fn check_models(&self, collections: &[Collection]) -> AppResult<()> {
+        let model = &self.embedder.info().model_id;
+        match collections.iter().find(|c| &c.embedding_model != model) {
+            Some(stale) => Err(AppError::Conflict(format!(
+                "collection '{}' was embedded with {} but the server runs {model}; run \
+                 `constitutional-rag reindex --collection {}` or search with mode bm25",
+                stale.name, stale.embedding_model, stale.name
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// The collections named (deduplicated, each must exist), or all when none is named.
-    async fn search_targets(&self, names: &[String]) -> AppResult<Vec<crate::model::Collection>> {
+    async fn search_targets(&self, names: &[String]) -> AppResult<Vec<Collection>> {
         if names.is_empty() {
             return self.collections().await;
         }
@@ -87,68 +257,56 @@ impl Library {
     }
 }
 
+/// Runs CPU-bound index work off the async executor.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::Internal(format!("search task: {e}")))
+}
+
 /// Interleaves per-collection lists by rank; equal ranks are ordered by score relative to
 /// the collection's best, so raw scores of different collections are never compared.
-fn merge_by_rank(lists: Vec<Vec<SearchHit>>, limit: usize) -> Vec<SearchHit> {
-    let mut merged: Vec<(usize, f64, SearchHit)> = Vec::new();
+fn merge_by_rank(lists: Vec<Vec<Candidate>>, limit: usize) -> Vec<Candidate> {
+    let mut merged: Vec<(usize, f32, Candidate)> = Vec::new();
     for list in lists {
         let best = list
             .first()
-            .map_or(1.0, |h| h.score.abs().max(f64::MIN_POSITIVE));
-        for (index, mut hit) in list.into_iter().enumerate() {
-            hit.bm25 = Some(SignalScore {
-                score: hit.score,
-                rank: index as u32 + 1,
-            });
-            merged.push((index, hit.score / best, hit));
+            .map_or(1.0, |c| c.score.abs().max(f32::MIN_POSITIVE));
+        for (index, candidate) in list.into_iter().enumerate() {
+            merged.push((index, candidate.score / best, candidate));
         }
     }
     merged.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
-    merged
-        .into_iter()
-        .take(limit)
-        .enumerate()
-        .map(|(i, (_, _, mut hit))| {
-            hit.rank = i as u32 + 1;
-            hit
-        })
-        .collect()
+    merged.into_iter().take(limit).map(|(_, _, c)| c).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn hit(collection: &str, score: f64) -> SearchHit {
-        SearchHit {
-            chunk_id: format!("{collection}-{score}"),
-            document_id: "d".into(),
-            title: String::new(),
-            collection: collection.into(),
-            path: String::new(),
-            position: 0,
-            char_start: 0,
-            char_end: 0,
-            text: String::new(),
+    fn candidate(collection: &str, score: f32) -> Candidate {
+        Candidate {
+            chunk: ChunkRef {
+                chunk_id: format!("{collection}-{score}"),
+                document_id: "d".into(),
+            },
             score,
-            rank: 0,
+            dense: None,
             bm25: None,
+            fused: None,
         }
     }
 
     #[test]
     fn merges_by_rank_not_raw_score() {
-        let a = vec![hit("a", 100.0), hit("a", 90.0), hit("a", 80.0)];
-        let b = vec![hit("b", 2.0), hit("b", 0.5)];
+        let a = vec![
+            candidate("a", 100.0),
+            candidate("a", 90.0),
+            candidate("a", 80.0),
+        ];
+        let b = vec![candidate("b", 2.0), candidate("b", 0.5)];
         let merged = merge_by_rank(vec![a, b], 4);
-        let order: Vec<(&str, u32)> = merged
-            .iter()
-            .map(|h| (h.collection.as_str(), h.bm25.unwrap().rank))
-            .collect();
-        assert_eq!(order, vec![("a", 1), ("b", 1), ("a", 2), ("b", 2)]);
-        assert_eq!(
-            merged.iter().map(|h| h.rank).collect::<Vec<_>>(),
-            vec![1, 2, 3, 4]
-        );
+        let order: Vec<&str> = merged.iter().map(|c| c.chunk.chunk_id.as_str()).collect();
+        assert_eq!(order, ["a-100", "b-2", "a-90", "b-0.5"]);
     }
 }

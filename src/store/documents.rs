@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use super::search::MetadataFilter;
 use super::{Store, rows, value};
 use crate::error::{AppError, AppResult};
-use crate::model::{ChunkInfo, Document, Language, PreparedDocument};
+use crate::model::{ChunkInfo, Document, PreparedDocument};
 
 /// Fields selected for a document, without its text.
 const DOCUMENT_FIELDS: &str = "record::id(id) AS id, collection, external_id, title, source, metadata, \
@@ -22,13 +22,8 @@ pub struct DocumentPage {
 
 impl Store {
     /// Stores a new document and its chunks atomically under `id`.
-    pub async fn insert_document(
-        &self,
-        id: &str,
-        doc: &PreparedDocument,
-        language: Language,
-    ) -> AppResult<Document> {
-        let vars = document_vars(id, doc, language, 1);
+    pub async fn insert_document(&self, id: &str, doc: &PreparedDocument) -> AppResult<Document> {
+        let vars = document_vars(id, doc, 1);
         self.query(
             "BEGIN TRANSACTION; \
              CREATE type::record('document', $id) SET collection = $collection, external_id = $external_id, \
@@ -50,10 +45,9 @@ impl Store {
         &self,
         id: &str,
         doc: &PreparedDocument,
-        language: Language,
         version: u32,
     ) -> AppResult<Document> {
-        let vars = document_vars(id, doc, language, version);
+        let vars = document_vars(id, doc, version);
         self.query(
             "BEGIN TRANSACTION; \
              DELETE chunk WHERE document = $id; \
@@ -185,14 +179,15 @@ impl Store {
     }
 }
 
-/// Bind variables for writing a document and its chunks.
-fn document_vars(id: &str, doc: &PreparedDocument, language: Language, version: u32) -> Value {
-    let search_field = language.search_field();
+/// Bind variables for writing a document and its chunks (with their ids and embeddings).
+fn document_vars(id: &str, doc: &PreparedDocument, version: u32) -> Value {
     let chunks: Vec<Value> = doc
         .chunks
         .iter()
-        .map(|chunk| {
+        .enumerate()
+        .map(|(i, chunk)| {
             let mut row = json!({
+                "id": doc.chunk_ids[i],
                 "document": id,
                 "collection": doc.collection,
                 "text": chunk.text,
@@ -201,7 +196,9 @@ fn document_vars(id: &str, doc: &PreparedDocument, language: Language, version: 
                 "char_end": chunk.char_end,
                 "path": chunk.path,
             });
-            row[search_field] = Value::String(chunk.text.clone());
+            if let Some(embedding) = doc.embeddings.get(i) {
+                row["embedding"] = json!(embedding.as_ref());
+            }
             row
         })
         .collect();

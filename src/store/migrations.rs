@@ -6,7 +6,13 @@ use super::{Store, rows};
 use crate::error::AppResult;
 
 /// Every migration, in the order it must be applied. Names are recorded once applied.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../../schema/0001_init.surql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../../schema/0001_init.surql")),
+    (
+        "0002_in_process_search",
+        include_str!("../../schema/0002_in_process_search.surql"),
+    ),
+];
 
 /// Applies the migrations not yet recorded in `schema_version`, each in its own transaction.
 pub(super) async fn apply(store: &Store) -> AppResult<()> {

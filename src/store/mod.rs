@@ -5,7 +5,7 @@ mod documents;
 mod migrations;
 mod search;
 
-pub use search::{Bm25Query, MetadataFilter};
+pub use search::{IndexRow, MetadataFilter};
 
 use serde::de::DeserializeOwned;
 use surrealdb::IndexedResults;

@@ -1,10 +1,12 @@
-//! Full-text (BM25) search over one collection's chunks.
+//! Reads for the search indexes: metadata filters, index loading, hit payloads.
+
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Value, json};
 
 use super::{Store, rows};
 use crate::error::AppResult;
-use crate::model::{Language, SearchHit};
+use crate::model::SearchHit;
 
 /// Equality filters on document metadata: every `(key, value)` must match; an array value
 /// matches any of its elements. Keys and values are always bound, never spliced into SQL.
@@ -24,6 +26,19 @@ impl MetadataFilter {
         self.conditions.is_empty()
     }
 
+    /// Whether a document's metadata satisfies every condition (numbers compare by value).
+    pub fn matches(&self, metadata: &std::collections::BTreeMap<String, Value>) -> bool {
+        self.conditions.iter().all(|(key, wanted)| {
+            let Some(actual) = metadata.get(key) else {
+                return false;
+            };
+            match wanted {
+                Value::Array(options) => options.iter().any(|o| same_value(o, actual)),
+                single => same_value(single, actual),
+            }
+        })
+    }
+
     /// A SurrealQL condition (starting with ` AND`) on the object field `field`; the keys and
     /// values it refers to are added to `vars`.
     pub(super) fn condition(&self, field: &str, vars: &mut Value) -> String {
@@ -40,78 +55,80 @@ impl MetadataFilter {
     }
 }
 
-/// A BM25 query against one collection.
-#[derive(Debug, Clone)]
-pub struct Bm25Query<'a> {
-    /// Collection to search.
-    pub collection: &'a str,
-    /// Its analyzer language.
-    pub language: Language,
-    /// Query text; terms are OR-ed.
-    pub text: &'a str,
-    /// Most hits to return.
-    pub limit: u32,
-    /// Metadata filter on the chunks' documents.
-    pub filter: &'a MetadataFilter,
+/// JSON equality where `1` equals `1.0`.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// A chunk as the search index loads it.
+#[derive(Debug, serde::Deserialize)]
+pub struct IndexRow {
+    /// Chunk id.
+    pub id: String,
+    /// Document id.
+    pub document: String,
+    /// Chunk text.
+    pub text: String,
+    /// Embedding, when stored.
+    #[serde(default)]
+    pub embedding: Option<Vec<f32>>,
 }
 
 impl Store {
-    /// The best `limit` chunks for `query.text` by BM25, best first; titles filled in.
-    pub async fn bm25(&self, query: &Bm25Query<'_>) -> AppResult<Vec<SearchHit>> {
-        let mut vars = json!({
-            "collection": query.collection,
-            "q": query.text,
-            "limit": query.limit,
-        });
-        // The matching documents are resolved once, not per candidate chunk.
-        let (documents_let, documents_filter) = if query.filter.is_empty() {
-            (String::new(), "")
-        } else {
-            let condition = query.filter.condition("metadata", &mut vars);
-            (
-                format!(
-                    "LET $documents = (SELECT VALUE record::id(id) FROM document \
-                       WHERE collection = $collection{condition}); "
-                ),
-                " AND document IN $documents",
-            )
-        };
-        let field = query.language.search_field();
-        let sql = format!(
-            "{documents_let}SELECT record::id(id) AS chunk_id, document AS document_id, collection, path, position, \
-               char_start, char_end, text, search::score(1) AS score \
-             FROM chunk WHERE collection = $collection AND {field} @1,OR@ $q{documents_filter} \
-             ORDER BY score DESC LIMIT $limit;"
-        );
-        let mut response = self.query(&sql, vars).await?;
-        let last = response.num_statements() - 1;
-        let mut hits: Vec<SearchHit> = rows(&mut response, last)?;
-        self.fill_titles(&mut hits).await?;
-        Ok(hits)
-    }
-
-    /// Sets each hit's document title with one query.
-    async fn fill_titles(&self, hits: &mut [SearchHit]) -> AppResult<()> {
-        if hits.is_empty() {
-            return Ok(());
-        }
-        let ids: Vec<&str> = hits.iter().map(|h| h.document_id.as_str()).collect();
+    /// Everything the search index of `collection` needs: each document's metadata and
+    /// every chunk with its text and embedding.
+    pub async fn index_rows(
+        &self,
+        collection: &str,
+    ) -> AppResult<(Vec<(String, BTreeMap<String, Value>)>, Vec<IndexRow>)> {
         let mut response = self
             .query(
-                "SELECT record::id(id) AS id, title FROM array::map($ids, |$i| type::record('document', $i));",
+                "SELECT record::id(id) AS id, metadata FROM document WHERE collection = $collection; \
+                 SELECT record::id(id) AS id, document, text, embedding FROM chunk WHERE collection = $collection;",
+                json!({ "collection": collection }),
+            )
+            .await?;
+        let documents: Vec<Value> = rows(&mut response, 0)?;
+        let documents = documents
+            .into_iter()
+            .filter_map(|mut d| {
+                let id = d["id"].as_str()?.to_string();
+                let metadata = serde_json::from_value(d["metadata"].take()).unwrap_or_default();
+                Some((id, metadata))
+            })
+            .collect();
+        Ok((documents, rows(&mut response, 1)?))
+    }
+
+    /// The stored fields and document titles of the chunks `ids` (in that order; unknown
+    /// ids are skipped). Scores and ranks are left for the caller.
+    pub async fn chunk_hits(&self, ids: &[&str]) -> AppResult<Vec<SearchHit>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut response = self
+            .query(
+                "LET $chunks = SELECT record::id(id) AS chunk_id, document AS document_id, collection, path, \
+                   position, char_start, char_end, text FROM array::map($ids, |$i| type::record('chunk', $i)); \
+                 SELECT record::id(id) AS id, title FROM array::map(array::distinct($chunks.document_id), |$d| type::record('document', $d)); \
+                 RETURN $chunks;",
                 json!({ "ids": ids }),
             )
             .await?;
-        let titles: Vec<Value> = rows(&mut response, 0)?;
-        let by_id: std::collections::HashMap<&str, &str> = titles
+        let titles: Vec<Value> = rows(&mut response, 1)?;
+        let mut hits: Vec<SearchHit> = rows(&mut response, 2)?;
+        let by_id: HashMap<&str, &str> = titles
             .iter()
             .filter_map(|t| Some((t["id"].as_str()?, t["title"].as_str()?)))
             .collect();
-        for hit in hits {
+        for hit in &mut hits {
             if let Some(title) = by_id.get(hit.document_id.as_str()) {
                 hit.title = (*title).to_string();
             }
         }
-        Ok(())
+        Ok(hits)
     }
 }

@@ -28,6 +28,8 @@ pub fn test_config() -> Config {
     config.server.bind = "127.0.0.1:0".into();
     config.storage.url = "mem://".into();
     config.log.level = "warn".into();
+    config.models.dir = concat!(env!("CARGO_MANIFEST_DIR"), "/.cache/models").into();
+    config.cache.embedding_path = String::new();
     config
 }
 

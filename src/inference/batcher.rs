@@ -1,0 +1,523 @@
+//! Dynamic micro-batching: one worker thread owns a model and serves every caller.
+//!
+//! Callers submit a list of inputs and await their outputs. Inputs wait in two queues
+//! (interactive before bulk, so ingestion never starves queries); the worker drains them into
+//! batches bounded by a padded-token budget, sorted by length to minimise padding, and
+//! answers each caller through its own channel. Inputs of callers that went away are skipped.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+use tokio::sync::oneshot;
+
+/// A model that runs batches on the worker thread.
+pub trait BatchModel: Send + 'static {
+    /// One item of work (e.g. a tokenized text).
+    type Input: Send + 'static;
+    /// Its result (e.g. an embedding).
+    type Output: Send + 'static;
+
+    /// Length of one input in tokens; a batch costs `longest × count`.
+    fn length(input: &Self::Input) -> usize;
+
+    /// Runs one batch; outputs in input order.
+    fn run(&mut self, batch: Vec<Self::Input>) -> Result<Vec<Self::Output>, String>;
+}
+
+/// Which queue a request waits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// Latency-sensitive work (queries); always served first.
+    Interactive,
+    /// Throughput work (ingestion, reindexing).
+    Bulk,
+}
+
+/// Limits of one batcher.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    /// Most padded tokens (longest × count) in one batch.
+    pub max_batch_tokens: usize,
+    /// Most inputs in one batch.
+    pub max_batch_size: usize,
+    /// Most inputs waiting; beyond it submissions are refused (back-pressure).
+    pub max_queued: usize,
+}
+
+/// Why a submission produced no outputs.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BatchError {
+    /// The queue is full; retry later.
+    #[error("the model queue is full ({0} inputs waiting); retry later")]
+    QueueFull(usize),
+    /// The model failed on a batch containing this request.
+    #[error("model failure: {0}")]
+    Model(String),
+    /// The worker has stopped.
+    #[error("the model worker has stopped")]
+    Stopped,
+}
+
+/// Counters of one batcher, for metrics.
+#[derive(Debug, Default)]
+pub struct BatchStats {
+    /// Batches run.
+    pub batches: AtomicU64,
+    /// Inputs processed.
+    pub inputs: AtomicU64,
+    /// Real (unpadded) tokens processed.
+    pub tokens: AtomicU64,
+    /// Padded tokens processed.
+    pub padded_tokens: AtomicU64,
+}
+
+/// Outputs collected for one submission until all have arrived.
+struct Pending<O> {
+    outputs: Vec<Option<O>>,
+    remaining: usize,
+    reply: Option<oneshot::Sender<Result<Vec<O>, BatchError>>>,
+}
+
+type Shared<O> = Arc<Mutex<Pending<O>>>;
+
+/// One input waiting in a queue, with where its output goes.
+struct Item<I, O> {
+    input: I,
+    length: usize,
+    index: usize,
+    pending: Shared<O>,
+}
+
+struct Queues<I, O> {
+    interactive: VecDeque<Item<I, O>>,
+    bulk: VecDeque<Item<I, O>>,
+    stopping: bool,
+}
+
+impl<I, O> Queues<I, O> {
+    fn len(&self) -> usize {
+        self.interactive.len() + self.bulk.len()
+    }
+}
+
+struct Inner<I, O> {
+    queues: Mutex<Queues<I, O>>,
+    ready: Condvar,
+    limits: BatchLimits,
+    stats: BatchStats,
+}
+
+/// The handle callers use; cheap to clone. The worker stops when the last handle drops.
+pub struct Batcher<M: BatchModel> {
+    inner: Arc<Inner<M::Input, M::Output>>,
+    worker: Arc<WorkerGuard<M::Input, M::Output>>,
+}
+
+impl<M: BatchModel> Clone for Batcher<M> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            worker: self.worker.clone(),
+        }
+    }
+}
+
+/// Stops and joins the worker thread when the last handle goes.
+struct WorkerGuard<I, O> {
+    inner: Arc<Inner<I, O>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl<I, O> Drop for WorkerGuard<I, O> {
+    fn drop(&mut self) {
+        self.inner.queues.lock().expect("queue lock").stopping = true;
+        self.inner.ready.notify_all();
+        if let Some(thread) = self.thread.lock().expect("thread lock").take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl<M: BatchModel> Batcher<M> {
+    /// Starts a worker thread named `name` that builds its model with `load` (so the model
+    /// is created on, and never leaves, that thread). Fails when `load` fails.
+    pub fn start<F>(name: &str, limits: BatchLimits, load: F) -> Result<Self, String>
+    where
+        F: FnOnce() -> Result<M, String> + Send + 'static,
+    {
+        let inner = Arc::new(Inner {
+            queues: Mutex::new(Queues {
+                interactive: VecDeque::new(),
+                bulk: VecDeque::new(),
+                stopping: false,
+            }),
+            ready: Condvar::new(),
+            limits,
+            stats: BatchStats::default(),
+        });
+        let (loaded_tx, loaded_rx) = std::sync::mpsc::channel();
+        let worker_inner = inner.clone();
+        let thread = std::thread::Builder::new()
+            .name(name.to_string())
+            .spawn(move || match load() {
+                Ok(model) => {
+                    let _ = loaded_tx.send(Ok(()));
+                    worker_loop(model, &worker_inner);
+                }
+                Err(err) => {
+                    let _ = loaded_tx.send(Err(err));
+                }
+            })
+            .map_err(|e| format!("cannot start thread {name}: {e}"))?;
+        let loaded = loaded_rx
+            .recv()
+            .unwrap_or_else(|_| Err(format!("{name} worker died while loading")));
+        let worker = Arc::new(WorkerGuard {
+            inner: inner.clone(),
+            thread: Mutex::new(Some(thread)),
+        });
+        loaded.map(|()| Self { inner, worker })
+    }
+
+    /// Queues `inputs` and waits for their outputs (in order). Refused at once when the
+    /// queue would exceed its bound.
+    pub async fn submit(
+        &self,
+        inputs: Vec<M::Input>,
+        priority: Priority,
+    ) -> Result<Vec<M::Output>, BatchError> {
+        if inputs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, receiver) = oneshot::channel();
+        let count = inputs.len();
+        let pending = Arc::new(Mutex::new(Pending {
+            outputs: (0..count).map(|_| None).collect(),
+            remaining: count,
+            reply: Some(reply),
+        }));
+        {
+            let mut queues = self.inner.queues.lock().expect("queue lock");
+            let waiting = queues.len();
+            if waiting > 0 && waiting + count > self.inner.limits.max_queued {
+                return Err(BatchError::QueueFull(waiting));
+            }
+            let queue = match priority {
+                Priority::Interactive => &mut queues.interactive,
+                Priority::Bulk => &mut queues.bulk,
+            };
+            for (index, input) in inputs.into_iter().enumerate() {
+                queue.push_back(Item {
+                    length: M::length(&input),
+                    input,
+                    index,
+                    pending: pending.clone(),
+                });
+            }
+        }
+        self.inner.ready.notify_one();
+        receiver.await.unwrap_or(Err(BatchError::Stopped))
+    }
+
+    /// Inputs waiting now.
+    pub fn queue_depth(&self) -> usize {
+        self.inner.queues.lock().expect("queue lock").len()
+    }
+
+    /// Counters since start.
+    pub fn stats(&self) -> &BatchStats {
+        &self.inner.stats
+    }
+}
+
+fn worker_loop<M: BatchModel>(mut model: M, inner: &Inner<M::Input, M::Output>) {
+    loop {
+        let items = {
+            let mut queues = inner.queues.lock().expect("queue lock");
+            while queues.len() == 0 && !queues.stopping {
+                queues = inner.ready.wait(queues).expect("queue lock");
+            }
+            if queues.len() == 0 {
+                return;
+            }
+            take_batch(&mut queues, &inner.limits)
+        };
+        run_batch(&mut model, inner, items);
+    }
+}
+
+/// Takes the next batch: interactive items first, then bulk; drops items whose caller left;
+/// stops before the padded cost (longest × count) would exceed the budget.
+fn take_batch<I, O>(queues: &mut Queues<I, O>, limits: &BatchLimits) -> Vec<Item<I, O>> {
+    let mut batch: Vec<Item<I, O>> = Vec::new();
+    let mut longest = 0;
+    loop {
+        let queue = if queues.interactive.is_empty() {
+            &mut queues.bulk
+        } else {
+            &mut queues.interactive
+        };
+        let Some(next) = queue.front() else { break };
+        if caller_gone(&next.pending) {
+            queue.pop_front();
+            continue;
+        }
+        let candidate_longest = longest.max(next.length.max(1));
+        let over_budget = candidate_longest * (batch.len() + 1) > limits.max_batch_tokens;
+        if !batch.is_empty() && (over_budget || batch.len() >= limits.max_batch_size) {
+            break;
+        }
+        longest = candidate_longest;
+        batch.extend(queue.pop_front());
+    }
+    batch.sort_by_key(|item| item.length);
+    batch
+}
+
+fn caller_gone<O>(pending: &Shared<O>) -> bool {
+    pending
+        .lock()
+        .expect("pending lock")
+        .reply
+        .as_ref()
+        .is_none_or(|reply| reply.is_closed())
+}
+
+fn run_batch<M: BatchModel>(
+    model: &mut M,
+    inner: &Inner<M::Input, M::Output>,
+    items: Vec<Item<M::Input, M::Output>>,
+) {
+    if items.is_empty() {
+        return;
+    }
+    let stats = &inner.stats;
+    let longest = items.iter().map(|i| i.length).max().unwrap_or(0);
+    stats.batches.fetch_add(1, Ordering::Relaxed);
+    stats
+        .inputs
+        .fetch_add(items.len() as u64, Ordering::Relaxed);
+    stats.tokens.fetch_add(
+        items.iter().map(|i| i.length as u64).sum(),
+        Ordering::Relaxed,
+    );
+    stats
+        .padded_tokens
+        .fetch_add((longest * items.len()) as u64, Ordering::Relaxed);
+    let (inputs, targets): (Vec<_>, Vec<_>) = items
+        .into_iter()
+        .map(|item| (item.input, (item.index, item.pending)))
+        .unzip();
+    match model.run(inputs) {
+        Ok(outputs) if outputs.len() == targets.len() => {
+            for ((index, pending), output) in targets.into_iter().zip(outputs) {
+                deliver(&pending, index, output);
+            }
+        }
+        Ok(outputs) => {
+            let message = format!(
+                "model returned {} outputs for {} inputs",
+                outputs.len(),
+                targets.len()
+            );
+            fail_all(targets, &message);
+        }
+        Err(err) => fail_all(targets, &err),
+    }
+}
+
+fn deliver<O>(pending: &Shared<O>, index: usize, output: O) {
+    let mut pending = pending.lock().expect("pending lock");
+    if pending.outputs[index].replace(output).is_none() {
+        pending.remaining -= 1;
+    }
+    if pending.remaining == 0
+        && let Some(reply) = pending.reply.take()
+    {
+        let outputs = pending
+            .outputs
+            .iter_mut()
+            .filter_map(Option::take)
+            .collect();
+        let _ = reply.send(Ok(outputs));
+    }
+}
+
+fn fail_all<O>(targets: Vec<(usize, Shared<O>)>, message: &str) {
+    for (_, pending) in targets {
+        if let Some(reply) = pending.lock().expect("pending lock").reply.take() {
+            let _ = reply.send(Err(BatchError::Model(message.to_string())));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// Doubles each input and records the batches it saw.
+    struct Doubler {
+        seen: Arc<Mutex<Vec<Vec<usize>>>>,
+        delay: Duration,
+    }
+
+    impl BatchModel for Doubler {
+        type Input = usize;
+        type Output = usize;
+
+        fn length(input: &usize) -> usize {
+            *input
+        }
+
+        fn run(&mut self, batch: Vec<usize>) -> Result<Vec<usize>, String> {
+            std::thread::sleep(self.delay);
+            self.seen.lock().unwrap().push(batch.clone());
+            if batch.contains(&13) {
+                return Err("unlucky".into());
+            }
+            Ok(batch.into_iter().map(|x| x * 2).collect())
+        }
+    }
+
+    fn start(
+        limits: BatchLimits,
+        delay_ms: u64,
+    ) -> (Batcher<Doubler>, Arc<Mutex<Vec<Vec<usize>>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let model_seen = seen.clone();
+        let batcher = Batcher::start("test-batcher", limits, move || {
+            Ok(Doubler {
+                seen: model_seen,
+                delay: Duration::from_millis(delay_ms),
+            })
+        })
+        .unwrap();
+        (batcher, seen)
+    }
+
+    const LIMITS: BatchLimits = BatchLimits {
+        max_batch_tokens: 100,
+        max_batch_size: 8,
+        max_queued: 1000,
+    };
+
+    #[tokio::test]
+    async fn outputs_come_back_in_input_order() {
+        let (batcher, seen) = start(LIMITS, 0);
+        let out = batcher
+            .submit(vec![9, 1, 5, 3], Priority::Interactive)
+            .await
+            .unwrap();
+        assert_eq!(out, vec![18, 2, 10, 6]);
+        // The batch itself was sorted by length.
+        assert_eq!(seen.lock().unwrap()[0], vec![1, 3, 5, 9]);
+    }
+
+    #[tokio::test]
+    async fn batches_respect_the_padded_token_budget_and_size() {
+        let (batcher, seen) = start(LIMITS, 0);
+        let inputs: Vec<usize> = (1..=40).filter(|x| *x != 13).collect();
+        let out = batcher
+            .submit(inputs.clone(), Priority::Bulk)
+            .await
+            .unwrap();
+        assert_eq!(out, inputs.iter().map(|x| x * 2).collect::<Vec<_>>());
+        for batch in seen.lock().unwrap().iter() {
+            let longest = batch.iter().max().unwrap();
+            assert!(batch.len() <= 8);
+            assert!(
+                batch.len() == 1 || longest * batch.len() <= 100,
+                "{batch:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_callers_share_batches() {
+        let (batcher, seen) = start(LIMITS, 20);
+        // Occupy the worker so the next callers queue up together.
+        let busy = batcher.clone();
+        let first = tokio::spawn(async move { busy.submit(vec![1], Priority::Interactive).await });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let calls = (0..6).map(|i| {
+            let batcher = batcher.clone();
+            tokio::spawn(async move { batcher.submit(vec![i + 2], Priority::Interactive).await })
+        });
+        for (i, call) in futures::future::join_all(calls)
+            .await
+            .into_iter()
+            .enumerate()
+        {
+            assert_eq!(call.unwrap().unwrap(), vec![(i + 2) * 2]);
+        }
+        first.await.unwrap().unwrap();
+        assert!(
+            seen.lock().unwrap().len() <= 3,
+            "{:?}",
+            seen.lock().unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn interactive_inputs_jump_the_bulk_queue() {
+        let (batcher, seen) = start(
+            BatchLimits {
+                max_batch_size: 1,
+                ..LIMITS
+            },
+            10,
+        );
+        let bulk = batcher.clone();
+        let ingest =
+            tokio::spawn(async move { bulk.submit((50..60).collect(), Priority::Bulk).await });
+        tokio::time::sleep(Duration::from_millis(15)).await;
+        batcher
+            .submit(vec![7], Priority::Interactive)
+            .await
+            .unwrap();
+        let position = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .position(|b| b == &vec![7])
+            .unwrap();
+        assert!(position <= 3, "query waited behind {position} bulk batches");
+        ingest.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn full_queue_is_refused_and_failures_reach_their_callers() {
+        let (batcher, _) = start(
+            BatchLimits {
+                max_queued: 4,
+                ..LIMITS
+            },
+            30,
+        );
+        let busy = batcher.clone();
+        let first =
+            tokio::spawn(async move { busy.submit(vec![1, 2, 3, 4], Priority::Bulk).await });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let busy = batcher.clone();
+        let second = tokio::spawn(async move { busy.submit(vec![1, 2, 3], Priority::Bulk).await });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let refused = batcher.submit(vec![8, 9], Priority::Interactive).await;
+        assert!(
+            matches!(refused, Err(BatchError::QueueFull(_))),
+            "{refused:?}"
+        );
+        first.await.unwrap().unwrap();
+        second.await.unwrap().unwrap();
+        let failed = batcher.submit(vec![13], Priority::Interactive).await;
+        assert!(matches!(failed, Err(BatchError::Model(_))), "{failed:?}");
+    }
+
+    #[tokio::test]
+    async fn a_failing_load_is_reported() {
+        let result = Batcher::<Doubler>::start("bad", LIMITS, || Err("no weights".into()));
+        assert_eq!(result.err().as_deref(), Some("no weights"));
+    }
+}

@@ -1,0 +1,184 @@
+//! The embedding service: cache first, then the micro-batching worker that owns the encoder.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::LoadOptions;
+use super::batcher::{BatchError, BatchLimits, BatchModel, Batcher, Priority};
+use super::encoder::SentenceEncoder;
+use super::tokenizer::{Encoded, TextTokenizer};
+use crate::cache::embedding::{CacheKey, EmbeddingCache};
+use crate::error::{AppError, AppResult};
+
+/// What a loaded encoder is.
+#[derive(Debug, Clone)]
+pub struct ModelInfo {
+    /// Directory name plus a hash of the weights.
+    pub model_id: String,
+    /// Embedding length.
+    pub dimension: usize,
+    /// Token budget per text, special tokens included.
+    pub max_length: usize,
+}
+
+/// Embeddings of a list of texts, in order.
+#[derive(Debug, Clone)]
+pub struct Embeddings {
+    /// One unit-length vector per text.
+    pub vectors: Vec<Arc<[f32]>>,
+    /// Whether each text was cut to the token budget.
+    pub truncated: Vec<bool>,
+    /// Tokens of each text after truncation (special tokens included).
+    pub tokens: Vec<usize>,
+    /// How many vectors came from the cache.
+    pub cache_hits: usize,
+}
+
+/// The encoder as the batching worker runs it.
+struct EncoderModel(SentenceEncoder);
+
+impl BatchModel for EncoderModel {
+    type Input = Encoded;
+    type Output = Vec<f32>;
+
+    fn length(input: &Encoded) -> usize {
+        input.ids.len()
+    }
+
+    fn run(&mut self, batch: Vec<Encoded>) -> Result<Vec<Vec<f32>>, String> {
+        self.0.embed(&batch).map_err(|e| e.to_string())
+    }
+}
+
+/// Embeds texts through a two-level cache and a batching worker; cheap to clone.
+#[derive(Clone)]
+pub struct Embedder {
+    batcher: Batcher<EncoderModel>,
+    tokenizer: Arc<TextTokenizer>,
+    cache: Arc<EmbeddingCache>,
+    info: Arc<ModelInfo>,
+}
+
+impl Embedder {
+    /// Loads the encoder in `dir` on its own worker thread.
+    pub fn load(
+        dir: &Path,
+        options: LoadOptions,
+        limits: BatchLimits,
+        cache: Arc<EmbeddingCache>,
+    ) -> AppResult<Self> {
+        let (info_tx, info_rx) = std::sync::mpsc::channel();
+        let model_dir = dir.to_path_buf();
+        let load_options = LoadOptions {
+            batch_size: limits.max_batch_size,
+            ..options
+        };
+        let batcher = Batcher::start("encoder", limits, move || {
+            let encoder = SentenceEncoder::load(&model_dir, load_options)
+                .map_err(|e| format!("cannot load encoder from {}: {e}", model_dir.display()))?;
+            let _ = info_tx.send(ModelInfo {
+                model_id: encoder.model_id().to_string(),
+                dimension: encoder.dimension(),
+                max_length: encoder.max_length(),
+            });
+            Ok(EncoderModel(encoder))
+        })
+        .map_err(AppError::Unavailable)?;
+        let info = info_rx
+            .recv()
+            .map_err(|_| AppError::Unavailable("encoder worker gave no model info".into()))?;
+        let tokenizer = TextTokenizer::load(dir, info.max_length).map_err(|e| {
+            AppError::Unavailable(format!("cannot load tokenizer from {}: {e}", dir.display()))
+        })?;
+        Ok(Self {
+            batcher,
+            tokenizer: Arc::new(tokenizer),
+            cache,
+            info: Arc::new(info),
+        })
+    }
+
+    /// What the encoder is.
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// The worker's queue depth and counters.
+    pub fn batcher_stats(&self) -> (usize, &super::batcher::BatchStats) {
+        (self.batcher.queue_depth(), self.batcher.stats())
+    }
+
+    /// Embeds `texts`: memory cache, then disk cache, then the model for the rest.
+    pub async fn embed(&self, texts: &[String], priority: Priority) -> AppResult<Embeddings> {
+        let encoded = self.tokenize(texts).await?;
+        let keys: Vec<CacheKey> = texts
+            .iter()
+            .map(|t| CacheKey::new(&self.info.model_id, self.info.max_length, t))
+            .collect();
+        let mut vectors: Vec<Option<Arc<[f32]>>> =
+            keys.iter().map(|k| self.cache.get_memory(k)).collect();
+        let missing: Vec<usize> = (0..texts.len()).filter(|&i| vectors[i].is_none()).collect();
+        if !missing.is_empty() {
+            let cache = self.cache.clone();
+            let missing_keys: Vec<CacheKey> = missing.iter().map(|&i| keys[i]).collect();
+            let from_disk = tokio::task::spawn_blocking(move || cache.get_many(&missing_keys))
+                .await
+                .map_err(|e| AppError::Internal(format!("cache task: {e}")))?;
+            for (&i, found) in missing.iter().zip(from_disk) {
+                vectors[i] = found;
+            }
+        }
+        let cache_hits = vectors.iter().filter(|v| v.is_some()).count();
+        let to_compute: Vec<usize> = (0..texts.len()).filter(|&i| vectors[i].is_none()).collect();
+        if !to_compute.is_empty() {
+            let inputs = to_compute.iter().map(|&i| encoded[i].clone()).collect();
+            let computed = self
+                .batcher
+                .submit(inputs, priority)
+                .await
+                .map_err(batch_error)?;
+            for (&i, vector) in to_compute.iter().zip(computed) {
+                let vector: Arc<[f32]> = vector.into();
+                self.cache.put(keys[i], vector.clone());
+                vectors[i] = Some(vector);
+            }
+        }
+        Ok(Embeddings {
+            vectors: vectors.into_iter().flatten().collect(),
+            truncated: encoded.iter().map(|e| e.truncated).collect(),
+            tokens: encoded.iter().map(|e| e.ids.len()).collect(),
+            cache_hits,
+        })
+    }
+
+    /// Tokenizes on the caller's thread for a few texts, on the blocking pool for many.
+    async fn tokenize(&self, texts: &[String]) -> AppResult<Vec<Encoded>> {
+        const INLINE: usize = 4;
+        let encode = |tokenizer: &TextTokenizer, texts: &[String]| -> AppResult<Vec<Encoded>> {
+            texts
+                .iter()
+                .map(|t| {
+                    tokenizer
+                        .encode(t)
+                        .map_err(|e| AppError::invalid("tokenization_failed", e))
+                })
+                .collect()
+        };
+        if texts.len() <= INLINE {
+            return encode(&self.tokenizer, texts);
+        }
+        let tokenizer = self.tokenizer.clone();
+        let texts = texts.to_vec();
+        tokio::task::spawn_blocking(move || encode(&tokenizer, &texts))
+            .await
+            .map_err(|e| AppError::Internal(format!("tokenizer task: {e}")))?
+    }
+}
+
+/// Queue-full is back-pressure (503), anything else an internal failure.
+fn batch_error(err: BatchError) -> AppError {
+    match err {
+        BatchError::QueueFull(_) => AppError::Unavailable(err.to_string()),
+        other => AppError::Internal(other.to_string()),
+    }
+}

@@ -1,0 +1,354 @@
+//! Text analysis for the BM25 index: tokenisation, case and accent folding,
+//! and Snowball stemming.
+//!
+//! A term is a maximal run of Unicode letters and digits (so `§`, punctuation
+//! and whitespace separate terms). Every term is lowercased; combining marks
+//! (U+0300–U+036F) and soft hyphens stay inside their word. English folds Latin accents to
+//! ASCII (`é` → `e`, `ß` → `ss`); Swedish keeps `å`, `ä`, `ö` (mapping `æ` → `ä`
+//! and `ø` → `ö`) and folds the other Latin accents. Words containing a letter
+//! are stemmed with the language's Snowball stemmer; pure numbers are kept as
+//! they are. Nothing is dropped: there is no stopword list.
+
+use std::cell::RefCell;
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+/// Analyzer language (mirror of the collection's language).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AnalyzerLanguage {
+    /// English: ASCII folding and Snowball English stemming.
+    English,
+    /// Swedish: keeps å ä ö and uses Snowball Swedish stemming.
+    Swedish,
+}
+
+/// Splits `text` into normalised terms, in order of appearance.
+pub fn analyze(language: AnalyzerLanguage, text: &str) -> Vec<String> {
+    let mut terms = Vec::new();
+    for_each_term(language, text, |term| terms.push(term.to_owned()));
+    terms
+}
+
+/// Calls `emit` with every normalised term of `text`, in order, without
+/// allocating per term (the same terms that [`analyze`] returns).
+pub fn for_each_term(language: AnalyzerLanguage, text: &str, mut emit: impl FnMut(&str)) {
+    let mut word = Word::new(language);
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            word.push_ascii(c);
+        } else if c.is_ascii() {
+            word.flush(&mut emit);
+        } else if c.is_alphanumeric() {
+            word.push_unicode(c);
+        } else if is_combining_mark(c) {
+            word.push_mark(c);
+        } else if !is_ignorable(c) {
+            word.flush(&mut emit);
+        }
+    }
+    word.flush(&mut emit);
+}
+
+/// Invisible characters that do not end a word: soft hyphen (common in PDF
+/// text), zero-width (non-)joiner and word joiner.
+fn is_ignorable(c: char) -> bool {
+    matches!(c, '\u{AD}' | '\u{200C}' | '\u{200D}' | '\u{2060}')
+}
+
+/// The word being built, with the state needed to finish it.
+struct Word {
+    language: AnalyzerLanguage,
+    stemmer: Stemmer,
+    text: String,
+    has_letter: bool,
+}
+
+impl Word {
+    fn new(language: AnalyzerLanguage) -> Self {
+        let algorithm = match language {
+            AnalyzerLanguage::English => Algorithm::English,
+            AnalyzerLanguage::Swedish => Algorithm::Swedish,
+        };
+        Self {
+            language,
+            stemmer: Stemmer::create(algorithm),
+            text: String::with_capacity(32),
+            has_letter: false,
+        }
+    }
+
+    fn push_ascii(&mut self, c: char) {
+        self.has_letter |= c.is_ascii_alphabetic();
+        self.text.push(c.to_ascii_lowercase());
+    }
+
+    fn push_unicode(&mut self, c: char) {
+        self.has_letter |= c.is_alphabetic();
+        for lower in c.to_lowercase() {
+            if is_combining_mark(lower) {
+                self.push_mark(lower);
+            } else {
+                push_folded(self.language, lower, &mut self.text);
+            }
+        }
+    }
+
+    /// A combining mark: composes å/ä/ö in Swedish, otherwise is dropped.
+    fn push_mark(&mut self, mark: char) {
+        if self.language != AnalyzerLanguage::Swedish {
+            return;
+        }
+        let composed = match (self.text.chars().next_back(), mark) {
+            (Some('a'), '\u{30A}') => 'å',
+            (Some('a'), '\u{308}') => 'ä',
+            (Some('o'), '\u{308}') => 'ö',
+            _ => return,
+        };
+        self.text.pop();
+        self.text.push(composed);
+    }
+
+    fn flush(&mut self, emit: &mut impl FnMut(&str)) {
+        if self.text.is_empty() {
+            return;
+        }
+        if self.has_letter {
+            stem_cached(self.language, &self.stemmer, &self.text, emit);
+        } else {
+            emit(&self.text);
+        }
+        self.text.clear();
+        self.has_letter = false;
+    }
+}
+
+/// Longest word (in bytes) whose stem is cached.
+const CACHED_LEN: usize = 24;
+/// Number of entries of the per-thread stem cache (a power of two).
+const CACHE_ENTRIES: usize = 4096;
+
+/// One direct-mapped cache entry: a word and its stem, stored inline.
+#[derive(Clone, Copy)]
+struct CacheEntry {
+    /// 0 for an empty entry, else 1 + the language index.
+    language: u8,
+    word_len: u8,
+    stem_len: u8,
+    word: [u8; CACHED_LEN],
+    stem: [u8; CACHED_LEN],
+}
+
+const EMPTY_ENTRY: CacheEntry = CacheEntry {
+    language: 0,
+    word_len: 0,
+    stem_len: 0,
+    word: [0; CACHED_LEN],
+    stem: [0; CACHED_LEN],
+};
+
+impl CacheEntry {
+    fn holds(&self, language: u8, word: &str) -> bool {
+        self.language == language && self.word[..usize::from(self.word_len)] == *word.as_bytes()
+    }
+
+    fn stem(&self) -> &str {
+        std::str::from_utf8(&self.stem[..usize::from(self.stem_len)]).unwrap_or_default()
+    }
+
+    /// Caches `stem` for `word` when both fit; returns whether it did.
+    fn store(&mut self, language: u8, word: &str, stem: &str) -> bool {
+        if word.len() > CACHED_LEN || stem.len() > CACHED_LEN {
+            return false;
+        }
+        self.language = language;
+        self.word_len = word.len() as u8;
+        self.stem_len = stem.len() as u8;
+        self.word[..word.len()].copy_from_slice(word.as_bytes());
+        self.stem[..stem.len()].copy_from_slice(stem.as_bytes());
+        true
+    }
+}
+
+thread_local! {
+    /// Stems of recently seen words: stemming costs far more than a lookup,
+    /// and word frequencies are heavily skewed.
+    static STEM_CACHE: RefCell<Vec<CacheEntry>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Emits the stem of the lowercase word `word`, through the stem cache.
+fn stem_cached(
+    language: AnalyzerLanguage,
+    stemmer: &Stemmer,
+    word: &str,
+    emit: &mut impl FnMut(&str),
+) {
+    let tag = language as u8 + 1;
+    let cached = STEM_CACHE.with(|cache| {
+        let Ok(mut cache) = cache.try_borrow_mut() else {
+            return false;
+        };
+        if word.len() > CACHED_LEN {
+            return false;
+        }
+        if cache.is_empty() {
+            cache.resize(CACHE_ENTRIES, EMPTY_ENTRY);
+        }
+        let entry = &mut cache[cache_index(word)];
+        if !entry.holds(tag, word) && !entry.store(tag, word, &stemmer.stem(word)) {
+            return false;
+        }
+        emit(entry.stem());
+        true
+    });
+    if !cached {
+        emit(&stemmer.stem(word));
+    }
+}
+
+/// Cache entry index of `word` (multiplicative hash over 8-byte chunks).
+fn cache_index(word: &str) -> usize {
+    let mut hash = word.len() as u64;
+    for chunk in word.as_bytes().chunks(8) {
+        let mut bytes = [0u8; 8];
+        bytes[..chunk.len()].copy_from_slice(chunk);
+        hash =
+            (hash.rotate_left(26) ^ u64::from_le_bytes(bytes)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    (hash >> (64 - CACHE_ENTRIES.trailing_zeros())) as usize
+}
+
+/// Combining diacritical marks (decomposed accents).
+fn is_combining_mark(c: char) -> bool {
+    matches!(c, '\u{300}'..='\u{36F}')
+}
+
+/// Appends the lowercase letter `c`, folded as the language wants.
+fn push_folded(language: AnalyzerLanguage, c: char, out: &mut String) {
+    if language == AnalyzerLanguage::Swedish {
+        match c {
+            'å' | 'ä' | 'ö' => return out.push(c),
+            'æ' => return out.push('ä'),
+            'ø' => return out.push('ö'),
+            _ => {}
+        }
+    }
+    match fold_latin(c) {
+        Some(folded) => out.push_str(folded),
+        None => out.push(c),
+    }
+}
+
+/// ASCII replacement of a lowercase Latin letter with a diacritic (Latin-1
+/// Supplement, Latin Extended-A and a few of Extended-B), if it has one.
+fn fold_latin(c: char) -> Option<&'static str> {
+    let folded = match c {
+        'à'..='å' | '\u{100}'..='\u{105}' => "a",
+        'æ' => "ae",
+        'ç' | '\u{106}'..='\u{10D}' => "c",
+        'ð' | '\u{10E}'..='\u{111}' => "d",
+        'è'..='ë' | '\u{112}'..='\u{11B}' => "e",
+        '\u{11C}'..='\u{123}' => "g",
+        '\u{124}'..='\u{127}' => "h",
+        'ì'..='ï' | '\u{128}'..='\u{131}' => "i",
+        '\u{132}'..='\u{133}' => "ij",
+        '\u{134}'..='\u{135}' => "j",
+        '\u{136}'..='\u{138}' => "k",
+        '\u{139}'..='\u{142}' => "l",
+        'ñ' | '\u{143}'..='\u{14B}' => "n",
+        'ò'..='ö' | 'ø' | '\u{14C}'..='\u{151}' => "o",
+        '\u{152}'..='\u{153}' => "oe",
+        '\u{154}'..='\u{159}' => "r",
+        'ß' => "ss",
+        '\u{15A}'..='\u{161}' | '\u{17F}' | '\u{219}' => "s",
+        '\u{162}'..='\u{167}' | '\u{21B}' => "t",
+        'þ' => "th",
+        'ù'..='ü' | '\u{168}'..='\u{173}' => "u",
+        '\u{174}'..='\u{175}' => "w",
+        'ý' | 'ÿ' | '\u{176}'..='\u{178}' => "y",
+        '\u{179}'..='\u{17E}' => "z",
+        'ƒ' => "f",
+        _ => return None,
+    };
+    Some(folded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_on_non_alphanumerics_and_keeps_numbers() {
+        let terms = analyze(AnalyzerLanguage::Swedish, "SFS 1974:152, 2 kap. 1 §");
+        assert_eq!(terms, ["sfs", "1974", "152", "2", "kap", "1"]);
+    }
+
+    #[test]
+    fn decomposed_accents_match_precomposed() {
+        let sv = AnalyzerLanguage::Swedish;
+        assert_eq!(analyze(sv, "o\u{308}ra"), analyze(sv, "öra"));
+        let en = AnalyzerLanguage::English;
+        assert_eq!(analyze(en, "cafe\u{301}"), ["cafe"]);
+    }
+
+    #[test]
+    fn soft_hyphen_does_not_split_words() {
+        let sv = AnalyzerLanguage::Swedish;
+        assert_eq!(
+            analyze(sv, "yttrande\u{AD}frihet"),
+            analyze(sv, "yttrandefrihet")
+        );
+    }
+
+    #[test]
+    fn arbitrary_text_yields_clean_terms() {
+        const POOL: &[char] = &[
+            'a',
+            'e',
+            'y',
+            'S',
+            '1',
+            ' ',
+            '-',
+            '\'',
+            'é',
+            'Å',
+            'ö',
+            'ß',
+            'İ',
+            'Σ',
+            'ж',
+            '語',
+            '\u{301}',
+            '\u{30A}',
+            '\u{AD}',
+            '§',
+            '\u{1F600}',
+            '\n',
+        ];
+        let mut state = 0x2545_F491_4F6C_DD1D_u64;
+        for _ in 0..2000 {
+            let text: String = (0..24)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    POOL[(state % POOL.len() as u64) as usize]
+                })
+                .collect();
+            for language in [AnalyzerLanguage::English, AnalyzerLanguage::Swedish] {
+                for term in analyze(language, &text) {
+                    assert!(
+                        !term.is_empty() && !term.contains([' ', '\n', '§']),
+                        "{text:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn folds_ligatures_and_sharp_s_in_english() {
+        let terms = analyze(AnalyzerLanguage::English, "Straße Œuvre");
+        assert_eq!(terms, ["strass", "oeuvr"]);
+    }
+}

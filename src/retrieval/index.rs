@@ -1,0 +1,296 @@
+//! The in-memory search state of every collection: chunk slots, a BM25 index, the vectors
+//! and each document's metadata (for filters). Rebuilt from SurrealDB at start and updated
+//! on the same write path after each committed transaction.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+use serde_json::Value;
+
+use super::Slot;
+use super::analyzer::AnalyzerLanguage;
+use super::bm25::{Bm25Index, Bm25Params};
+use super::vectors::VectorIndex;
+use crate::model::Language;
+use crate::store::MetadataFilter;
+
+/// Identity of the chunk held in a slot.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ChunkRef {
+    /// Chunk record id.
+    pub chunk_id: String,
+    /// Its document's id.
+    pub document_id: String,
+}
+
+/// A chunk to index.
+#[derive(Debug, Clone)]
+pub struct IndexedChunk {
+    /// Chunk record id.
+    pub chunk_id: String,
+    /// Text for BM25.
+    pub text: String,
+    /// Embedding, when the chunk has one.
+    pub embedding: Option<Arc<[f32]>>,
+}
+
+struct DocumentEntry {
+    slots: Vec<Slot>,
+    metadata: BTreeMap<String, Value>,
+}
+
+/// Search state of one collection.
+pub struct CollectionIndex {
+    chunks: Vec<Option<ChunkRef>>,
+    free: Vec<Slot>,
+    documents: HashMap<String, DocumentEntry>,
+    bm25: Bm25Index,
+    vectors: VectorIndex,
+}
+
+impl CollectionIndex {
+    /// An empty index for a collection of `language` with `dimension`-sized vectors.
+    pub fn new(language: Language, dimension: usize) -> Self {
+        let analyzer = match language {
+            Language::English => AnalyzerLanguage::English,
+            Language::Swedish => AnalyzerLanguage::Swedish,
+        };
+        Self {
+            chunks: Vec::new(),
+            free: Vec::new(),
+            documents: HashMap::new(),
+            bm25: Bm25Index::new(analyzer, Bm25Params::default()),
+            vectors: VectorIndex::new(dimension),
+        }
+    }
+
+    /// Number of indexed chunks.
+    pub fn chunk_count(&self) -> usize {
+        self.chunks.len() - self.free.len()
+    }
+
+    /// Number of chunks with a vector.
+    pub fn vector_count(&self) -> usize {
+        self.vectors.len()
+    }
+
+    /// Indexes a document's chunks, replacing whatever it had.
+    pub fn put_document(
+        &mut self,
+        document_id: &str,
+        metadata: BTreeMap<String, Value>,
+        chunks: Vec<IndexedChunk>,
+    ) {
+        self.remove_document(document_id);
+        let mut slots = Vec::with_capacity(chunks.len());
+        for chunk in chunks {
+            let slot = self.allocate(ChunkRef {
+                chunk_id: chunk.chunk_id,
+                document_id: document_id.to_string(),
+            });
+            self.bm25.insert(slot, &chunk.text);
+            match &chunk.embedding {
+                Some(vector) if vector.len() == self.vectors.dimension() => {
+                    self.vectors.insert(slot, vector)
+                }
+                _ => {}
+            }
+            slots.push(slot);
+        }
+        self.documents
+            .insert(document_id.to_string(), DocumentEntry { slots, metadata });
+    }
+
+    /// Forgets a document and its chunks; a no-op if unknown.
+    pub fn remove_document(&mut self, document_id: &str) {
+        let Some(entry) = self.documents.remove(document_id) else {
+            return;
+        };
+        for slot in entry.slots {
+            self.bm25.remove(slot);
+            self.vectors.remove(slot);
+            self.chunks[slot as usize] = None;
+            self.free.push(slot);
+        }
+    }
+
+    /// BM25 hits, best first.
+    pub fn bm25(&self, query: &str, limit: usize, filter: &MetadataFilter) -> Vec<(ChunkRef, f32)> {
+        let mask = self.filter_mask(filter);
+        let allowed = mask.as_ref().map(|m| move |slot: Slot| m[slot as usize]);
+        let hits = self.bm25.search(
+            query,
+            limit,
+            allowed.as_ref().map(|f| f as &dyn Fn(Slot) -> bool),
+        );
+        self.resolve(hits)
+    }
+
+    /// Dense (cosine) hits, best first.
+    pub fn dense(
+        &self,
+        query: &[f32],
+        limit: usize,
+        filter: &MetadataFilter,
+    ) -> Vec<(ChunkRef, f32)> {
+        let mask = self.filter_mask(filter);
+        let allowed = mask.as_ref().map(|m| move |slot: Slot| m[slot as usize]);
+        let hits = self.vectors.search(
+            query,
+            limit,
+            allowed.as_ref().map(|f| f as &dyn Fn(Slot) -> bool),
+        );
+        self.resolve(hits)
+    }
+
+    /// Slots allowed by `filter`, or `None` when nothing is filtered.
+    fn filter_mask(&self, filter: &MetadataFilter) -> Option<Vec<bool>> {
+        if filter.is_empty() {
+            return None;
+        }
+        let mut mask = vec![false; self.chunks.len()];
+        for entry in self
+            .documents
+            .values()
+            .filter(|d| filter.matches(&d.metadata))
+        {
+            for slot in &entry.slots {
+                mask[*slot as usize] = true;
+            }
+        }
+        Some(mask)
+    }
+
+    fn resolve(&self, hits: Vec<(Slot, f32)>) -> Vec<(ChunkRef, f32)> {
+        hits.into_iter()
+            .filter_map(|(slot, score)| Some((self.chunks.get(slot as usize)?.clone()?, score)))
+            .collect()
+    }
+
+    fn allocate(&mut self, chunk: ChunkRef) -> Slot {
+        match self.free.pop() {
+            Some(slot) => {
+                self.chunks[slot as usize] = Some(chunk);
+                slot
+            }
+            None => {
+                self.chunks.push(Some(chunk));
+                (self.chunks.len() - 1) as Slot
+            }
+        }
+    }
+}
+
+/// Every collection's index, by name; cheap to clone.
+#[derive(Clone, Default)]
+pub struct SearchIndex {
+    collections: Arc<RwLock<HashMap<String, Arc<RwLock<CollectionIndex>>>>>,
+}
+
+impl SearchIndex {
+    /// The index of `collection`, if it has one.
+    pub fn collection(&self, collection: &str) -> Option<Arc<RwLock<CollectionIndex>>> {
+        self.collections
+            .read()
+            .expect("index lock")
+            .get(collection)
+            .cloned()
+    }
+
+    /// The index of `collection`, created empty when missing.
+    pub fn ensure(
+        &self,
+        collection: &str,
+        language: Language,
+        dimension: usize,
+    ) -> Arc<RwLock<CollectionIndex>> {
+        if let Some(existing) = self.collection(collection) {
+            return existing;
+        }
+        self.collections
+            .write()
+            .expect("index lock")
+            .entry(collection.to_string())
+            .or_insert_with(|| Arc::new(RwLock::new(CollectionIndex::new(language, dimension))))
+            .clone()
+    }
+
+    /// Drops `collection`'s index.
+    pub fn drop_collection(&self, collection: &str) {
+        self.collections
+            .write()
+            .expect("index lock")
+            .remove(collection);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(id: &str, text: &str, vector: [f32; 2]) -> IndexedChunk {
+        IndexedChunk {
+            chunk_id: id.into(),
+            text: text.into(),
+            embedding: Some(Arc::from(vector.to_vec())),
+        }
+    }
+
+    #[test]
+    fn replace_and_remove_keep_the_indexes_in_step() {
+        let mut index = CollectionIndex::new(Language::English, 2);
+        let meta = |year: i64| BTreeMap::from([("year".to_string(), Value::from(year))]);
+        index.put_document(
+            "d1",
+            meta(1974),
+            vec![
+                chunk("c1", "freedom of speech", [1.0, 0.0]),
+                chunk("c2", "trial by jury", [0.0, 1.0]),
+            ],
+        );
+        index.put_document(
+            "d2",
+            meta(2020),
+            vec![chunk("c3", "speech in parliament", [0.6, 0.8])],
+        );
+        assert_eq!(index.chunk_count(), 3);
+        let hits = index.bm25("speech", 10, &MetadataFilter::default());
+        assert_eq!(hits.len(), 2);
+        let filter = MetadataFilter::new(vec![("year".into(), Value::from(2020.0))]);
+        let hits = index.bm25("speech", 10, &filter);
+        assert_eq!(
+            hits.iter()
+                .map(|h| h.0.chunk_id.as_str())
+                .collect::<Vec<_>>(),
+            ["c3"]
+        );
+        let dense = index.dense(&[0.0, 1.0], 1, &MetadataFilter::default());
+        assert_eq!(dense[0].0.chunk_id, "c2");
+
+        index.put_document(
+            "d1",
+            meta(1974),
+            vec![chunk("c4", "due process", [0.0, 1.0])],
+        );
+        assert_eq!(index.chunk_count(), 2);
+        assert!(
+            index
+                .bm25("jury", 10, &MetadataFilter::default())
+                .is_empty()
+        );
+        assert_eq!(
+            index.dense(&[0.0, 1.0], 1, &MetadataFilter::default())[0]
+                .0
+                .chunk_id,
+            "c4"
+        );
+        index.remove_document("d2");
+        assert_eq!(index.chunk_count(), 1);
+        assert_eq!(index.vector_count(), 1);
+        assert!(
+            index
+                .bm25("speech", 10, &MetadataFilter::default())
+                .is_empty()
+        );
+    }
+}

@@ -1,0 +1,10 @@
+//! In-process search indexes kept in step with SurrealDB (the store of record): BM25 and
+//! exact dense search per collection, and rank fusion.
+
+pub mod analyzer;
+pub mod bm25;
+pub mod fusion;
+pub mod index;
+pub mod vectors;
+
+pub use bm25::Slot;

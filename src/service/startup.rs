@@ -1,0 +1,113 @@
+//! Building a library from the configuration: store, embedding cache, encoder worker and the
+//! in-memory indexes rebuilt from the store.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::Library;
+use crate::cache::embedding::EmbeddingCache;
+use crate::config::Config;
+use crate::error::{AppError, AppResult};
+use crate::inference::batcher::BatchLimits;
+use crate::inference::embedder::Embedder;
+use crate::inference::{LoadOptions, parse_device, parse_precision};
+use crate::retrieval::index::{IndexedChunk, SearchIndex};
+use crate::store::Store;
+
+impl Library {
+    /// Opens the store, loads the encoder and rebuilds the search indexes from the store.
+    pub async fn open(config: Arc<Config>) -> AppResult<Self> {
+        let store = Store::open(&config.storage).await?;
+        let embedder = load_embedder(&config)?;
+        let library = Library::assemble(store, config, embedder, SearchIndex::default());
+        library.rebuild_indexes().await?;
+        Ok(library)
+    }
+
+    /// Loads every collection's chunks and vectors from the store into the search indexes.
+    async fn rebuild_indexes(&self) -> AppResult<()> {
+        let started = Instant::now();
+        let mut chunks = 0;
+        for collection in self.store.collections().await? {
+            let index = self.index.ensure(
+                &collection.name,
+                collection.language,
+                collection.embedding_dimension as usize,
+            );
+            let (documents, rows) = self.store.index_rows(&collection.name).await?;
+            let mut by_document: std::collections::HashMap<String, Vec<IndexedChunk>> =
+                std::collections::HashMap::new();
+            for row in rows {
+                chunks += 1;
+                by_document
+                    .entry(row.document)
+                    .or_default()
+                    .push(IndexedChunk {
+                        chunk_id: row.id,
+                        text: row.text,
+                        embedding: row.embedding.map(Arc::from),
+                    });
+            }
+            let mut index = index.write().expect("index lock");
+            for (document_id, metadata) in documents {
+                let document_chunks = by_document.remove(&document_id).unwrap_or_default();
+                index.put_document(&document_id, metadata, document_chunks);
+            }
+            if index.vector_count() < index.chunk_count() {
+                tracing::warn!(
+                    collection = %collection.name,
+                    missing = index.chunk_count() - index.vector_count(),
+                    "chunks without embeddings are not found by dense search; run `constitutional-rag reindex`"
+                );
+            }
+        }
+        tracing::info!(
+            chunks,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "search indexes rebuilt"
+        );
+        Ok(())
+    }
+}
+
+/// The encoder worker and its cache, as configured.
+fn load_embedder(config: &Config) -> AppResult<Embedder> {
+    let inference = &config.inference;
+    let device =
+        parse_device(&inference.device).map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let kind = match inference.precision.as_str() {
+        "auto" if device.is_cuda() => tch::Kind::BFloat16,
+        "auto" => tch::Kind::Float,
+        other => parse_precision(other).map_err(|e| AppError::Unavailable(e.to_string()))?,
+    };
+    let cache_path =
+        (!config.cache.embedding_path.is_empty()).then(|| Path::new(&config.cache.embedding_path));
+    if let Some(parent) = cache_path
+        .and_then(Path::parent)
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            AppError::Unavailable(format!("cannot create {}: {e}", parent.display()))
+        })?;
+    }
+    let cache = EmbeddingCache::open(cache_path, config.cache.embedding_memory_mib * 1024 * 1024)
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let dir = config.models.path_of(&config.models.embedding);
+    Embedder::load(
+        &dir,
+        LoadOptions {
+            device,
+            kind,
+            max_length: None,
+            batch_size: inference.max_batch_size,
+            threads: inference.threads,
+        },
+        BatchLimits {
+            max_batch_tokens: inference.max_batch_tokens,
+            max_batch_size: inference.max_batch_size,
+            max_queued: inference.max_queue,
+        },
+        Arc::new(cache),
+    )
+}
