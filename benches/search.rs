@@ -170,6 +170,7 @@ async fn measure(library: &Library, queries: usize, words: usize, filtered: bool
             mode: Some(SearchMode::Bm25),
             limit: Some(10),
             filter: filtered.then(|| [("part".to_string(), serde_json::json!(3))].into()),
+            rerank: false,
         };
         let started = Instant::now();
         let (_, hits) = library.search(&request).await.expect("search");

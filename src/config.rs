@@ -116,6 +116,8 @@ pub struct InferenceConfig {
     pub max_batch_size: usize,
     /// Most texts waiting for a model; beyond it requests get 503.
     pub max_queue: usize,
+    /// Token budget of a passage (or query-passage pair) when reranking.
+    pub rerank_max_length: usize,
 }
 
 /// Cache sizes and files.
@@ -213,6 +215,7 @@ impl Default for InferenceConfig {
             max_batch_tokens: 16_384,
             max_batch_size: 64,
             max_queue: 20_000,
+            rerank_max_length: 256,
         }
     }
 }
@@ -338,6 +341,9 @@ impl Config {
                 "inference.threads",
                 "threads, max_batch_size and max_queue must be positive",
             );
+        }
+        if !(16..=8192).contains(&self.inference.rerank_max_length) {
+            return fail("inference.rerank_max_length", "must be within 16..=8192");
         }
         if self.inference.max_batch_tokens < 512 {
             return fail("inference.max_batch_tokens", "must be at least 512");

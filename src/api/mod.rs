@@ -6,6 +6,7 @@ mod documents;
 mod health;
 mod legacy;
 mod limits;
+mod models;
 pub mod problem;
 mod search;
 mod strict_json;
@@ -24,6 +25,8 @@ pub enum ApiTags {
     Documents,
     /// Retrieval.
     Search,
+    /// Embeddings and reranking with the server's models.
+    Models,
     /// Liveness and readiness.
     Health,
     /// Routes of the old system, kept wire-compatible.
@@ -41,6 +44,9 @@ fn openapi(library: &Library) -> OpenApiService<impl poem_openapi::OpenApi, ()> 
                 library: library.clone(),
             },
             search::SearchApi {
+                library: library.clone(),
+            },
+            models::ModelsApi {
                 library: library.clone(),
             },
             health::HealthApi {

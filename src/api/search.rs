@@ -30,6 +30,11 @@ pub struct SearchBody {
     pub limit: Option<u32>,
     /// Metadata equalities the hits' documents must satisfy; an array matches any element.
     pub filter: Option<BTreeMap<String, Value>>,
+    /// Rerank the best fused candidates (`search.rerank_candidates`, default 32) with the
+    /// reranker before cutting to `limit`; each hit then carries a `rerank` score.
+    #[oai(default)]
+    #[serde(default)]
+    pub rerank: bool,
 }
 
 /// Hits merged across collections by rank.
@@ -63,6 +68,7 @@ impl SearchApi {
             mode: body.mode,
             limit: body.limit,
             filter: body.filter,
+            rerank: body.rerank,
         };
         let (mode, hits) = self.library.search(&request).await?;
         Ok(Json(SearchResults {

@@ -60,6 +60,16 @@ pub enum BatchError {
     Stopped,
 }
 
+impl From<BatchError> for crate::error::AppError {
+    /// A full queue is back-pressure (503); anything else is an internal failure.
+    fn from(err: BatchError) -> Self {
+        match err {
+            BatchError::QueueFull(_) => crate::error::AppError::Unavailable(err.to_string()),
+            other => crate::error::AppError::Internal(other.to_string()),
+        }
+    }
+}
+
 /// Counters of one batcher, for metrics.
 #[derive(Debug, Default)]
 pub struct BatchStats {

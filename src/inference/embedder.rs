@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::LoadOptions;
-use super::batcher::{BatchError, BatchLimits, BatchModel, Batcher, Priority};
+use super::batcher::{BatchLimits, BatchModel, Batcher, Priority};
 use super::encoder::SentenceEncoder;
 use super::tokenizer::{Encoded, TextTokenizer};
 use crate::cache::embedding::{CacheKey, EmbeddingCache};
@@ -132,11 +132,7 @@ impl Embedder {
         let to_compute: Vec<usize> = (0..texts.len()).filter(|&i| vectors[i].is_none()).collect();
         if !to_compute.is_empty() {
             let inputs = to_compute.iter().map(|&i| encoded[i].clone()).collect();
-            let computed = self
-                .batcher
-                .submit(inputs, priority)
-                .await
-                .map_err(batch_error)?;
+            let computed = self.batcher.submit(inputs, priority).await?;
             for (&i, vector) in to_compute.iter().zip(computed) {
                 let vector: Arc<[f32]> = vector.into();
                 self.cache.put(keys[i], vector.clone());
@@ -172,13 +168,5 @@ impl Embedder {
         tokio::task::spawn_blocking(move || encode(&tokenizer, &texts))
             .await
             .map_err(|e| AppError::Internal(format!("tokenizer task: {e}")))?
-    }
-}
-
-/// Queue-full is back-pressure (503), anything else an internal failure.
-fn batch_error(err: BatchError) -> AppError {
-    match err {
-        BatchError::QueueFull(_) => AppError::Unavailable(err.to_string()),
-        other => AppError::Internal(other.to_string()),
     }
 }

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::config::Config;
 use crate::inference::embedder::Embedder;
+use crate::inference::reranker::Reranker;
 use crate::retrieval::index::SearchIndex;
 use crate::store::Store;
 
@@ -25,17 +26,25 @@ pub struct Library {
     store: Store,
     config: Arc<Config>,
     embedder: Embedder,
+    reranker: Reranker,
     index: SearchIndex,
     write_locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl Library {
     /// A library from its parts (see [`Library::open`] to build one from a configuration).
-    fn assemble(store: Store, config: Arc<Config>, embedder: Embedder, index: SearchIndex) -> Self {
+    fn assemble(
+        store: Store,
+        config: Arc<Config>,
+        embedder: Embedder,
+        reranker: Reranker,
+        index: SearchIndex,
+    ) -> Self {
         Self {
             store,
             config,
             embedder,
+            reranker,
             index,
             write_locks: Arc::default(),
         }
@@ -44,6 +53,11 @@ impl Library {
     /// The sentence encoder service.
     pub fn embedder(&self) -> &Embedder {
         &self.embedder
+    }
+
+    /// The reranking service.
+    pub fn reranker(&self) -> &Reranker {
+        &self.reranker
     }
 
     /// The underlying store.

@@ -67,6 +67,8 @@ pub struct SearchRequest {
     pub limit: Option<u32>,
     /// Metadata equality filter.
     pub filter: Option<BTreeMap<String, Value>>,
+    /// Rerank the best `search.rerank_candidates` merged hits before cutting to `limit`.
+    pub rerank: bool,
 }
 
 /// One collection's candidate before its stored fields are fetched.
@@ -100,7 +102,12 @@ impl Library {
         if mode.uses_dense() {
             self.check_models(&collections)?;
         }
-        let depth = (limit as usize * 2).max(MIN_SIGNAL_DEPTH);
+        let kept = if request.rerank {
+            self.config.search.rerank_candidates.max(limit as usize)
+        } else {
+            limit as usize
+        };
+        let depth = (kept * 2).max(MIN_SIGNAL_DEPTH);
         let query = Arc::new(request.query.clone());
         let indexes: Vec<(String, Arc<RwLock<CollectionIndex>>)> = collections
             .iter()
@@ -152,8 +159,31 @@ impl Library {
             .zip(dense_lists.into_iter().zip(bm25_lists))
             .map(|(_, (dense, bm25))| self.combine(mode, dense, bm25))
             .collect();
-        let merged = merge_by_rank(per_collection, limit as usize);
-        Ok((mode, self.materialise(merged).await?))
+        let merged = merge_by_rank(per_collection, kept);
+        let mut hits = self.materialise(merged).await?;
+        if request.rerank {
+            hits = self.rerank(&request.query, hits).await?;
+        }
+        hits.truncate(limit as usize);
+        Ok((mode, hits))
+    }
+
+    /// Orders `hits` by the reranker's score of each chunk against `query`.
+    async fn rerank(&self, query: &str, mut hits: Vec<SearchHit>) -> AppResult<Vec<SearchHit>> {
+        let passages: Vec<String> = hits.iter().map(|h| h.text.clone()).collect();
+        let scores = self
+            .reranker
+            .score(query, &passages, Priority::Interactive)
+            .await?;
+        for (hit, score) in hits.iter_mut().zip(scores) {
+            hit.rerank = Some(f64::from(score));
+            hit.score = f64::from(score);
+        }
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        for (i, hit) in hits.iter_mut().enumerate() {
+            hit.rank = i as u32 + 1;
+        }
+        Ok(hits)
     }
 
     /// Orders one collection's candidates for `mode`.

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::inference::batcher::BatchLimits;
 use crate::inference::embedder::Embedder;
+use crate::inference::reranker::Reranker;
 use crate::inference::{LoadOptions, parse_device, parse_precision};
 use crate::retrieval::index::{IndexedChunk, SearchIndex};
 use crate::store::Store;
@@ -20,7 +21,8 @@ impl Library {
     pub async fn open(config: Arc<Config>) -> AppResult<Self> {
         let store = Store::open(&config.storage).await?;
         let embedder = load_embedder(&config)?;
-        let library = Library::assemble(store, config, embedder, SearchIndex::default());
+        let reranker = load_reranker(&config)?;
+        let library = Library::assemble(store, config, embedder, reranker, SearchIndex::default());
         library.rebuild_indexes().await?;
         Ok(library)
     }
@@ -71,8 +73,9 @@ impl Library {
     }
 }
 
-/// The encoder worker and its cache, as configured.
-fn load_embedder(config: &Config) -> AppResult<Embedder> {
+/// Device, precision and threads from `[inference]`; `auto` precision is bf16 on a GPU and
+/// f32 on the CPU.
+fn load_options(config: &Config) -> AppResult<LoadOptions> {
     let inference = &config.inference;
     let device =
         parse_device(&inference.device).map_err(|e| AppError::Unavailable(e.to_string()))?;
@@ -81,6 +84,40 @@ fn load_embedder(config: &Config) -> AppResult<Embedder> {
         "auto" => tch::Kind::Float,
         other => parse_precision(other).map_err(|e| AppError::Unavailable(e.to_string()))?,
     };
+    Ok(LoadOptions {
+        device,
+        kind,
+        max_length: None,
+        batch_size: inference.max_batch_size,
+        threads: inference.threads,
+    })
+}
+
+/// Batch limits from `[inference]`.
+fn batch_limits(config: &Config) -> BatchLimits {
+    let inference = &config.inference;
+    BatchLimits {
+        max_batch_tokens: inference.max_batch_tokens,
+        max_batch_size: inference.max_batch_size,
+        max_queued: inference.max_queue,
+    }
+}
+
+/// The configured cross-encoder, or MaxSim over the sentence encoder when none is set.
+fn load_reranker(config: &Config) -> AppResult<Reranker> {
+    let (options, limits) = (load_options(config)?, batch_limits(config));
+    let max_length = config.inference.rerank_max_length;
+    if config.models.reranker.is_empty() {
+        let dir = config.models.path_of(&config.models.embedding);
+        Reranker::max_sim(&dir, options, limits, max_length)
+    } else {
+        let dir = config.models.path_of(&config.models.reranker);
+        Reranker::cross_encoder(&dir, options, limits, max_length)
+    }
+}
+
+/// The encoder worker and its cache, as configured.
+fn load_embedder(config: &Config) -> AppResult<Embedder> {
     let cache_path =
         (!config.cache.embedding_path.is_empty()).then(|| Path::new(&config.cache.embedding_path));
     if let Some(parent) = cache_path
@@ -96,18 +133,8 @@ fn load_embedder(config: &Config) -> AppResult<Embedder> {
     let dir = config.models.path_of(&config.models.embedding);
     Embedder::load(
         &dir,
-        LoadOptions {
-            device,
-            kind,
-            max_length: None,
-            batch_size: inference.max_batch_size,
-            threads: inference.threads,
-        },
-        BatchLimits {
-            max_batch_tokens: inference.max_batch_tokens,
-            max_batch_size: inference.max_batch_size,
-            max_queued: inference.max_queue,
-        },
+        load_options(config)?,
+        batch_limits(config),
         Arc::new(cache),
     )
 }

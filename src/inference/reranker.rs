@@ -1,0 +1,196 @@
+//! The reranking service: a cross-encoder when one is configured, otherwise late interaction
+//! (MaxSim over the sentence encoder's token vectors). Either runs on its own batching worker.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::LoadOptions;
+use super::batcher::{BatchLimits, BatchModel, Batcher, Priority};
+use super::cross_encoder::CrossEncoder;
+use super::encoder::{SentenceEncoder, TokenVectors, max_sim};
+use super::tokenizer::{Encoded, TextTokenizer};
+use crate::error::{AppError, AppResult};
+
+/// A cross-encoder scoring encoded (query, passage) pairs.
+struct PairScorer(CrossEncoder);
+
+impl BatchModel for PairScorer {
+    type Input = Encoded;
+    type Output = f32;
+
+    fn length(input: &Encoded) -> usize {
+        input.ids.len()
+    }
+
+    fn run(&mut self, batch: Vec<Encoded>) -> Result<Vec<f32>, String> {
+        self.0.score_encoded(&batch).map_err(|e| e.to_string())
+    }
+}
+
+/// The sentence encoder producing per-token vectors.
+struct TokenEncoder(SentenceEncoder);
+
+impl BatchModel for TokenEncoder {
+    type Input = Encoded;
+    type Output = TokenVectors;
+
+    fn length(input: &Encoded) -> usize {
+        input.ids.len()
+    }
+
+    fn run(&mut self, batch: Vec<Encoded>) -> Result<Vec<TokenVectors>, String> {
+        self.0.token_embeddings(&batch).map_err(|e| e.to_string())
+    }
+}
+
+enum Engine {
+    CrossEncoder(Batcher<PairScorer>),
+    MaxSim(Batcher<TokenEncoder>),
+}
+
+/// Scores passages against a query; higher is more relevant. Cheap to clone.
+#[derive(Clone)]
+pub struct Reranker {
+    engine: Arc<Engine>,
+    tokenizer: Arc<TextTokenizer>,
+    name: Arc<str>,
+}
+
+impl Reranker {
+    /// A cross-encoder from `dir`, with pairs cut to `max_length` tokens.
+    pub fn cross_encoder(
+        dir: &Path,
+        options: LoadOptions,
+        limits: BatchLimits,
+        max_length: usize,
+    ) -> AppResult<Self> {
+        let model_dir = dir.to_path_buf();
+        let options = LoadOptions {
+            max_length: Some(max_length),
+            batch_size: limits.max_batch_size,
+            ..options
+        };
+        let batcher = Batcher::start("reranker", limits, move || {
+            CrossEncoder::load(&model_dir, options)
+                .map(PairScorer)
+                .map_err(|e| load_error(&model_dir, e))
+        })
+        .map_err(AppError::Unavailable)?;
+        Self::assemble(
+            Engine::CrossEncoder(batcher),
+            dir,
+            max_length,
+            "cross-encoder",
+        )
+    }
+
+    /// Late interaction with the sentence encoder in `dir`, passages cut to `max_length` tokens.
+    pub fn max_sim(
+        dir: &Path,
+        options: LoadOptions,
+        limits: BatchLimits,
+        max_length: usize,
+    ) -> AppResult<Self> {
+        let model_dir = dir.to_path_buf();
+        let options = LoadOptions {
+            max_length: Some(max_length),
+            batch_size: limits.max_batch_size,
+            ..options
+        };
+        let batcher = Batcher::start("maxsim", limits, move || {
+            SentenceEncoder::load(&model_dir, options)
+                .map(TokenEncoder)
+                .map_err(|e| load_error(&model_dir, e))
+        })
+        .map_err(AppError::Unavailable)?;
+        Self::assemble(Engine::MaxSim(batcher), dir, max_length, "maxsim")
+    }
+
+    fn assemble(engine: Engine, dir: &Path, max_length: usize, kind: &str) -> AppResult<Self> {
+        let tokenizer = TextTokenizer::load(dir, max_length).map_err(|e| {
+            AppError::Unavailable(format!("cannot load tokenizer from {}: {e}", dir.display()))
+        })?;
+        let model = dir.file_name().map_or_else(
+            || dir.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Ok(Self {
+            engine: Arc::new(engine),
+            tokenizer: Arc::new(tokenizer),
+            name: format!("{kind}:{model}").into(),
+        })
+    }
+
+    /// `cross-encoder:<model>` or `maxsim:<model>`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// One relevance score per passage, in order.
+    pub async fn score(
+        &self,
+        query: &str,
+        passages: &[String],
+        priority: Priority,
+    ) -> AppResult<Vec<f32>> {
+        if passages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tokenizer = self.tokenizer.clone();
+        let engine = self.engine.clone();
+        let (query, passages) = (query.to_string(), passages.to_vec());
+        let encoded =
+            tokio::task::spawn_blocking(move || encode(&tokenizer, &engine, &query, &passages))
+                .await
+                .map_err(|e| AppError::Internal(format!("tokenizer task: {e}")))??;
+        match (self.engine.as_ref(), encoded) {
+            (Engine::CrossEncoder(batcher), Encodings::Pairs(pairs)) => {
+                Ok(batcher.submit(pairs, priority).await?)
+            }
+            (Engine::MaxSim(batcher), Encodings::Separate { query, passages }) => {
+                let mut inputs = Vec::with_capacity(passages.len() + 1);
+                inputs.push(query);
+                inputs.extend(passages);
+                let vectors = batcher.submit(inputs, priority).await?;
+                let (query, passages) = vectors.split_first().expect("query vectors first");
+                Ok(passages.iter().map(|p| max_sim(query, p)).collect())
+            }
+            _ => Err(AppError::Internal("reranker encoding mismatch".into())),
+        }
+    }
+}
+
+enum Encodings {
+    Pairs(Vec<Encoded>),
+    Separate {
+        query: Encoded,
+        passages: Vec<Encoded>,
+    },
+}
+
+fn encode(
+    tokenizer: &TextTokenizer,
+    engine: &Engine,
+    query: &str,
+    passages: &[String],
+) -> AppResult<Encodings> {
+    let fail = |e: super::InferenceError| AppError::invalid("tokenization_failed", e);
+    match engine {
+        Engine::CrossEncoder(_) => passages
+            .iter()
+            .map(|p| tokenizer.encode_pair(query, p).map_err(fail))
+            .collect::<AppResult<_>>()
+            .map(Encodings::Pairs),
+        Engine::MaxSim(_) => Ok(Encodings::Separate {
+            query: tokenizer.encode(query).map_err(fail)?,
+            passages: passages
+                .iter()
+                .map(|p| tokenizer.encode(p).map_err(fail))
+                .collect::<AppResult<_>>()?,
+        }),
+    }
+}
+
+fn load_error(dir: &PathBuf, err: super::InferenceError) -> String {
+    format!("cannot load reranker from {}: {err}", dir.display())
+}

