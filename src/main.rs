@@ -45,6 +45,12 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Re-embed a collection with the configured encoder (after changing the model).
+    Reindex {
+        /// The collection.
+        #[arg(long)]
+        collection: String,
+    },
     /// Print the OpenAPI document.
     Openapi,
 }
@@ -68,6 +74,7 @@ async fn main() -> ExitCode {
             language,
             quiet,
         } => ingest(config, &paths, &collection, &language, quiet).await,
+        Command::Reindex { collection } => reindex(config, &collection).await,
         Command::Openapi => openapi(config).await,
     };
     match result {
@@ -122,6 +129,20 @@ async fn ingest(
     } else {
         anyhow::bail!("{} failures", summary.failures.len())
     }
+}
+
+async fn reindex(config: Arc<Config>, collection: &str) -> anyhow::Result<()> {
+    let library = Library::open(config).await?;
+    let summary = library.reindex_collection(collection).await?;
+    println!(
+        "reindexed '{}': {} chunks with {} ({} dimensions) in {} ms",
+        summary.collection,
+        summary.chunks,
+        summary.embedding_model,
+        summary.embedding_dimension,
+        summary.took_ms
+    );
+    Ok(())
 }
 
 async fn openapi(config: Arc<Config>) -> anyhow::Result<()> {

@@ -226,3 +226,57 @@ async fn search_can_rerank_its_candidates() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn reindex_keeps_serving_searches_and_rebuilds_the_vectors() {
+    let server = TestServer::start().await;
+    server.create_collection("law", "english").await;
+    for i in 0..20 {
+        let text =
+            format!("Section {i}. The licensee shall keep record number {i} for seven years.");
+        let (status, _) = server.upsert("law", &json!({"text": text})).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let reindex = server
+        .client
+        .post(server.url("/v1/collections/law/reindex"))
+        .send();
+    let searches = futures::future::join_all((0..10).map(|i| {
+        let (client, url) = (server.client.clone(), server.url("/v1/search"));
+        async move {
+            client
+                .post(url)
+                .json(&json!({"query": format!("record number {i}"), "collections": ["law"]}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    }));
+    let (reindexed, statuses) = tokio::join!(reindex, searches);
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    let summary = expect_json(reindexed.unwrap(), StatusCode::OK).await;
+    let collection = expect_json(server.get("/v1/collections/law").await, StatusCode::OK).await;
+    assert_eq!(summary["chunks"], collection["chunk_count"]);
+    assert_eq!(summary["embedding_model"], collection["embedding_model"]);
+    let hits = server
+        .search(&json!({"query": "record number 7", "collections": ["law"], "mode": "dense", "limit": 3}))
+        .await;
+    assert_eq!(hits.len(), 3);
+    assert!(hits.iter().any(|h| h["path"] == "Section 7"), "{hits:?}");
+    expect_problem(
+        server
+            .client
+            .post(server.url("/v1/collections/nope/reindex"))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    server.stop().await;
+}

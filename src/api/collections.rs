@@ -8,7 +8,7 @@ use super::ApiTags;
 use super::problem::ApiError;
 use super::strict_json::StrictJson;
 use crate::model::{Collection, Language};
-use crate::service::Library;
+use crate::service::{Library, ReindexSummary};
 
 /// Request to create a collection.
 #[derive(Debug, Object, serde::Deserialize)]
@@ -90,6 +90,18 @@ impl CollectionsApi {
     )]
     async fn get(&self, name: Path<String>) -> Result<Json<Collection>, ApiError> {
         Ok(Json(self.library.collection(&name).await?))
+    }
+
+    /// Re-embed every chunk with the server's current encoder (after a model change). Searches
+    /// keep being served from the old index until the new one is swapped in; writes to the
+    /// collection wait.
+    #[oai(
+        path = "/v1/collections/:name/reindex",
+        method = "post",
+        tag = "ApiTags::Collections"
+    )]
+    async fn reindex(&self, name: Path<String>) -> Result<Json<ReindexSummary>, ApiError> {
+        Ok(Json(self.library.reindex_collection(&name).await?))
     }
 
     /// Delete a collection with all its documents and chunks, atomically.

@@ -215,6 +215,14 @@ impl SearchIndex {
             .clone()
     }
 
+    /// Installs `index` as `collection`'s index; readers of the old one finish undisturbed.
+    pub fn replace(&self, collection: &str, index: CollectionIndex) {
+        self.collections
+            .write()
+            .expect("index lock")
+            .insert(collection.to_string(), Arc::new(RwLock::new(index)));
+    }
+
     /// Drops `collection`'s index.
     pub fn drop_collection(&self, collection: &str) {
         self.collections

@@ -310,7 +310,7 @@ impl Library {
 }
 
 /// The text a chunk is embedded as: its document title and structural path give context.
-fn embedding_text(title: &str, path: &str, text: &str) -> String {
+pub(super) fn embedding_text(title: &str, path: &str, text: &str) -> String {
     match (title.is_empty(), path.is_empty()) {
         (true, true) => text.to_string(),
         (false, true) => format!("{title}\n{text}"),

@@ -3,11 +3,13 @@
 mod collections;
 mod documents;
 mod hashing;
+mod reindex;
 mod search;
 mod startup;
 pub mod validate;
 
 pub use documents::{DocumentInput, DocumentListing};
+pub use reindex::ReindexSummary;
 pub use search::{SearchMode, SearchRequest};
 
 use std::collections::HashMap;

@@ -1,6 +1,7 @@
 //! Building a library from the configuration: store, embedding cache, encoder worker and the
 //! in-memory indexes rebuilt from the store.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,7 +14,8 @@ use crate::inference::batcher::BatchLimits;
 use crate::inference::embedder::Embedder;
 use crate::inference::reranker::Reranker;
 use crate::inference::{LoadOptions, parse_device, parse_precision};
-use crate::retrieval::index::{IndexedChunk, SearchIndex};
+use crate::model::Collection;
+use crate::retrieval::index::{CollectionIndex, IndexedChunk, SearchIndex};
 use crate::store::Store;
 
 impl Library {
@@ -32,30 +34,8 @@ impl Library {
         let started = Instant::now();
         let mut chunks = 0;
         for collection in self.store.collections().await? {
-            let index = self.index.ensure(
-                &collection.name,
-                collection.language,
-                collection.embedding_dimension as usize,
-            );
-            let (documents, rows) = self.store.index_rows(&collection.name).await?;
-            let mut by_document: std::collections::HashMap<String, Vec<IndexedChunk>> =
-                std::collections::HashMap::new();
-            for row in rows {
-                chunks += 1;
-                by_document
-                    .entry(row.document)
-                    .or_default()
-                    .push(IndexedChunk {
-                        chunk_id: row.id,
-                        text: row.text,
-                        embedding: row.embedding.map(Arc::from),
-                    });
-            }
-            let mut index = index.write().expect("index lock");
-            for (document_id, metadata) in documents {
-                let document_chunks = by_document.remove(&document_id).unwrap_or_default();
-                index.put_document(&document_id, metadata, document_chunks);
-            }
+            let index = self.build_index(&collection).await?;
+            chunks += index.chunk_count();
             if index.vector_count() < index.chunk_count() {
                 tracing::warn!(
                     collection = %collection.name,
@@ -63,6 +43,7 @@ impl Library {
                     "chunks without embeddings are not found by dense search; run `constitutional-rag reindex`"
                 );
             }
+            self.index.replace(&collection.name, index);
         }
         tracing::info!(
             chunks,
@@ -70,6 +51,29 @@ impl Library {
             "search indexes rebuilt"
         );
         Ok(())
+    }
+
+    /// A fresh search index of `collection` from the store.
+    pub(super) async fn build_index(&self, collection: &Collection) -> AppResult<CollectionIndex> {
+        let (documents, rows) = self.store.index_rows(&collection.name).await?;
+        let mut by_document: HashMap<String, Vec<IndexedChunk>> = HashMap::new();
+        for row in rows {
+            by_document
+                .entry(row.document)
+                .or_default()
+                .push(IndexedChunk {
+                    chunk_id: row.id,
+                    text: row.text,
+                    embedding: row.embedding.map(Arc::from),
+                });
+        }
+        let mut index =
+            CollectionIndex::new(collection.language, collection.embedding_dimension as usize);
+        for (document_id, metadata) in documents {
+            let chunks = by_document.remove(&document_id).unwrap_or_default();
+            index.put_document(&document_id, metadata, chunks);
+        }
+        Ok(index)
     }
 }
 

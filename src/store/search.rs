@@ -77,7 +77,80 @@ pub struct IndexRow {
     pub embedding: Option<Vec<f32>>,
 }
 
+/// A chunk as a reindex reads it: its text with the context it is embedded with.
+#[derive(Debug, serde::Deserialize)]
+pub struct ReindexRow {
+    /// Chunk id.
+    pub id: String,
+    /// Chunk text.
+    pub text: String,
+    /// Structural path.
+    pub path: String,
+    /// Its document's id.
+    pub document: String,
+    /// Its document's title.
+    #[serde(default)]
+    pub title: String,
+}
+
 impl Store {
+    /// Every chunk of `collection` with its path and document title, in document order.
+    pub async fn reindex_rows(&self, collection: &str) -> AppResult<Vec<ReindexRow>> {
+        let mut response = self
+            .query(
+                "SELECT record::id(id) AS id, title FROM document WHERE collection = $collection; \
+                 SELECT record::id(id) AS id, text, path, document, position FROM chunk \
+                 WHERE collection = $collection ORDER BY document, position;",
+                json!({ "collection": collection }),
+            )
+            .await?;
+        let titles: Vec<Value> = rows(&mut response, 0)?;
+        let titles: HashMap<&str, &str> = titles
+            .iter()
+            .filter_map(|t| Some((t["id"].as_str()?, t["title"].as_str()?)))
+            .collect();
+        let mut chunks: Vec<ReindexRow> = rows(&mut response, 1)?;
+        for chunk in &mut chunks {
+            chunk.title = titles
+                .get(chunk.document.as_str())
+                .copied()
+                .unwrap_or_default()
+                .to_string();
+        }
+        Ok(chunks)
+    }
+
+    /// Writes new embeddings for chunks, in one transaction.
+    pub async fn set_embeddings(&self, updates: &[(&str, &[f32])]) -> AppResult<()> {
+        let rows: Vec<Value> = updates
+            .iter()
+            .map(|(id, vector)| json!({ "id": id, "embedding": vector }))
+            .collect();
+        self.query(
+            "BEGIN TRANSACTION; \
+             FOR $row IN $rows { UPDATE type::record('chunk', $row.id) SET embedding = $row.embedding; }; \
+             COMMIT TRANSACTION;",
+            json!({ "rows": rows }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Records which model a collection's vectors come from.
+    pub async fn set_collection_model(
+        &self,
+        collection: &str,
+        model: &str,
+        dimension: u32,
+    ) -> AppResult<()> {
+        self.query(
+            "UPDATE type::record('collection', $name) SET embedding_model = $model, embedding_dimension = $dimension;",
+            json!({ "name": collection, "model": model, "dimension": dimension }),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Everything the search index of `collection` needs: each document's metadata and
     /// every chunk with its text and embedding.
     pub async fn index_rows(
