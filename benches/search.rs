@@ -11,124 +11,21 @@ use constitutional_rag::config::Config;
 use constitutional_rag::model::Language;
 use constitutional_rag::service::{DocumentInput, Library, SearchMode, SearchRequest};
 
-/// Deterministic xorshift generator, so every run searches the same corpus.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// An index in `0..n` skewed towards small values (roughly Zipf-like word frequencies).
-    fn skewed(&mut self, n: usize) -> usize {
-        let u = (self.next() % 1_000_000) as f64 / 1_000_000.0;
-        ((n as f64).powf(u) as usize).saturating_sub(1).min(n - 1)
-    }
-}
-
-const STEMS: &[&str] = &[
-    "authority",
-    "court",
-    "appeal",
-    "citizen",
-    "freedom",
-    "expression",
-    "assembly",
-    "parliament",
-    "government",
-    "minister",
-    "decision",
-    "regulation",
-    "statute",
-    "municipal",
-    "tax",
-    "property",
-    "election",
-    "vote",
-    "referendum",
-    "constitution",
-    "right",
-    "obligation",
-    "procedure",
-    "hearing",
-    "evidence",
-    "judgment",
-    "review",
-    "complaint",
-    "ombudsman",
-    "record",
-    "document",
-    "secrecy",
-    "publication",
-    "press",
-    "broadcast",
-    "religion",
-    "association",
-    "privacy",
-    "search",
-    "seizure",
-    "detention",
-    "liberty",
-    "equality",
-    "discrimination",
-    "education",
-    "health",
-    "environment",
-    "budget",
-    "treaty",
-    "union",
-    "member",
-    "state",
-    "agency",
-    "permit",
-    "license",
-    "fee",
-    "penalty",
-    "offence",
-    "prosecutor",
-    "police",
-    "custody",
-    "asylum",
-    "residence",
-    "employment",
-    "pension",
-];
-
-fn sentence(rng: &mut Rng, words: usize) -> String {
-    let mut out = String::new();
-    for i in 0..words {
-        if i > 0 {
-            out.push(' ');
-        }
-        out.push_str(STEMS[rng.skewed(STEMS.len())]);
-        if rng.next() % 4 == 0 {
-            out.push_str(["s", "ed", "ing", "al"][(rng.next() % 4) as usize]);
-        }
-    }
-    out.push('.');
-    out
-}
+mod common;
+use common::{Rng, percentile};
 
 fn statute(rng: &mut Rng, number: usize, sections: usize) -> String {
     let mut text = format!("{number} kap. Synthetic provisions {number}\n\n");
     for section in 1..=sections {
-        text.push_str(&format!("{section} § The "));
+        text.push_str(&format!("{section} § "));
         for _ in 0..3 {
             let length = 8 + (rng.next() % 10) as usize;
-            text.push_str(&sentence(rng, length));
+            text.push_str(&rng.sentence(length));
             text.push(' ');
         }
         text.push_str("\n\n");
     }
     text
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index].as_secs_f64() * 1000.0
 }
 
 async fn ingest(library: &Library, documents: usize) -> (usize, Duration) {
@@ -156,14 +53,11 @@ async fn ingest(library: &Library, documents: usize) -> (usize, Duration) {
     (chunks, started.elapsed())
 }
 
-async fn measure(library: &Library, queries: usize, words: usize, filtered: bool) -> Vec<Duration> {
+async fn measure(library: &Library, queries: usize, words: usize, filtered: bool) -> Vec<f64> {
     let mut rng = Rng(0xbeef + words as u64);
     let mut latencies = Vec::with_capacity(queries);
     for _ in 0..queries {
-        let query = (0..words)
-            .map(|_| STEMS[rng.skewed(STEMS.len())])
-            .collect::<Vec<_>>()
-            .join(" ");
+        let query = (0..words).map(|_| rng.word()).collect::<Vec<_>>().join(" ");
         let request = SearchRequest {
             query,
             collections: vec!["bench".into()],
@@ -174,10 +68,10 @@ async fn measure(library: &Library, queries: usize, words: usize, filtered: bool
         };
         let started = Instant::now();
         let (_, hits) = library.search(&request).await.expect("search");
-        latencies.push(started.elapsed());
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
         assert!(!hits.is_empty(), "every generated query matches something");
     }
-    latencies.sort();
+    latencies.sort_by(f64::total_cmp);
     latencies
 }
 

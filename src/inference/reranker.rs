@@ -64,18 +64,14 @@ impl Reranker {
         limits: BatchLimits,
         max_length: usize,
     ) -> AppResult<Self> {
-        let model_dir = dir.to_path_buf();
-        let options = LoadOptions {
-            max_length: Some(max_length),
-            batch_size: limits.max_batch_size,
-            ..options
-        };
-        let batcher = Batcher::start("reranker", limits, move || {
-            CrossEncoder::load(&model_dir, options)
-                .map(PairScorer)
-                .map_err(|e| load_error(&model_dir, e))
-        })
-        .map_err(AppError::Unavailable)?;
+        let batcher = start_worker(
+            "reranker",
+            dir,
+            options,
+            limits,
+            max_length,
+            |dir, options| CrossEncoder::load(dir, options).map(PairScorer),
+        )?;
         Self::assemble(
             Engine::CrossEncoder(batcher),
             dir,
@@ -91,18 +87,14 @@ impl Reranker {
         limits: BatchLimits,
         max_length: usize,
     ) -> AppResult<Self> {
-        let model_dir = dir.to_path_buf();
-        let options = LoadOptions {
-            max_length: Some(max_length),
-            batch_size: limits.max_batch_size,
-            ..options
-        };
-        let batcher = Batcher::start("maxsim", limits, move || {
-            SentenceEncoder::load(&model_dir, options)
-                .map(TokenEncoder)
-                .map_err(|e| load_error(&model_dir, e))
-        })
-        .map_err(AppError::Unavailable)?;
+        let batcher = start_worker(
+            "maxsim",
+            dir,
+            options,
+            limits,
+            max_length,
+            |dir, options| SentenceEncoder::load(dir, options).map(TokenEncoder),
+        )?;
         Self::assemble(Engine::MaxSim(batcher), dir, max_length, "maxsim")
     }
 
@@ -191,6 +183,24 @@ fn encode(
     }
 }
 
-fn load_error(dir: &PathBuf, err: super::InferenceError) -> String {
-    format!("cannot load reranker from {}: {err}", dir.display())
+/// Starts a worker that loads its model from `dir` with inputs cut to `max_length` tokens.
+fn start_worker<M: BatchModel>(
+    name: &str,
+    dir: &Path,
+    options: LoadOptions,
+    limits: BatchLimits,
+    max_length: usize,
+    load: fn(&Path, LoadOptions) -> Result<M, super::InferenceError>,
+) -> AppResult<Batcher<M>> {
+    let model_dir: PathBuf = dir.to_path_buf();
+    let options = LoadOptions {
+        max_length: Some(max_length),
+        batch_size: limits.max_batch_size,
+        ..options
+    };
+    Batcher::start(name, limits, move || {
+        load(&model_dir, options)
+            .map_err(|e| format!("cannot load reranker from {}: {e}", model_dir.display()))
+    })
+    .map_err(AppError::Unavailable)
 }
