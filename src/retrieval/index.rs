@@ -116,14 +116,7 @@ impl CollectionIndex {
 
     /// BM25 hits, best first.
     pub fn bm25(&self, query: &str, limit: usize, filter: &MetadataFilter) -> Vec<(ChunkRef, f32)> {
-        let mask = self.filter_mask(filter);
-        let allowed = mask.as_ref().map(|m| move |slot: Slot| m[slot as usize]);
-        let hits = self.bm25.search(
-            query,
-            limit,
-            allowed.as_ref().map(|f| f as &dyn Fn(Slot) -> bool),
-        );
-        self.resolve(hits)
+        self.filtered(filter, |allowed| self.bm25.search(query, limit, allowed))
     }
 
     /// Dense (cosine) hits, best first.
@@ -133,14 +126,18 @@ impl CollectionIndex {
         limit: usize,
         filter: &MetadataFilter,
     ) -> Vec<(ChunkRef, f32)> {
+        self.filtered(filter, |allowed| self.vectors.search(query, limit, allowed))
+    }
+
+    /// Runs `search` restricted to the slots `filter` allows and resolves the hits.
+    fn filtered(
+        &self,
+        filter: &MetadataFilter,
+        search: impl FnOnce(Option<&dyn Fn(Slot) -> bool>) -> Vec<(Slot, f32)>,
+    ) -> Vec<(ChunkRef, f32)> {
         let mask = self.filter_mask(filter);
         let allowed = mask.as_ref().map(|m| move |slot: Slot| m[slot as usize]);
-        let hits = self.vectors.search(
-            query,
-            limit,
-            allowed.as_ref().map(|f| f as &dyn Fn(Slot) -> bool),
-        );
-        self.resolve(hits)
+        self.resolve(search(allowed.as_ref().map(|f| f as &dyn Fn(Slot) -> bool)))
     }
 
     /// Slots allowed by `filter`, or `None` when nothing is filtered.
