@@ -341,6 +341,16 @@ async fn bad_inputs_get_clear_problems() {
         .unwrap();
     expect_problem(malformed, StatusCode::BAD_REQUEST, "invalid_request").await;
 
+    let invalid_utf8 = server
+        .client
+        .post(server.url("/v1/collections/docs/documents"))
+        .header("content-type", "application/json")
+        .body(b"{\"text\": \"caf\xe9\"}".to_vec())
+        .send()
+        .await
+        .unwrap();
+    expect_problem(invalid_utf8, StatusCode::BAD_REQUEST, "invalid_request").await;
+
     let wrong_type = server
         .post("/v1/collections/docs/documents", &json!({"text": 42}))
         .await;
