@@ -313,10 +313,13 @@ impl Config {
         if !["hybrid", "dense", "bm25"].contains(&self.search.default_mode.as_str()) {
             return fail("search.default_mode", "expected hybrid, dense or bm25");
         }
-        if !(self.search.rrf_k > 0.0) {
+        if self.search.rrf_k.is_nan() || self.search.rrf_k <= 0.0 {
             return fail("search.rrf_k", "must be positive");
         }
-        if !(self.search.dense_weight >= 0.0 && self.search.bm25_weight >= 0.0) {
+        if [self.search.dense_weight, self.search.bm25_weight]
+            .iter()
+            .any(|w| w.is_nan() || *w < 0.0)
+        {
             return fail("search.dense_weight", "weights must not be negative");
         }
         if !(1..=256).contains(&self.search.rerank_candidates) {

@@ -152,7 +152,7 @@ impl LegacyDocumentsApi {
         #[oai(default)]
         offset: Query<u32>,
     ) -> Result<Json<LegacyDocumentList>, ApiError> {
-        if limit.0 == 0 || offset.0 % limit.0 != 0 {
+        if limit.0 == 0 || !offset.0.is_multiple_of(limit.0) {
             return Err(AppError::invalid(
                 "invalid_page",
                 "limit must be positive and offset a multiple of limit",

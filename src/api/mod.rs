@@ -81,6 +81,6 @@ pub fn routes(library: Library) -> impl Endpoint {
         .nest("/", service)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
-        .around(move |endpoint, request| limits.clone().apply(endpoint, request))
+        .around(move |endpoint, request| limits.apply(endpoint, request))
         .catch_all_error(problem::catch_all)
 }

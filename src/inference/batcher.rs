@@ -392,10 +392,9 @@ mod tests {
         }
     }
 
-    fn start(
-        limits: BatchLimits,
-        delay_ms: u64,
-    ) -> (Batcher<Doubler>, Arc<Mutex<Vec<Vec<usize>>>>) {
+    type Seen = Arc<Mutex<Vec<Vec<usize>>>>;
+
+    fn start(limits: BatchLimits, delay_ms: u64) -> (Batcher<Doubler>, Seen) {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let model_seen = seen.clone();
         let batcher = Batcher::start("test-batcher", limits, move || {

@@ -264,10 +264,10 @@ mod tests {
                 .iter()
                 .all(|(s, _)| *s != 5)
         );
-        let even = |slot: Slot| slot % 2 == 0;
+        let even = |slot: Slot| slot.is_multiple_of(2);
         let filtered = index.search(&data[7], 10, Some(&even));
         assert_eq!(filtered.len(), 10);
-        assert!(filtered.iter().all(|(s, _)| s % 2 == 0));
+        assert!(filtered.iter().all(|(s, _)| s.is_multiple_of(2)));
         index.insert(5, &data[6]);
         assert!((index.search(&data[6], 2, None)[1].1 - 1.0).abs() < 1e-5);
         assert_eq!(index.vector(5), Some(data[6].as_slice()));
