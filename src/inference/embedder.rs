@@ -108,6 +108,11 @@ impl Embedder {
         (self.batcher.queue_depth(), self.batcher.stats())
     }
 
+    /// Hit and miss counters of the embedding cache.
+    pub fn cache_stats(&self) -> crate::cache::embedding::CacheStats {
+        self.cache.stats()
+    }
+
     /// Embeds `texts`: memory cache, then disk cache, then the model for the rest.
     pub async fn embed(&self, texts: &[String], priority: Priority) -> AppResult<Embeddings> {
         let encoded = self.tokenize(texts).await?;
