@@ -218,7 +218,10 @@ impl<M: BatchModel> Batcher<M> {
                 Priority::Interactive => &mut queues.interactive,
                 Priority::Bulk => &mut queues.bulk,
             };
-            for (index, input) in inputs.into_iter().enumerate() {
+            // Queued shortest first, so consecutive items (and so each batch) need little padding.
+            let mut items: Vec<(usize, M::Input)> = inputs.into_iter().enumerate().collect();
+            items.sort_by_key(|(_, input)| M::length(input));
+            for (index, input) in items {
                 queue.push_back(Item {
                     length: M::length(&input),
                     input,
