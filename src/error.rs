@@ -28,6 +28,12 @@ pub enum AppError {
     /// A dependency is not available right now.
     #[error("{0}")]
     Unavailable(String),
+    /// An upstream server (e.g. a remote LLM) answered with an error.
+    #[error("{0}")]
+    BadGateway(String),
+    /// An upstream server did not answer in time.
+    #[error("{0}")]
+    GatewayTimeout(String),
     /// A bug or an unexpected storage failure; details stay in the log.
     #[error("internal error: {0}")]
     Internal(String),
@@ -57,6 +63,8 @@ impl AppError {
             AppError::Invalid { code, .. } => code,
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::Unavailable(_) => "unavailable",
+            AppError::BadGateway(_) => "upstream_error",
+            AppError::GatewayTimeout(_) => "upstream_timeout",
             AppError::Internal(_) => "internal",
         }
     }

@@ -2,7 +2,7 @@
 //!
 //! Layers, each knowing only the ones below it: [`api`] (HTTP) → [`service`] (rules) →
 //! [`store`] (SurrealDB, the store of record), [`retrieval`] (in-process search indexes),
-//! [`inference`] (models on libtorch), [`cache`] and [`ingest`] (parsing, chunking).
+//! [`inference`] (models on libtorch), [`llm`] (text generation backends), [`cache`] and [`ingest`] (parsing, chunking).
 
 pub mod api;
 pub mod cache;
@@ -11,6 +11,7 @@ pub mod error;
 pub mod eval;
 pub mod inference;
 pub mod ingest;
+pub mod llm;
 pub mod model;
 pub mod retrieval;
 pub mod server;

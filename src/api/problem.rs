@@ -77,9 +77,15 @@ pub enum ApiError {
     /// An unexpected failure; details are in the server log.
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
+    /// An upstream server (e.g. a remote LLM) answered with an error.
+    #[oai(status = 502, content_type = "application/problem+json")]
+    BadGateway(Json<Problem>),
     /// A dependency is unavailable; retry later.
     #[oai(status = 503, content_type = "application/problem+json")]
     Unavailable(Json<Problem>),
+    /// An upstream server did not answer in time.
+    #[oai(status = 504, content_type = "application/problem+json")]
+    GatewayTimeout(Json<Problem>),
 }
 
 impl ApiError {
@@ -92,7 +98,9 @@ impl ApiError {
             409 => ApiError::Conflict(body),
             413 => ApiError::PayloadTooLarge(body),
             415 => ApiError::UnsupportedMediaType(body),
+            502 => ApiError::BadGateway(body),
             503 => ApiError::Unavailable(body),
+            504 => ApiError::GatewayTimeout(body),
             _ => ApiError::Internal(body),
         }
     }
@@ -108,7 +116,9 @@ impl ApiError {
             | ApiError::PayloadTooLarge(p)
             | ApiError::UnsupportedMediaType(p)
             | ApiError::Internal(p)
-            | ApiError::Unavailable(p) => p.0,
+            | ApiError::BadGateway(p)
+            | ApiError::Unavailable(p)
+            | ApiError::GatewayTimeout(p) => p.0,
         }
     }
 }
@@ -121,6 +131,8 @@ impl From<AppError> for ApiError {
             AppError::Invalid { .. } => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            AppError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let detail = match &err {
