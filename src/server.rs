@@ -21,9 +21,16 @@ pub struct BoundServer {
 }
 
 impl BoundServer {
-    /// Opens the database and binds `config.server.bind` (port 0 picks a free port).
+    /// Opens the database, loads the models and the configured generator, and binds
+    /// `config.server.bind` (port 0 picks a free port).
     pub async fn bind(config: Arc<Config>) -> AppResult<Self> {
         let library = Library::open(config.clone()).await?;
+        let generator_config = config.clone();
+        let generator =
+            tokio::task::spawn_blocking(move || crate::llm::from_config(&generator_config))
+                .await
+                .map_err(|e| AppError::Internal(format!("loading the generator: {e}")))??;
+        let library = library.with_generator(generator);
         let acceptor = TcpListener::bind(config.server.bind.clone())
             .into_acceptor()
             .await

@@ -1,6 +1,7 @@
 //! HTTP API: poem-openapi handlers that parse, call a service and map errors.
 
 mod bulk;
+mod chat;
 mod collections;
 mod documents;
 mod health;
@@ -27,6 +28,8 @@ pub enum ApiTags {
     Search,
     /// Embeddings and reranking with the server's models.
     Models,
+    /// OpenAI-compatible chat completions with the configured generator.
+    Chat,
     /// Liveness and readiness.
     Health,
     /// Routes of the old system, kept wire-compatible.
@@ -54,6 +57,10 @@ fn openapi(library: &Library) -> OpenApiService<impl poem_openapi::OpenApi, ()> 
             },
             legacy::LegacyDocumentsApi {
                 library: library.clone(),
+            },
+            chat::ChatApi {
+                library: library.clone(),
+                started: chrono::Utc::now().timestamp(),
             },
         ),
         "constitutional-rag",

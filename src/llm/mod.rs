@@ -5,8 +5,12 @@
 //! OpenAI-compatible HTTP server (llama-server, vLLM, Ollama's `/v1`) and Ollama's native API.
 //! Dropping a [`GenerationStream`] cancels the generation and frees its slot.
 
+mod backend;
+mod sampling;
 mod types;
 
+pub use backend::from_config;
+pub use sampling::{AnswerMode, SamplingOverrides, sampling_for};
 pub use types::{
     ChatMessage, Completion, FinishReason, GenerationError, GenerationEvent, GenerationRequest,
     GenerationStream, Role, Sampling, Usage, collect,

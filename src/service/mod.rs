@@ -16,8 +16,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::config::Config;
+use crate::error::{AppError, AppResult};
 use crate::inference::embedder::Embedder;
 use crate::inference::reranker::Reranker;
+use crate::llm::Generator;
 use crate::retrieval::index::SearchIndex;
 use crate::store::Store;
 
@@ -30,6 +32,7 @@ pub struct Library {
     embedder: Embedder,
     reranker: Reranker,
     index: SearchIndex,
+    generator: Option<Arc<dyn Generator>>,
     write_locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
@@ -48,6 +51,7 @@ impl Library {
             embedder,
             reranker,
             index,
+            generator: None,
             write_locks: Arc::default(),
         }
     }
@@ -60,6 +64,21 @@ impl Library {
     /// The reranking service.
     pub fn reranker(&self) -> &Reranker {
         &self.reranker
+    }
+
+    /// This library answering with `generator` (`None` = no generation).
+    pub fn with_generator(mut self, generator: Option<Arc<dyn Generator>>) -> Self {
+        self.generator = generator;
+        self
+    }
+
+    /// The text generator, or 503 when `[generation] backend = "none"`.
+    pub fn generator(&self) -> AppResult<&Arc<dyn Generator>> {
+        self.generator.as_ref().ok_or_else(|| {
+            AppError::Unavailable(
+                "no text generator is configured ([generation] backend = \"none\")".into(),
+            )
+        })
     }
 
     /// The underlying store.

@@ -19,7 +19,8 @@ use crate::retrieval::index::{CollectionIndex, IndexedChunk, SearchIndex};
 use crate::store::Store;
 
 impl Library {
-    /// Opens the store, loads the encoder and rebuilds the search indexes from the store.
+    /// Opens the store, loads the encoder and rebuilds the search indexes from the store
+    /// (the text generator is attached separately, by [`Library::with_generator`]).
     pub async fn open(config: Arc<Config>) -> AppResult<Self> {
         let store = Store::open(&config.storage).await?;
         let embedder = load_embedder(&config)?;
