@@ -31,8 +31,9 @@ fn summary(mut millis: Vec<f64>) -> serde_json::Value {
     json!({"p50_ms": percentile(&millis, 0.5), "p95_ms": percentile(&millis, 0.95), "n": millis.len()})
 }
 
+/// Defaults with `CRAG_*` overrides from the environment (e.g. `CRAG_INFERENCE_PRECISION`).
 fn config(dir: &std::path::Path) -> Config {
-    let mut config = Config::default();
+    let mut config = Config::load(None, std::env::vars()).expect("configuration");
     config.storage.url = format!("surrealkv://{}", dir.join("db").display());
     config.cache.embedding_path = String::new();
     config.log.level = "warn".into();

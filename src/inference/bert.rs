@@ -160,6 +160,17 @@ impl Linear {
         })
     }
 
+    /// One layer computing the outputs of `parts` side by side (e.g. query, key and value
+    /// projections fused into a single matrix product).
+    fn concatenated(parts: &[Linear]) -> Result<Self> {
+        let weights: Vec<&Tensor> = parts.iter().map(|p| &p.weight).collect();
+        let biases: Vec<&Tensor> = parts.iter().map(|p| &p.bias).collect();
+        Ok(Self {
+            weight: Tensor::f_cat(&weights, 0)?,
+            bias: Tensor::f_cat(&biases, 0)?,
+        })
+    }
+
     /// Applies the layer to the last dimension of `x`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(x.f_linear(&self.weight, Some(&self.bias))?)
@@ -265,9 +276,8 @@ impl Embeddings {
 
 /// Multi-head self-attention with its output projection, residual and LayerNorm.
 struct SelfAttention {
-    query: Linear,
-    key: Linear,
-    value: Linear,
+    /// Query, key and value projections as one `[3 · hidden, hidden]` layer.
+    query_key_value: Linear,
     output: Linear,
     norm: LayerNorm,
     heads: i64,
@@ -282,9 +292,11 @@ impl SelfAttention {
             )));
         }
         Ok(Self {
-            query: Linear::load(weights, &format!("{prefix}.self.query"))?,
-            key: Linear::load(weights, &format!("{prefix}.self.key"))?,
-            value: Linear::load(weights, &format!("{prefix}.self.value"))?,
+            query_key_value: Linear::concatenated(&[
+                Linear::load(weights, &format!("{prefix}.self.query"))?,
+                Linear::load(weights, &format!("{prefix}.self.key"))?,
+                Linear::load(weights, &format!("{prefix}.self.value"))?,
+            ])?,
             output: Linear::load(weights, &format!("{prefix}.output.dense"))?,
             norm: LayerNorm::load(
                 weights,
@@ -299,15 +311,21 @@ impl SelfAttention {
     /// [batch, heads, tokens, tokens].
     fn forward(&self, x: &Tensor, bias: &Tensor) -> Result<Tensor> {
         let (batch, tokens, hidden) = x.size3()?;
-        let split_heads = |projection: &Linear| -> Result<Tensor> {
-            let y = projection.forward(x)?;
-            Ok(y.f_view([batch, tokens, self.heads, -1])?
-                .f_transpose(1, 2)?)
-        };
+        // [batch, tokens, 3 · hidden] → three [batch, heads, tokens, head_dim] views.
+        let projected = self
+            .query_key_value
+            .forward(x)?
+            .f_view([batch, tokens, 3, self.heads, -1])?
+            .f_permute([2, 0, 3, 1, 4])?;
+        let (query, key, value) = (
+            projected.f_get(0)?,
+            projected.f_get(1)?,
+            projected.f_get(2)?,
+        );
         let context = Tensor::f_scaled_dot_product_attention(
-            &split_heads(&self.query)?,
-            &split_heads(&self.key)?,
-            &split_heads(&self.value)?,
+            &query,
+            &key,
+            &value,
             Some(bias),
             0.0,
             false,

@@ -69,6 +69,11 @@ impl CollectionIndex {
         self.chunks.len() - self.free.len()
     }
 
+    /// Number of indexed documents.
+    pub fn document_count(&self) -> usize {
+        self.documents.len()
+    }
+
     /// Number of chunks with a vector.
     pub fn vector_count(&self) -> usize {
         self.vectors.len()

@@ -36,15 +36,32 @@ impl Library {
     /// One collection with its counts, or 404.
     pub async fn collection(&self, name: &str) -> AppResult<Collection> {
         validate::collection_name(name)?;
-        self.store
+        let collection = self
+            .store
             .collection(name)
             .await?
-            .ok_or_else(|| AppError::not_found(format!("collection '{name}'")))
+            .ok_or_else(|| AppError::not_found(format!("collection '{name}'")))?;
+        Ok(self.with_counts(collection))
     }
 
     /// Every collection with its counts.
     pub async fn collections(&self) -> AppResult<Vec<Collection>> {
-        self.store.collections().await
+        let collections = self.store.collections().await?;
+        Ok(collections
+            .into_iter()
+            .map(|c| self.with_counts(c))
+            .collect())
+    }
+
+    /// `collection` with its document and chunk counts from the search index, which holds
+    /// exactly the stored documents (rebuilt at start, updated on every write).
+    fn with_counts(&self, mut collection: Collection) -> Collection {
+        if let Some(index) = self.index.collection(&collection.name) {
+            let index = index.read().expect("index lock");
+            collection.document_count = index.document_count() as u64;
+            collection.chunk_count = index.chunk_count() as u64;
+        }
+        collection
     }
 
     /// Deletes a collection and everything in it, or 404.

@@ -6,10 +6,10 @@ use super::{Store, rows};
 use crate::error::{AppError, AppResult};
 use crate::model::{Collection, Language};
 
-/// Fields selected for a collection, with live counts.
-const COLLECTION_FIELDS: &str = "name, description, language, embedding_model, embedding_dimension, created_at, \
-     count(SELECT VALUE id FROM document WHERE collection = $parent.name) AS document_count, \
-     count(SELECT VALUE id FROM chunk WHERE collection = $parent.name) AS chunk_count";
+/// Fields selected for a collection. Counting its documents and chunks here would scan them
+/// on every read; the service takes the counts from the search index instead.
+const COLLECTION_FIELDS: &str =
+    "name, description, language, embedding_model, embedding_dimension, created_at";
 
 impl Store {
     /// Creates a collection; fails with a conflict when the name is taken.
@@ -47,7 +47,7 @@ impl Store {
         }
     }
 
-    /// One collection by name, with counts.
+    /// One collection by name (counts left at 0).
     pub async fn collection(&self, name: &str) -> AppResult<Option<Collection>> {
         let sql =
             format!("SELECT {COLLECTION_FIELDS} FROM ONLY type::record('collection', $name);");
@@ -61,7 +61,7 @@ impl Store {
         }
     }
 
-    /// Every collection, by name, with counts.
+    /// Every collection, by name (counts left at 0).
     pub async fn collections(&self) -> AppResult<Vec<Collection>> {
         let sql = format!("SELECT {COLLECTION_FIELDS} FROM collection ORDER BY name;");
         let mut response = self.query(&sql, json!({})).await?;
