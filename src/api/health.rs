@@ -34,6 +34,7 @@ pub struct Components {
     pub reranker: ComponentStatus,
     /// The configured text generator answers its check (optional); absent when
     /// `[generation] backend = "none"`.
+    #[oai(skip_serializing_if_is_none)]
     pub generator: Option<ComponentStatus>,
 }
 
@@ -42,7 +43,8 @@ pub struct Components {
 pub struct ComponentStatus {
     /// `ready`, `degraded` or `unavailable`.
     pub status: State,
-    /// Why it is not ready.
+    /// Why it is not ready; absent when ready.
+    #[oai(skip_serializing_if_is_none)]
     pub detail: Option<String>,
 }
 

@@ -88,6 +88,7 @@ pub fn spec_json(library: &Library) -> String {
 /// operational layers of [`middleware`] and problem+json for every error.
 pub fn routes(library: Library) -> impl Endpoint {
     let service = openapi(&library);
+    let spec_json = service.spec();
     let spec = service.spec_endpoint();
     let docs = service.swagger_ui();
     let limits = limits::BodyLimits::from_config(library.config());
@@ -96,5 +97,5 @@ pub fn routes(library: Library) -> impl Endpoint {
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .around(move |endpoint, request| limits.apply(endpoint, request));
-    middleware::wrap(app, &library)
+    middleware::wrap(app, &library, &spec_json)
 }

@@ -6,6 +6,7 @@ mod cors;
 mod observe;
 mod rate_limit;
 pub mod request_id;
+mod route_label;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,8 +23,8 @@ use crate::service::Library;
 const EXEMPT: [&str; 3] = ["/health/live", "/health/ready", "/metrics"];
 
 /// `app` with every layer, configured from `library`'s `[limits]`; errors from any layer
-/// become problem responses.
-pub fn wrap<E>(app: E, library: &Library) -> impl Endpoint + use<E>
+/// become problem responses. `spec` (the OpenAPI document as JSON) names the routes in metrics.
+pub fn wrap<E>(app: E, library: &Library, spec: &str) -> impl Endpoint + use<E>
 where
     E: Endpoint<Output = Response> + 'static,
 {
@@ -38,7 +39,7 @@ where
             .boxed();
     }
     let endpoint = cors::allow(endpoint, &limits.cors_origins);
-    let observe = Arc::new(observe::Observe::register(library.metrics()));
+    let observe = Arc::new(observe::Observe::register(library.metrics(), spec));
     endpoint.around(move |endpoint, request| observe.clone().apply(endpoint, request))
 }
 

@@ -9,22 +9,22 @@ use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
 use tracing::Instrument;
 
 use super::request_id::{HEADER, RequestId};
+use super::route_label::RouteLabels;
 use crate::api::problem;
 use crate::ops::{Counter, Family, Gauge, Histogram, LATENCY_BUCKETS, Registry};
-
-/// Route label of requests that matched no route (unknown paths, refusals before routing).
-const UNMATCHED: &str = "unmatched";
 
 /// Request counts, latencies and in-flight requests, by route template.
 pub struct Observe {
     requests: Arc<Family<Counter>>,
     duration: Arc<Family<Histogram>>,
     in_flight: Arc<Gauge>,
+    routes: RouteLabels,
 }
 
 impl Observe {
-    /// Registers the HTTP metric families with `registry`.
-    pub fn register(registry: &Registry) -> Self {
+    /// Registers the HTTP metric families with `registry`; route labels are the templates of
+    /// `spec` (the OpenAPI document as JSON).
+    pub fn register(registry: &Registry, spec: &str) -> Self {
         let labels = &["method", "route", "status"];
         Self {
             requests: registry.counter(
@@ -46,6 +46,7 @@ impl Observe {
                     &[],
                 )
                 .with(&[]),
+            routes: RouteLabels::from_spec(spec),
         }
     }
 
@@ -77,9 +78,8 @@ impl Observe {
         drop(in_flight);
         let elapsed = started.elapsed();
 
-        let route = response
-            .data::<PathPattern>()
-            .map_or_else(|| UNMATCHED.to_string(), |p| route_template(&p.0));
+        let pattern = response.data::<PathPattern>().map(|p| &*p.0);
+        let route = self.routes.label(method, pattern);
         let status = response.status();
         let labels = [method, route.as_str(), status.as_str()];
         self.requests.with(&labels).inc();
@@ -134,31 +134,9 @@ fn method_label(method: &Method) -> &'static str {
         .unwrap_or("other")
 }
 
-/// The router's pattern in OpenAPI spelling: `/v1/collections/:name` becomes
-/// `/v1/collections/{name}`.
-fn route_template(pattern: &str) -> String {
-    pattern
-        .split('/')
-        .map(|segment| match segment.strip_prefix(':') {
-            Some(name) => format!("{{{name}}}"),
-            None => segment.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn route_templates_use_openapi_spelling() {
-        assert_eq!(
-            route_template("/v1/collections/:collection/documents/:id"),
-            "/v1/collections/{collection}/documents/{id}"
-        );
-        assert_eq!(route_template("/v1/search"), "/v1/search");
-    }
 
     #[test]
     fn unusual_methods_share_one_label() {
