@@ -65,11 +65,14 @@ fn write_cache(library: &Library, out: &mut TextWriter) {
     out.sample(name, &[], cache.memory_bytes as f64);
 }
 
+/// Reads one counter of a model worker.
+type ReadCounter = fn(&BatchStats) -> u64;
+
 fn write_models(library: &Library, out: &mut TextWriter) {
     let (encoder_depth, encoder) = library.embedder().batcher_stats();
     let (reranker_depth, reranker) = library.reranker().batcher_stats();
     let models = [("encoder", encoder), ("reranker", reranker)];
-    let counters: [(&str, &str, fn(&BatchStats) -> u64); 4] = [
+    let counters: [(&str, &str, ReadCounter); 4] = [
         (
             "crag_model_batches_total",
             "Batches run by a model worker.",

@@ -72,15 +72,15 @@ impl RateLimiter {
         request: Request,
     ) -> poem::Result<Response> {
         let client = request.remote_addr().as_socket_addr().map(|a| a.ip());
-        if let Some(ip) = client.filter(|_| !is_exempt(request.uri().path())) {
-            if let Err(wait) = self.take(ip.to_canonical(), Instant::now()) {
-                return Ok(refusal(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
-                    format!("too many requests from {ip}; retry later"),
-                    wait,
-                ));
-            }
+        if let Some(ip) = client.filter(|_| !is_exempt(request.uri().path()))
+            && let Err(wait) = self.take(ip.to_canonical(), Instant::now())
+        {
+            return Ok(refusal(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many requests from {ip}; retry later"),
+                wait,
+            ));
         }
         endpoint
             .call(request)
