@@ -435,6 +435,11 @@ async fn readiness_reports_each_component() {
             .is_some(),
         "{metrics}"
     );
+    let limited = &spec["paths"]["/v1/search"]["post"]["responses"]["429"]["content"];
+    assert!(
+        limited.get("application/problem+json").is_some(),
+        "{limited}"
+    );
     let states = &spec["components"]["schemas"]["State"]["enum"];
     assert_eq!(*states, json!(["ready", "degraded", "unavailable"]));
     server.stop().await;

@@ -90,7 +90,7 @@ impl Observe {
             tracing::info!(
                 status = status.as_u16(),
                 route,
-                latency_ms = elapsed.as_secs_f64() * 1e3,
+                latency_ms = elapsed.as_micros() as f64 / 1e3,
                 "request"
             );
         });
