@@ -24,6 +24,7 @@ const EXEMPT: [&str; 3] = ["/health/live", "/health/ready", "/metrics"];
 
 /// `app` with every layer, configured from `library`'s `[limits]`; errors from any layer
 /// become problem responses. `spec` (the OpenAPI document as JSON) names the routes in metrics.
+/// Call it once per library: it registers the HTTP metric families.
 pub fn wrap<E>(app: E, library: &Library, spec: &str) -> impl Endpoint + use<E>
 where
     E: Endpoint<Output = Response> + 'static,
