@@ -29,6 +29,8 @@ pub struct Config {
     pub sampling: SamplingConfig,
     /// Log level and format.
     pub log: LogConfig,
+    /// Per-client rate limits, the in-flight request bound and the CORS allow-list.
+    pub limits: LimitsConfig,
 }
 
 /// HTTP listener and request limits.
@@ -370,6 +372,33 @@ impl Default for LogConfig {
     }
 }
 
+/// Per-client rate limits, the in-flight request bound and the CORS allow-list (probes and
+/// `/metrics` are exempt from the limits).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Requests per second each client IP may sustain; 0 = no rate limiting.
+    pub requests_per_second: f64,
+    /// Requests a client IP may send at once before its bucket is empty.
+    pub burst: u32,
+    /// Most requests served at once; beyond it requests get 503.
+    pub max_in_flight: usize,
+    /// Origins allowed to call the API from a browser (e.g. `https://app.example`); empty =
+    /// no cross-origin access.
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            requests_per_second: 0.0,
+            burst: 20,
+            max_in_flight: 1024,
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
 /// A configuration that could not be loaded; the message names the offending key.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
@@ -473,6 +502,7 @@ impl Config {
             return fail("inference.max_batch_tokens", "must be at least 512");
         }
         self.validate_generation()?;
+        self.validate_limits()?;
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return fail("log.level", "not a valid tracing filter");
         }
@@ -530,6 +560,34 @@ impl Config {
                 return fail(
                     &format!("sampling.{mode}.repetition_penalty"),
                     "must be positive",
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    fn validate_limits(&self) -> Result<(), ConfigError> {
+        let fail = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
+        let limits = &self.limits;
+        if !limits.requests_per_second.is_finite() || limits.requests_per_second < 0.0 {
+            return fail("limits.requests_per_second", "must be 0 (off) or positive");
+        }
+        if limits.burst == 0 {
+            return fail("limits.burst", "must be at least 1");
+        }
+        if limits.max_in_flight == 0 {
+            return fail("limits.max_in_flight", "must be at least 1");
+        }
+        for origin in &limits.cors_origins {
+            let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
+                && !origin.ends_with('/')
+                && poem::http::HeaderValue::from_str(origin).is_ok();
+            if !valid {
+                return fail(
+                    "limits.cors_origins",
+                    &format!("{origin:?} is not an origin such as https://app.example"),
                 );
             }
         }
@@ -635,5 +693,36 @@ mod tests {
         assert!(err.to_string().contains("CRAG_SERVER_BINDD"), "{err}");
         let err = Config::load(None, env(&[("CRAG_SERVER_BIND", "nowhere")])).unwrap_err();
         assert!(err.to_string().contains("server.bind"), "{err}");
+    }
+
+    #[test]
+    fn limits_come_from_env_and_are_checked() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("CRAG_LIMITS_REQUESTS_PER_SECOND", "2.5"),
+                ("CRAG_LIMITS_CORS_ORIGINS", r#"["https://app.example"]"#),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.limits.requests_per_second, 2.5);
+        assert_eq!(config.limits.cors_origins, ["https://app.example"]);
+        for (name, value, key) in [
+            ("CRAG_LIMITS_BURST", "0", "limits.burst"),
+            ("CRAG_LIMITS_MAX_IN_FLIGHT", "0", "limits.max_in_flight"),
+            (
+                "CRAG_LIMITS_REQUESTS_PER_SECOND",
+                "-1",
+                "limits.requests_per_second",
+            ),
+            (
+                "CRAG_LIMITS_CORS_ORIGINS",
+                r#"["*"]"#,
+                "limits.cors_origins",
+            ),
+        ] {
+            let err = Config::load(None, env(&[(name, value)])).unwrap_err();
+            assert!(err.to_string().contains(key), "{err}");
+        }
     }
 }

@@ -13,6 +13,7 @@ pub mod inference;
 pub mod ingest;
 pub mod llm;
 pub mod model;
+pub mod ops;
 pub mod retrieval;
 pub mod server;
 pub mod service;

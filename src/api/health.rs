@@ -4,74 +4,82 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
-use crate::service::Library;
+use crate::service::{Library, Probe, Readiness, State};
 
-/// State of the process or one of its parts.
+/// The process is up.
 #[derive(Debug, Object)]
-pub struct HealthStatus {
-    /// `ok`, `ready` or `unavailable`.
+pub struct Liveness {
+    /// Always `ok`.
     pub status: String,
-    /// Database state: `ok` or the error.
-    pub database: Option<String>,
-    /// The sentence encoder and its cache (readiness only).
-    pub encoder: Option<EncoderStatus>,
 }
 
-/// The sentence encoder's identity, worker counters and cache counters.
+/// Readiness of the server and of each of its components.
 #[derive(Debug, Object)]
-pub struct EncoderStatus {
-    /// Model id (folder name and a hash of the weights).
-    pub model: String,
-    /// Embedding dimension.
-    pub dimension: u32,
-    /// Texts waiting for the worker.
-    pub queue_depth: u64,
-    /// Batches run since start.
-    pub batches: u64,
-    /// Texts embedded by the model since start.
-    pub inputs: u64,
-    /// Real tokens processed.
-    pub tokens: u64,
-    /// Padded tokens processed (tokens + padding).
-    pub padded_tokens: u64,
-    /// Embedding-cache hits in memory.
-    pub cache_memory_hits: u64,
-    /// Embedding-cache hits on disk.
-    pub cache_disk_hits: u64,
-    /// Embedding-cache misses.
-    pub cache_misses: u64,
+pub struct ReadinessBody {
+    /// `unavailable` when the database or the encoder is; `degraded` when any component is
+    /// not ready; else `ready`.
+    pub status: State,
+    /// Each component's state.
+    pub components: Components,
 }
 
-impl EncoderStatus {
-    fn of(library: &Library) -> Self {
-        use std::sync::atomic::Ordering::Relaxed;
-        let embedder = library.embedder();
-        let (queue_depth, batches) = embedder.batcher_stats();
-        let cache = embedder.cache_stats();
+/// The state of each component.
+#[derive(Debug, Object)]
+pub struct Components {
+    /// The database answers a query (required).
+    pub database: ComponentStatus,
+    /// The sentence encoder's worker runs and its queue has room (required).
+    pub encoder: ComponentStatus,
+    /// The reranker's worker runs and its queue has room (optional).
+    pub reranker: ComponentStatus,
+    /// The configured text generator answers its check (optional); absent when
+    /// `[generation] backend = "none"`.
+    #[oai(skip_serializing_if_is_none)]
+    pub generator: Option<ComponentStatus>,
+}
+
+/// The state of one component.
+#[derive(Debug, Object)]
+pub struct ComponentStatus {
+    /// `ready`, `degraded` or `unavailable`.
+    pub status: State,
+    /// Why it is not ready; absent when ready.
+    #[oai(skip_serializing_if_is_none)]
+    pub detail: Option<String>,
+}
+
+impl From<Probe> for ComponentStatus {
+    fn from(probe: Probe) -> Self {
         Self {
-            model: embedder.info().model_id.clone(),
-            dimension: embedder.info().dimension as u32,
-            queue_depth: queue_depth as u64,
-            batches: batches.batches.load(Relaxed),
-            inputs: batches.inputs.load(Relaxed),
-            tokens: batches.tokens.load(Relaxed),
-            padded_tokens: batches.padded_tokens.load(Relaxed),
-            cache_memory_hits: cache.memory_hits,
-            cache_disk_hits: cache.disk_hits,
-            cache_misses: cache.misses,
+            status: probe.state,
+            detail: probe.detail,
+        }
+    }
+}
+
+impl From<Readiness> for ReadinessBody {
+    fn from(readiness: Readiness) -> Self {
+        Self {
+            status: readiness.state,
+            components: Components {
+                database: readiness.database.into(),
+                encoder: readiness.encoder.into(),
+                reranker: readiness.reranker.into(),
+                generator: readiness.generator.map(Into::into),
+            },
         }
     }
 }
 
 /// Readiness answer.
 #[derive(Debug, ApiResponse)]
-pub enum Readiness {
-    /// Every required part answers.
+pub enum ReadinessResponse {
+    /// Serving: every component ready, or only optional ones down (`degraded`).
     #[oai(status = 200)]
-    Ready(Json<HealthStatus>),
-    /// A required part does not answer.
+    Ready(Json<ReadinessBody>),
+    /// A required component (database, encoder) is unavailable.
     #[oai(status = 503)]
-    NotReady(Json<HealthStatus>),
+    NotReady(Json<ReadinessBody>),
 }
 
 /// Probe routes.
@@ -82,30 +90,22 @@ pub struct HealthApi {
 
 #[OpenApi]
 impl HealthApi {
-    /// Liveness: the process is up and serving.
+    /// Liveness: the process is up and serving HTTP.
     #[oai(path = "/health/live", method = "get", tag = "ApiTags::Health")]
-    async fn live(&self) -> Json<HealthStatus> {
-        Json(HealthStatus {
+    async fn live(&self) -> Json<Liveness> {
+        Json(Liveness {
             status: "ok".into(),
-            database: None,
-            encoder: None,
         })
     }
 
-    /// Readiness: the database answers a query.
+    /// Readiness of the database, the encoder, the reranker and the generator (when one is
+    /// configured), each probed within 2 s.
     #[oai(path = "/health/ready", method = "get", tag = "ApiTags::Health")]
-    async fn ready(&self) -> Readiness {
-        match self.library.store().ping().await {
-            Ok(()) => Readiness::Ready(Json(HealthStatus {
-                status: "ready".into(),
-                database: Some("ok".into()),
-                encoder: Some(EncoderStatus::of(&self.library)),
-            })),
-            Err(err) => Readiness::NotReady(Json(HealthStatus {
-                status: "unavailable".into(),
-                database: Some(err.to_string()),
-                encoder: Some(EncoderStatus::of(&self.library)),
-            })),
+    async fn ready(&self) -> ReadinessResponse {
+        let body = ReadinessBody::from(self.library.readiness().await);
+        match body.status {
+            State::Unavailable => ReadinessResponse::NotReady(Json(body)),
+            State::Ready | State::Degraded => ReadinessResponse::Ready(Json(body)),
         }
     }
 }

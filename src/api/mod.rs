@@ -7,6 +7,8 @@ mod documents;
 mod health;
 mod legacy;
 mod limits;
+mod metrics;
+pub mod middleware;
 mod models;
 pub mod problem;
 mod search;
@@ -32,6 +34,8 @@ pub enum ApiTags {
     Chat,
     /// Liveness and readiness.
     Health,
+    /// Prometheus metrics.
+    Metrics,
     /// Routes of the old system, kept wire-compatible.
     Legacy,
 }
@@ -53,6 +57,9 @@ fn openapi(library: &Library) -> OpenApiService<impl poem_openapi::OpenApi, ()> 
                 library: library.clone(),
             },
             health::HealthApi {
+                library: library.clone(),
+            },
+            metrics::MetricsApi {
                 library: library.clone(),
             },
             legacy::LegacyDocumentsApi {
@@ -77,17 +84,18 @@ pub fn spec_json(library: &Library) -> String {
     openapi(library).spec()
 }
 
-/// Every route: the API, `/openapi.json`, Swagger UI at `/docs`, with body limits and
-/// problem+json for every error.
+/// Every route: the API, `/openapi.json`, Swagger UI at `/docs`, with body limits, the
+/// operational layers of [`middleware`] and problem+json for every error.
 pub fn routes(library: Library) -> impl Endpoint {
     let service = openapi(&library);
+    let spec_json = service.spec();
     let spec = service.spec_endpoint();
     let docs = service.swagger_ui();
     let limits = limits::BodyLimits::from_config(library.config());
-    Route::new()
+    let app = Route::new()
         .nest("/", service)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
-        .around(move |endpoint, request| limits.apply(endpoint, request))
-        .catch_all_error(problem::catch_all)
+        .around(move |endpoint, request| limits.apply(endpoint, request));
+    middleware::wrap(app, &library, &spec_json)
 }

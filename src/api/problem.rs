@@ -74,13 +74,18 @@ pub enum ApiError {
     /// The body's content type is not accepted here.
     #[oai(status = 415, content_type = "application/problem+json")]
     UnsupportedMediaType(Json<Problem>),
+    /// The client's rate limit is spent (`rate_limited`); the `Retry-After` header says when
+    /// to retry.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
     /// An unexpected failure; details are in the server log.
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
     /// An upstream server (e.g. a remote LLM) answered with an error.
     #[oai(status = 502, content_type = "application/problem+json")]
     BadGateway(Json<Problem>),
-    /// A dependency is unavailable; retry later.
+    /// A dependency is unavailable or the server is at its in-flight limit (`overloaded`, with
+    /// `Retry-After`); retry later.
     #[oai(status = 503, content_type = "application/problem+json")]
     Unavailable(Json<Problem>),
     /// An upstream server did not answer in time.
@@ -98,6 +103,7 @@ impl ApiError {
             409 => ApiError::Conflict(body),
             413 => ApiError::PayloadTooLarge(body),
             415 => ApiError::UnsupportedMediaType(body),
+            429 => ApiError::TooManyRequests(body),
             502 => ApiError::BadGateway(body),
             503 => ApiError::Unavailable(body),
             504 => ApiError::GatewayTimeout(body),
@@ -115,6 +121,7 @@ impl ApiError {
             | ApiError::Conflict(p)
             | ApiError::PayloadTooLarge(p)
             | ApiError::UnsupportedMediaType(p)
+            | ApiError::TooManyRequests(p)
             | ApiError::Internal(p)
             | ApiError::BadGateway(p)
             | ApiError::Unavailable(p)

@@ -243,6 +243,16 @@ impl<M: BatchModel> Batcher<M> {
     pub fn stats(&self) -> &BatchStats {
         &self.inner.stats
     }
+
+    /// Whether the worker thread still runs (it ends early only if the model panicked).
+    pub fn is_running(&self) -> bool {
+        self.worker
+            .thread
+            .lock()
+            .expect("thread lock")
+            .as_ref()
+            .is_some_and(|thread| !thread.is_finished())
+    }
 }
 
 fn worker_loop<M: BatchModel>(mut model: M, inner: &Inner<M::Input, M::Output>) {

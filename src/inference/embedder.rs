@@ -108,6 +108,11 @@ impl Embedder {
         (self.batcher.queue_depth(), self.batcher.stats())
     }
 
+    /// Whether the model worker still runs.
+    pub fn is_running(&self) -> bool {
+        self.batcher.is_running()
+    }
+
     /// Hit and miss counters of the embedding cache.
     pub fn cache_stats(&self) -> crate::cache::embedding::CacheStats {
         self.cache.stats()

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::LoadOptions;
-use super::batcher::{BatchLimits, BatchModel, Batcher, Priority};
+use super::batcher::{BatchLimits, BatchModel, BatchStats, Batcher, Priority};
 use super::cross_encoder::CrossEncoder;
 use super::encoder::{SentenceEncoder, TokenVectors, max_sim};
 use super::tokenizer::{Encoded, TextTokenizer};
@@ -116,6 +116,22 @@ impl Reranker {
     /// `cross-encoder:<model>` or `maxsim:<model>`.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The worker's queue depth and counters.
+    pub fn batcher_stats(&self) -> (usize, &BatchStats) {
+        match &*self.engine {
+            Engine::CrossEncoder(batcher) => (batcher.queue_depth(), batcher.stats()),
+            Engine::MaxSim(batcher) => (batcher.queue_depth(), batcher.stats()),
+        }
+    }
+
+    /// Whether the model worker still runs.
+    pub fn is_running(&self) -> bool {
+        match &*self.engine {
+            Engine::CrossEncoder(batcher) => batcher.is_running(),
+            Engine::MaxSim(batcher) => batcher.is_running(),
+        }
     }
 
     /// One relevance score per passage, in order.

@@ -24,4 +24,11 @@ pub trait Generator: Send + Sync + 'static {
     /// Starts generating. Errors found before the first token (bad request, unreachable
     /// upstream, full queue) arrive as the stream's first item; dropping the stream cancels.
     fn generate(&self, request: GenerationRequest) -> GenerationStream;
+
+    /// Whether the generator can serve now, for `/health/ready`; `Err` says why not (e.g. the
+    /// upstream server is unreachable). HTTP backends override it with a cheap request to
+    /// their upstream; the default suits backends that are ready once constructed.
+    fn check(&self) -> futures::future::BoxFuture<'_, Result<(), String>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 }

@@ -3,12 +3,14 @@
 mod collections;
 mod documents;
 mod hashing;
+mod health;
 mod reindex;
 mod search;
 mod startup;
 pub mod validate;
 
 pub use documents::{DocumentInput, DocumentListing};
+pub use health::{Probe, Readiness, State};
 pub use reindex::ReindexSummary;
 pub use search::{SearchMode, SearchRequest};
 
@@ -20,6 +22,7 @@ use crate::error::{AppError, AppResult};
 use crate::inference::embedder::Embedder;
 use crate::inference::reranker::Reranker;
 use crate::llm::Generator;
+use crate::ops::Registry;
 use crate::retrieval::index::SearchIndex;
 use crate::store::Store;
 
@@ -33,6 +36,7 @@ pub struct Library {
     reranker: Reranker,
     index: SearchIndex,
     generator: Option<Arc<dyn Generator>>,
+    metrics: Arc<Registry>,
     write_locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
@@ -52,6 +56,7 @@ impl Library {
             reranker,
             index,
             generator: None,
+            metrics: Arc::default(),
             write_locks: Arc::default(),
         }
     }
@@ -79,6 +84,11 @@ impl Library {
                 "no text generator is configured ([generation] backend = \"none\")".into(),
             )
         })
+    }
+
+    /// The metrics registry every part of the server registers its families with.
+    pub fn metrics(&self) -> &Registry {
+        &self.metrics
     }
 
     /// The underlying store.

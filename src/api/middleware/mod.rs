@@ -1,0 +1,57 @@
+//! Layers around every route: request ids, tracing and HTTP metrics (outermost), CORS, the
+//! per-client rate limit and the in-flight bound (innermost).
+
+mod concurrency;
+mod cors;
+mod observe;
+mod rate_limit;
+pub mod request_id;
+mod route_label;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem::http::StatusCode;
+use poem::http::header::RETRY_AFTER;
+use poem::{Endpoint, EndpointExt, Response};
+
+use super::problem::Problem;
+use crate::service::Library;
+
+/// Routes that the rate limit and the in-flight bound never refuse, so that probes and
+/// scrapes keep answering under load.
+const EXEMPT: [&str; 3] = ["/health/live", "/health/ready", "/metrics"];
+
+/// `app` with every layer, configured from `library`'s `[limits]`; errors from any layer
+/// become problem responses. `spec` (the OpenAPI document as JSON) names the routes in metrics.
+/// Call it once per library: it registers the HTTP metric families.
+pub fn wrap<E>(app: E, library: &Library, spec: &str) -> impl Endpoint + use<E>
+where
+    E: Endpoint<Output = Response> + 'static,
+{
+    let limits = &library.config().limits;
+    let in_flight = Arc::new(concurrency::ConcurrencyLimit::new(limits.max_in_flight));
+    let mut endpoint = app
+        .around(move |endpoint, request| in_flight.clone().apply(endpoint, request))
+        .boxed();
+    if let Some(rate) = rate_limit::RateLimiter::from_config(limits).map(Arc::new) {
+        endpoint = endpoint
+            .around(move |endpoint, request| rate.clone().apply(endpoint, request))
+            .boxed();
+    }
+    let endpoint = cors::allow(endpoint, &limits.cors_origins);
+    let observe = Arc::new(observe::Observe::register(library.metrics(), spec));
+    endpoint.around(move |endpoint, request| observe.clone().apply(endpoint, request))
+}
+
+fn is_exempt(path: &str) -> bool {
+    EXEMPT.contains(&path)
+}
+
+/// A refusal with `Retry-After` (whole seconds, at least 1).
+fn refusal(status: StatusCode, code: &str, detail: String, retry_after: Duration) -> Response {
+    let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    let mut response = Problem::new(status, code, detail).into_http_response();
+    response.headers_mut().insert(RETRY_AFTER, seconds.into());
+    response
+}

@@ -1,0 +1,187 @@
+//! Readiness of each part of the library: the database, the models and the generator.
+
+use std::time::Duration;
+
+use poem_openapi::Enum;
+
+use super::Library;
+
+/// Longest wait for one component's probe.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How well a component, or the whole server, can serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum State {
+    /// Serving normally.
+    Ready,
+    /// Serving, but refusing some requests (a full queue) or with an optional part down.
+    Degraded,
+    /// Not serving.
+    Unavailable,
+}
+
+/// The state of one component and why it is not ready.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// The state found.
+    pub state: State,
+    /// Why it is not ready; `None` when ready.
+    pub detail: Option<String>,
+}
+
+impl Probe {
+    fn ready() -> Self {
+        Self {
+            state: State::Ready,
+            detail: None,
+        }
+    }
+
+    fn not(state: State, detail: impl Into<String>) -> Self {
+        Self {
+            state,
+            detail: Some(detail.into()),
+        }
+    }
+}
+
+/// Every component's probe and the verdict drawn from them.
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    /// `unavailable` when a required part (database, encoder) is; `degraded` when any part
+    /// is not ready; else `ready`.
+    pub state: State,
+    /// The database answers a query.
+    pub database: Probe,
+    /// The sentence encoder's worker runs and its queue has room.
+    pub encoder: Probe,
+    /// The reranker's worker runs and its queue has room (optional: only `rerank` searches
+    /// need it).
+    pub reranker: Probe,
+    /// The configured generator answers its check (optional); `None` when none is configured.
+    pub generator: Option<Probe>,
+}
+
+impl Readiness {
+    fn judge(database: Probe, encoder: Probe, reranker: Probe, generator: Option<Probe>) -> Self {
+        let required = database.state.max(encoder.state);
+        let worst = [&reranker]
+            .into_iter()
+            .chain(generator.as_ref())
+            .map(|probe| probe.state)
+            .fold(required, State::max);
+        let state = if required == State::Unavailable {
+            State::Unavailable
+        } else {
+            worst.min(State::Degraded)
+        };
+        Self {
+            state,
+            database,
+            encoder,
+            reranker,
+            generator,
+        }
+    }
+}
+
+impl Library {
+    /// Probes every component, concurrently, each within a bounded time.
+    pub async fn readiness(&self) -> Readiness {
+        let max_queue = self.config.inference.max_queue;
+        let (database, generator) = tokio::join!(
+            bounded(async {
+                match self.store.ping().await {
+                    Ok(()) => Probe::ready(),
+                    Err(err) => Probe::not(State::Unavailable, err.to_string()),
+                }
+            }),
+            async {
+                match &self.generator {
+                    Some(generator) => Some(
+                        bounded(async {
+                            match generator.check().await {
+                                Ok(()) => Probe::ready(),
+                                Err(why) => Probe::not(State::Unavailable, why),
+                            }
+                        })
+                        .await,
+                    ),
+                    None => None,
+                }
+            }
+        );
+        let encoder = worker(
+            self.embedder.is_running(),
+            self.embedder.batcher_stats().0,
+            max_queue,
+        );
+        let reranker = worker(
+            self.reranker.is_running(),
+            self.reranker.batcher_stats().0,
+            max_queue,
+        );
+        Readiness::judge(database, encoder, reranker, generator)
+    }
+}
+
+/// `probe`, or `unavailable` when it takes longer than [`PROBE_TIMEOUT`].
+async fn bounded(probe: impl Future<Output = Probe>) -> Probe {
+    tokio::time::timeout(PROBE_TIMEOUT, probe)
+        .await
+        .unwrap_or_else(|_| {
+            Probe::not(
+                State::Unavailable,
+                format!("no answer within {} s", PROBE_TIMEOUT.as_secs()),
+            )
+        })
+}
+
+/// A model worker's state from whether it runs and how full its queue is.
+fn worker(running: bool, queued: usize, max_queue: usize) -> Probe {
+    if !running {
+        Probe::not(State::Unavailable, "the model worker has stopped")
+    } else if queued >= max_queue {
+        Probe::not(
+            State::Degraded,
+            format!("the model queue is full ({queued} inputs waiting)"),
+        )
+    } else {
+        Probe::ready()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe(state: State) -> Probe {
+        match state {
+            State::Ready => Probe::ready(),
+            other => Probe::not(other, "down"),
+        }
+    }
+
+    #[test]
+    fn required_parts_decide_availability_and_optional_parts_degrade() {
+        use State::*;
+        let verdict = |db, enc, rr, generator: Option<State>| {
+            Readiness::judge(probe(db), probe(enc), probe(rr), generator.map(probe)).state
+        };
+        assert_eq!(verdict(Ready, Ready, Ready, None), Ready);
+        assert_eq!(verdict(Ready, Ready, Ready, Some(Ready)), Ready);
+        assert_eq!(verdict(Ready, Ready, Ready, Some(Unavailable)), Degraded);
+        assert_eq!(verdict(Ready, Ready, Unavailable, None), Degraded);
+        assert_eq!(verdict(Ready, Degraded, Ready, None), Degraded);
+        assert_eq!(verdict(Unavailable, Ready, Ready, None), Unavailable);
+        assert_eq!(verdict(Ready, Unavailable, Ready, Some(Ready)), Unavailable);
+    }
+
+    #[test]
+    fn workers_report_stopped_and_full() {
+        assert_eq!(worker(true, 0, 10).state, State::Ready);
+        assert_eq!(worker(true, 10, 10).state, State::Degraded);
+        assert_eq!(worker(false, 0, 10).state, State::Unavailable);
+    }
+}
