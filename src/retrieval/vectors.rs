@@ -94,15 +94,7 @@ impl VectorIndex {
         let mut query_q = vec![0i8; self.dimension];
         let query_scale = quantize(query, &mut query_q);
         let wanted = (limit * OVERSAMPLING).max(MIN_CANDIDATES);
-        let mut candidates: Vec<(Slot, f32)> = Vec::with_capacity(self.count.min(wanted * 2));
-        for (slot, row) in self.quantized.chunks_exact(self.dimension).enumerate() {
-            if !self.live[slot] || allowed.is_some_and(|allow| !allow(slot as Slot)) {
-                continue;
-            }
-            let approx = dot_i8(row, &query_q) as f32 * self.scales[slot] * query_scale;
-            candidates.push((slot as Slot, approx));
-        }
-        let candidates = best(candidates, wanted);
+        let candidates = best(self.scan(&query_q, query_scale, allowed), wanted);
         let rescored = candidates
             .into_iter()
             .map(|(slot, _)| {
@@ -114,6 +106,52 @@ impl VectorIndex {
             })
             .collect();
         best(rescored, limit)
+    }
+
+    /// Approximate (int8) scores of every live, allowed row, with the widest integer SIMD
+    /// the CPU offers.
+    fn scan(
+        &self,
+        query: &[i8],
+        query_scale: f32,
+        allowed: Option<&dyn Fn(Slot) -> bool>,
+    ) -> Vec<(Slot, f32)> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { self.scan_avx2(query, query_scale, allowed) };
+        }
+        self.scan_portable(query, query_scale, allowed)
+    }
+
+    /// [`Self::scan_portable`] compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn scan_avx2(
+        &self,
+        query: &[i8],
+        query_scale: f32,
+        allowed: Option<&dyn Fn(Slot) -> bool>,
+    ) -> Vec<(Slot, f32)> {
+        self.scan_portable(query, query_scale, allowed)
+    }
+
+    #[inline(always)]
+    fn scan_portable(
+        &self,
+        query: &[i8],
+        query_scale: f32,
+        allowed: Option<&dyn Fn(Slot) -> bool>,
+    ) -> Vec<(Slot, f32)> {
+        let mut scored = Vec::with_capacity(self.count);
+        for (slot, row) in self.quantized.chunks_exact(self.dimension).enumerate() {
+            if !self.live[slot] || allowed.is_some_and(|allow| !allow(slot as Slot)) {
+                continue;
+            }
+            let approx = dot_i8(row, query) as f32 * self.scales[slot] * query_scale;
+            scored.push((slot as Slot, approx));
+        }
+        scored
     }
 
     /// The stored vector of `slot`, if live.
@@ -153,6 +191,7 @@ fn quantize(vector: &[f32], out: &mut [i8]) -> f32 {
 }
 
 /// Integer dot product, written in fixed lanes so the compiler vectorises it.
+#[inline(always)]
 fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     const LANES: usize = 32;
     let mut acc = [0i32; LANES];
