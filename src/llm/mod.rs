@@ -5,6 +5,9 @@
 //! OpenAI-compatible HTTP server (llama-server, vLLM, Ollama's `/v1`) and Ollama's native API.
 //! Dropping a [`GenerationStream`] cancels the generation and frees its slot.
 
+mod http;
+pub mod ollama;
+pub mod openai;
 mod types;
 
 pub use types::{
