@@ -63,19 +63,17 @@ struct ChatRequest<'a> {
     stop: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     seed: Option<u64>,
-    /// The penalty as llama.cpp names it; sent only when on, since OpenAI itself rejects
-    /// fields it does not know.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    repeat_penalty: Option<f32>,
-    /// The same penalty as vLLM names it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    repetition_penalty: Option<f32>,
+    /// The penalty as llama.cpp names it. Always sent: llama-cpp-python's server applies
+    /// 1.1 when it is left out, so leaving it out would not mean "off". (api.openai.com
+    /// rejects both penalty fields, but it is not an upstream this backend targets.)
+    repeat_penalty: f32,
+    /// The same penalty as vLLM names it; each server ignores the other's name.
+    repetition_penalty: f32,
 }
 
 impl<'a> ChatRequest<'a> {
     fn new(model: &'a str, request: &'a GenerationRequest) -> Self {
         let sampling = &request.sampling;
-        let penalty = (sampling.repetition_penalty != 1.0).then_some(sampling.repetition_penalty);
         Self {
             model,
             messages: &request.messages,
@@ -88,8 +86,8 @@ impl<'a> ChatRequest<'a> {
             max_tokens: sampling.max_tokens,
             stop: &sampling.stop,
             seed: sampling.seed,
-            repeat_penalty: penalty,
-            repetition_penalty: penalty,
+            repeat_penalty: sampling.repetition_penalty,
+            repetition_penalty: sampling.repetition_penalty,
         }
     }
 }

@@ -33,6 +33,8 @@ wait "$server""#;
 pub struct LlamaCpp {
     /// The API base, `http://127.0.0.1:PORT/v1`.
     pub base: String,
+    /// The loopback port it listens on.
+    pub port: u16,
     guard: Child,
     stdin: Option<ChildStdin>,
     log: tempfile::NamedTempFile,
@@ -84,17 +86,18 @@ impl LlamaCpp {
         let stdin = guard.stdin.take();
         let mut server = LlamaCpp {
             base: format!("http://127.0.0.1:{port}/v1"),
+            port,
             guard,
             stdin,
             log,
         };
-        server.wait_until_ready(port);
+        server.wait_until_ready();
         server
     }
 
-    fn wait_until_ready(&mut self, port: u16) {
+    fn wait_until_ready(&mut self) {
         let started = Instant::now();
-        while !answers_ok(port, "/v1/models") {
+        while !answers_ok(self.port, "/v1/models") {
             if let Some(status) = self.guard.try_wait().expect("server status") {
                 panic!(
                     "llama.cpp's server exited with {status} (run `just test-peers`):\n{}",
@@ -199,6 +202,8 @@ pub struct Received {
     pub path: String,
     /// Body of the request, as JSON (`null` when it is not JSON).
     pub body: Value,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<String>,
 }
 
 /// An HTTP server on a free loopback port that answers every request with `respond()` and
@@ -220,12 +225,17 @@ impl Scripted {
         let log = received.clone();
         let app = poem::endpoint::make(move |request: Request| {
             let path = request.uri().path().to_owned();
+            let authorization = request.header("authorization").map(str::to_owned);
             let log = log.clone();
             let response = respond();
             async move {
                 let body = request.into_body().into_bytes().await.unwrap_or_default();
                 let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                log.lock().unwrap().push(Received { path, body });
+                log.lock().unwrap().push(Received {
+                    path,
+                    body,
+                    authorization,
+                });
                 response
             }
         });

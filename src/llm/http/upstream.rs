@@ -90,7 +90,6 @@ impl Upstream {
             headers.insert(AUTHORIZATION, bearer);
         }
         let client = Client::builder()
-            .tls_backend_preconfigured(tls_config()?)
             .default_headers(headers)
             .connect_timeout(limits.connect)
             .pool_max_idle_per_host(config.max_connections)
@@ -238,20 +237,4 @@ pub(super) fn describe(err: &reqwest::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-/// TLS for https upstreams: rustls with the ring provider and the platform's trust store.
-fn tls_config() -> Result<rustls::ClientConfig, GenerationError> {
-    use rustls_platform_verifier::BuilderVerifierExt;
-    let tls_error = |err: rustls::Error| {
-        GenerationError::Internal(format!("cannot set up TLS for the upstream: {err}"))
-    };
-    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(tls_error)?
-    .with_platform_verifier()
-    .map_err(tls_error)?
-    .with_no_client_auth())
 }
