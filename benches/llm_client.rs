@@ -94,6 +94,13 @@ impl RawClient {
     }
 }
 
+/// How long `work` takes.
+async fn timed(work: impl Future<Output = ()>) -> Duration {
+    let started = Instant::now();
+    work.await;
+    started.elapsed()
+}
+
 /// Milliseconds of a duration.
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e3
@@ -118,31 +125,24 @@ async fn measure(server: &LlamaCpp, max_tokens: u32, pairs: usize) -> Row {
     let generator =
         OpenAiGenerator::new(&generation_config("openai", &server.base)).expect("generator");
     let mut raw = RawClient::connect(server.port, max_tokens).await;
-    let via_client = || async {
-        let started = Instant::now();
-        collect(generator.generate(request(max_tokens)))
-            .await
-            .expect("completion");
-        started.elapsed()
-    };
-    let via_raw = |raw: &mut RawClient| {
-        let started = Instant::now();
-        async move {
-            raw.complete().await;
-            started.elapsed()
-        }
+    let via_client = || {
+        timed(async {
+            collect(generator.generate(request(max_tokens)))
+                .await
+                .expect("completion");
+        })
     };
     for _ in 0..5 {
         via_client().await;
-        via_raw(&mut raw).await;
+        timed(raw.complete()).await;
     }
     let (mut direct, mut client, mut overhead) = (Vec::new(), Vec::new(), Vec::new());
     for pair in 0..pairs {
         let (ours, theirs) = if pair % 2 == 0 {
             let ours = via_client().await;
-            (ours, via_raw(&mut raw).await)
+            (ours, timed(raw.complete()).await)
         } else {
-            let theirs = via_raw(&mut raw).await;
+            let theirs = timed(raw.complete()).await;
             (via_client().await, theirs)
         };
         direct.push(ms(theirs));
