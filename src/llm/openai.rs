@@ -16,8 +16,9 @@ use crate::config::GenerationConfig;
 /// A [`Generator`] backed by an OpenAI-compatible chat-completions endpoint.
 ///
 /// Usage comes from the upstream's final `usage` chunk, requested with
-/// `stream_options.include_usage`; an upstream that sends none reports zero tokens rather
-/// than a guess from counting deltas (a delta is not always one token).
+/// `stream_options.include_usage`; an upstream that sends none (llama-cpp-python's server,
+/// for one) reports zero tokens rather than a guess from counting deltas (a delta is not
+/// always one token).
 #[derive(Debug)]
 pub struct OpenAiGenerator {
     model: String,

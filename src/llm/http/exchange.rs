@@ -102,6 +102,7 @@ impl Clock {
 }
 
 impl<F: WireFormat> Exchange<F> {
+    /// A generation that will post `body` to `upstream` and read its reply with `format`.
     pub(super) fn new(upstream: Arc<Upstream>, body: Bytes, format: F) -> Self {
         Self {
             upstream,
@@ -116,6 +117,7 @@ impl<F: WireFormat> Exchange<F> {
         }
     }
 
+    /// The generation as a stream that ends after its finish or its first error.
     pub(super) fn into_stream(self) -> GenerationStream {
         futures::stream::unfold(self, |mut exchange| async move {
             let item = exchange.next().await?;
