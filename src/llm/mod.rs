@@ -6,6 +6,9 @@
 //! Dropping a [`GenerationStream`] cancels the generation and frees its slot.
 
 mod backend;
+mod http;
+pub mod ollama;
+pub mod openai;
 mod sampling;
 mod types;
 

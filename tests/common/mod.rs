@@ -185,3 +185,4 @@ pub async fn expect_problem(response: Response, status: StatusCode, code: &str) 
     }
     problem
 }
+pub mod peers;

@@ -1,0 +1,240 @@
+//! One upstream endpoint: its pooled client, its time limits and the retried request that
+//! opens a streamed response.
+
+use std::error::Error as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::{Client, Response, StatusCode, Url};
+use serde::Serialize;
+
+use super::exchange::Exchange;
+use super::{WireFormat, upstream_message};
+use crate::config::GenerationConfig;
+use crate::llm::{GenerationError, GenerationStream};
+
+/// First pause between two attempts; it doubles with every retry.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// Longest pause between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// Most bytes of an error body kept for its message.
+const MAX_ERROR_BODY: usize = 16 * 1024;
+
+/// Time limits and retries of every generation sent to one upstream.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    /// Opening a TCP (and TLS) connection.
+    pub(super) connect: Duration,
+    /// From the start of the request, retries included, to the first token.
+    pub(super) first_token: Duration,
+    /// From one token to the next.
+    pub(super) between_tokens: Duration,
+    /// The whole generation.
+    pub(super) total: Duration,
+    /// Attempts after the first one, made only before any token arrived.
+    pub(super) retries: u32,
+}
+
+/// A pooled HTTP client bound to one endpoint of an upstream generation server.
+#[derive(Debug)]
+pub(crate) struct Upstream {
+    client: Client,
+    endpoint: Url,
+    pub(super) limits: Limits,
+}
+
+impl Upstream {
+    /// A client for `{config.url}/{path}` with the pool, timeout and retry settings of
+    /// `config`; a bad URL, a zero time limit or a bad API key is [`GenerationError::Invalid`].
+    pub(crate) fn new(config: &GenerationConfig, path: &str) -> Result<Self, GenerationError> {
+        let invalid = |key: &str, why: String| GenerationError::Invalid(format!("{key}: {why}"));
+        let endpoint = format!("{}/{path}", config.url.trim_end_matches('/'));
+        let endpoint = Url::parse(&endpoint)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https"))
+            .ok_or_else(|| {
+                invalid(
+                    "generation.url",
+                    format!("'{}' is not an http(s) URL", config.url),
+                )
+            })?;
+        let millis = |key: &str, value: u64| {
+            if value == 0 {
+                Err(invalid(key, "must be positive".into()))
+            } else {
+                Ok(Duration::from_millis(value))
+            }
+        };
+        let limits = Limits {
+            connect: millis("generation.connect_timeout_ms", config.connect_timeout_ms)?,
+            first_token: millis(
+                "generation.first_token_timeout_ms",
+                config.first_token_timeout_ms,
+            )?,
+            between_tokens: millis(
+                "generation.between_tokens_timeout_ms",
+                config.between_tokens_timeout_ms,
+            )?,
+            total: millis("generation.total_timeout_ms", config.total_timeout_ms)?,
+            retries: config.retries,
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if !config.api_key.is_empty() {
+            let mut bearer = HeaderValue::try_from(format!("Bearer {}", config.api_key))
+                .map_err(|_| invalid("generation.api_key", "not a valid header value".into()))?;
+            bearer.set_sensitive(true);
+            headers.insert(AUTHORIZATION, bearer);
+        }
+        let client = Client::builder()
+            .default_headers(headers)
+            .connect_timeout(limits.connect)
+            .pool_max_idle_per_host(config.max_connections)
+            .pool_idle_timeout(Duration::from_secs(config.keep_alive_s))
+            .tcp_keepalive(Duration::from_secs(config.keep_alive_s.max(1)))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|err| {
+                GenerationError::Internal(format!("cannot build the HTTP client: {err}"))
+            })?;
+        Ok(Self {
+            client,
+            endpoint,
+            limits,
+        })
+    }
+
+    /// Posts `body` as JSON and streams the response through `format`; see [`Exchange`] for
+    /// the time limits, retries and cancellation.
+    pub(crate) fn stream(
+        self: &Arc<Self>,
+        body: &impl Serialize,
+        format: impl WireFormat,
+    ) -> GenerationStream {
+        match sonic_rs::to_vec(body) {
+            Ok(body) => Exchange::new(self.clone(), body.into(), format).into_stream(),
+            Err(err) => futures::stream::once(async move {
+                Err(GenerationError::Invalid(format!(
+                    "the request cannot be encoded as JSON: {err}"
+                )))
+            })
+            .boxed(),
+        }
+    }
+
+    /// Sends `body` until the upstream accepts it: connection failures, 5xx and 429 answers
+    /// are retried up to `limits.retries` times with exponential backoff; any other answer
+    /// is final. The caller bounds the whole by its deadline.
+    pub(super) async fn send(&self, body: &Bytes) -> Result<Response, GenerationError> {
+        let mut attempt = 0;
+        loop {
+            let sent = self
+                .client
+                .post(self.endpoint.clone())
+                .body(body.clone())
+                .send()
+                .await;
+            let failure = match sent {
+                Ok(response) if response.status().is_success() => return Ok(response),
+                Ok(response) => self.refusal(response).await,
+                Err(err) => self.transport_failure(&err),
+            };
+            if !failure.retryable || attempt >= self.limits.retries {
+                return Err(failure.error);
+            }
+            let backoff = FIRST_BACKOFF
+                .saturating_mul(1 << attempt.min(16))
+                .min(MAX_BACKOFF);
+            attempt += 1;
+            tracing::warn!(
+                endpoint = %self.endpoint,
+                attempt,
+                retries = self.limits.retries,
+                backoff_ms = backoff.as_millis() as u64,
+                error = %failure.error,
+                "retrying the generation request"
+            );
+            tokio::time::sleep(backoff).await;
+        }
+    }
+
+    /// An upstream answer with an error status; 5xx and 429 may be retried.
+    async fn refusal(&self, mut response: Response) -> Failure {
+        let status = response.status();
+        let mut body = Vec::new();
+        while let Ok(Some(chunk)) = response.chunk().await {
+            body.extend_from_slice(&chunk);
+            if body.len() >= MAX_ERROR_BODY {
+                break;
+            }
+        }
+        let message = format!(
+            "the upstream answered {status}: {}",
+            upstream_message(&body)
+        );
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            Failure::retryable(GenerationError::Overloaded(message))
+        } else {
+            Failure {
+                retryable: status.is_server_error(),
+                error: GenerationError::Upstream(message),
+            }
+        }
+    }
+
+    /// A request that got no answer; connection failures may be retried.
+    fn transport_failure(&self, err: &reqwest::Error) -> Failure {
+        if err.is_connect() && err.is_timeout() {
+            Failure::retryable(GenerationError::Timeout(format!(
+                "connecting to the upstream at {} timed out after {} ms",
+                self.endpoint,
+                self.limits.connect.as_millis()
+            )))
+        } else if err.is_connect() {
+            Failure::retryable(GenerationError::Unreachable(format!(
+                "cannot reach the upstream at {}: {}",
+                self.endpoint,
+                describe(err)
+            )))
+        } else {
+            Failure {
+                retryable: false,
+                error: GenerationError::Upstream(format!(
+                    "the request to {} failed: {}",
+                    self.endpoint,
+                    describe(err)
+                )),
+            }
+        }
+    }
+}
+
+/// One failed attempt.
+struct Failure {
+    retryable: bool,
+    error: GenerationError,
+}
+
+impl Failure {
+    fn retryable(error: GenerationError) -> Self {
+        Self {
+            retryable: true,
+            error,
+        }
+    }
+}
+
+/// An error with its chain of causes, e.g. `error sending request: connection refused`.
+pub(super) fn describe(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
