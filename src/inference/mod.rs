@@ -6,6 +6,7 @@ pub mod bert;
 pub mod cross_encoder;
 pub mod embedder;
 pub mod encoder;
+pub mod gguf;
 pub mod reranker;
 pub mod tokenizer;
 
