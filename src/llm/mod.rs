@@ -5,6 +5,7 @@
 //! OpenAI-compatible HTTP server (llama-server, vLLM, Ollama's `/v1`) and Ollama's native API.
 //! Dropping a [`GenerationStream`] cancels the generation and frees its slot.
 
+pub mod local;
 mod types;
 
 pub use types::{
