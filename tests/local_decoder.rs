@@ -65,7 +65,10 @@ const TEXTS: &[&str] = &[
 
 fn chats() -> Vec<Vec<ChatMessage>> {
     vec![
-        vec![ChatMessage::new(Role::User, "What is the capital of France?")],
+        vec![ChatMessage::new(
+            Role::User,
+            "What is the capital of France?",
+        )],
         vec![
             ChatMessage::new(Role::System, "You answer questions about law briefly."),
             ChatMessage::new(Role::User, "What does habeas corpus mean?"),
@@ -123,7 +126,11 @@ fn tokenizer_matches_llama_cpp() {
     }
     for chat in reference["chats"].as_array().unwrap() {
         let prompt = chat["prompt"].as_str().unwrap();
-        assert_eq!(tokenizer.encode(prompt).unwrap(), ids(&chat["ids"]), "{prompt:?}");
+        assert_eq!(
+            tokenizer.encode(prompt).unwrap(),
+            ids(&chat["ids"]),
+            "{prompt:?}"
+        );
     }
     // Detokenising the greedy answers byte by byte gives llama.cpp's text back.
     let greedy = ids(&reference["chats"][0]["greedy"]);
@@ -190,9 +197,83 @@ fn greedy_decoding_matches_llama_cpp() {
         for (step, (row, &token)) in rows.iter().zip(&path).enumerate() {
             let ours = argmax(row);
             let gap = row[ours as usize] - row[token as usize];
-            assert!(gap <= TIE_MARGIN, "step {step}: ours {ours}, llama.cpp {token} ({gap} below)");
+            assert!(
+                gap <= TIE_MARGIN,
+                "step {step}: ours {ours}, llama.cpp {token} ({gap} below)"
+            );
             same += usize::from(ours == token);
         }
         assert!(same >= STEPS - 2, "{same}/{STEPS} greedy tokens identical");
     }
+}
+
+/// A tiny random Llama saved by `transformers` loads from safetensors, and its logits match
+/// transformers' at every position — with two sequences sharing each forward pass, prompts
+/// fed in uneven chunks, then decoded token by token.
+#[test]
+fn tiny_safetensors_llama_matches_transformers() {
+    let dir = tempfile::tempdir().unwrap();
+    let a: Vec<u32> = vec![1, 17, 300, 5, 999, 42, 7, 128];
+    let b: Vec<u32> = vec![1, 640, 3, 3, 77, 1023];
+    let reference = run_python(
+        "tiny_llama.py",
+        &[dir.path().to_str().unwrap()],
+        &json!({"sequences": [a, b]}),
+    );
+    let expected = |seq: usize, position: usize| -> Vec<Value> {
+        reference["logits"][seq][position]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let model = Llama::from_hf_dir(dir.path(), Numerics::Dense(Kind::Float), Device::Cpu).unwrap();
+    assert_eq!(model.config().kv_heads, 2);
+    let (mut cache_a, mut cache_b) = (model.new_cache(), model.new_cache());
+    // (tokens of a, tokens of b) per step; each segment is compared at its last token.
+    let steps: [(&[u32], &[u32]); 4] = [
+        (&a[..3], &b[..5]),
+        (&a[3..7], &b[5..]),
+        (&a[7..], &[]),
+        (&[], &[]),
+    ];
+    for (tokens_a, tokens_b) in steps.into_iter().filter(|s| !s.0.is_empty()) {
+        let mut segments = vec![Segment {
+            cache: &mut cache_a,
+            tokens: tokens_a,
+        }];
+        if !tokens_b.is_empty() {
+            segments.push(Segment {
+                cache: &mut cache_b,
+                tokens: tokens_b,
+            });
+        }
+        let logits = model.forward(&mut segments).unwrap();
+        let positions = [cache_a.len() - 1, cache_b.len() - 1];
+        for (seq, position) in positions
+            .into_iter()
+            .enumerate()
+            .take(logits.size()[0] as usize)
+        {
+            let ours = Vec::<f32>::try_from(logits.get(seq as i64)).unwrap();
+            let diff = max_abs_diff(&ours, &expected(seq, position));
+            assert!(diff < 1e-4, "sequence {seq}, position {position}: {diff}");
+        }
+    }
+    // The tokenizer loads from a Hugging Face folder too, and agrees with the GGUF one.
+    let gguf = gguf_tokenizer();
+    std::fs::write(dir.path().join("tokenizer.json"), gguf.to_json().unwrap()).unwrap();
+    std::fs::write(
+        dir.path().join("tokenizer_config.json"),
+        json!({"eos_token": "<|im_end|>", "bos_token": "<|im_start|>"}).to_string(),
+    )
+    .unwrap();
+    let hf = BpeTokenizer::from_hf_dir(dir.path()).unwrap();
+    for text in TEXTS {
+        assert_eq!(
+            hf.encode(text).unwrap(),
+            gguf.encode(text).unwrap(),
+            "{text:?}"
+        );
+    }
+    assert!(hf.ends_generation(2));
 }

@@ -99,6 +99,8 @@ impl LlamaConfig {
             max_position_embeddings: usize,
             head_dim: Option<i64>,
             rope_scaling: Option<serde_json::Value>,
+            /// transformers ≥ 5 keeps `rope_theta` and the RoPE type here.
+            rope_parameters: Option<serde_json::Value>,
         }
         let hf: Hf = read_json(&dir.join("config.json"))?;
         if hf.model_type != "llama" {
@@ -107,9 +109,12 @@ impl LlamaConfig {
                 hf.model_type
             )));
         }
-        if hf.rope_scaling.is_some_and(|v| !v.is_null()) {
-            return Err(InferenceError::Unsupported("rope_scaling".into()));
+        let parameters = hf.rope_parameters.unwrap_or_default();
+        let rope_type = parameters["rope_type"].as_str().unwrap_or("default");
+        if hf.rope_scaling.is_some_and(|v| !v.is_null()) || rope_type != "default" {
+            return Err(InferenceError::Unsupported("scaled RoPE".into()));
         }
+        let rope_theta = parameters["rope_theta"].as_f64().or(hf.rope_theta);
         if hf
             .head_dim
             .is_some_and(|d| d * hf.num_attention_heads != hf.hidden_size)
@@ -126,7 +131,7 @@ impl LlamaConfig {
             intermediate_size: hf.intermediate_size,
             vocab_size: hf.vocab_size,
             rms_eps: hf.rms_norm_eps,
-            rope_theta: hf.rope_theta.unwrap_or(10_000.0),
+            rope_theta: rope_theta.unwrap_or(10_000.0),
             max_positions: hf.max_position_embeddings,
         })
     }
