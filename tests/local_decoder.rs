@@ -16,7 +16,7 @@ use constitutional_rag::llm::{
 };
 use futures::StreamExt;
 use serde_json::{Value, json};
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Kind};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -276,4 +276,109 @@ fn tiny_safetensors_llama_matches_transformers() {
         );
     }
     assert!(hf.ends_generation(2));
+}
+
+/// A generator on the shipped GGUF, greedy, on one CPU thread.
+fn generator(max_sequences: usize, prefill_chunk: usize, context: usize) -> LocalGenerator {
+    let mut config = Config::default();
+    config.models.dir = models_dir().to_string_lossy().into_owned();
+    config.inference.device = "cpu".into();
+    config.inference.threads = 1;
+    config.generation.max_sequences = max_sequences;
+    config.generation.prefill_chunk_tokens = prefill_chunk;
+    config.generation.context_tokens = context;
+    config.generation.deterministic = true;
+    LocalGenerator::load(&config).unwrap()
+}
+
+fn request(messages: Vec<ChatMessage>, max_tokens: u32, stop: &[&str]) -> GenerationRequest {
+    GenerationRequest {
+        messages,
+        sampling: Sampling {
+            temperature: 0.0,
+            max_tokens,
+            stop: stop.iter().map(|s| (*s).to_owned()).collect(),
+            ..Sampling::default()
+        },
+    }
+}
+
+async fn complete(generator: &LocalGenerator, request: GenerationRequest) -> Completion {
+    collect(generator.generate(request)).await.unwrap()
+}
+
+/// Solo runs reproduce llama.cpp's prompt length; three streams decoding together (prompts
+/// prefilled in 16-token chunks between the others' steps) give the solo texts; stop strings
+/// and max_tokens end streams with the right reason and usage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_streams_stops_and_limits() {
+    let generator = generator(3, 16, 0);
+    assert_eq!(generator.model(), "SmolLM2-135M-Instruct.Q4_1");
+    let mut solo = Vec::new();
+    for (messages, reference) in chats()
+        .into_iter()
+        .zip(reference()["chats"].as_array().unwrap())
+    {
+        let done = complete(&generator, request(messages, 24, &[])).await;
+        let full = done.usage.completion_tokens == 24;
+        assert_eq!(done.finish_reason == FinishReason::Length, full);
+        assert_eq!(
+            done.usage.prompt_tokens as usize,
+            ids(&reference["ids"]).len()
+        );
+        solo.push(done.text);
+    }
+    // The second chat's greedy path is llama.cpp's token for token (see the parity test).
+    let tokenizer = gguf_tokenizer();
+    let llama_cpp: Vec<u8> = ids(&reference()["chats"][1]["greedy"])[..24]
+        .iter()
+        .flat_map(|&t| tokenizer.token_bytes(t).to_vec())
+        .collect();
+    assert_eq!(solo[1], String::from_utf8(llama_cpp).unwrap());
+    let together = futures::future::join_all(
+        chats()
+            .into_iter()
+            .map(|messages| complete(&generator, request(messages, 24, &[]))),
+    )
+    .await;
+    let texts: Vec<&str> = together.iter().map(|c| c.text.as_str()).collect();
+    assert_eq!(texts, solo);
+
+    // A stop string from the middle of the solo text: the text ends just before it.
+    let words: Vec<&str> = solo[1].split_whitespace().collect();
+    let stop = format!(" {}", words[3]);
+    let at = solo[1].find(&stop).unwrap();
+    let stopped = complete(&generator, request(chats().remove(1), 24, &[&stop])).await;
+    assert_eq!(stopped.finish_reason, FinishReason::Stop);
+    assert_eq!(stopped.text, solo[1][..at]);
+    assert!(stopped.usage.completion_tokens < 24);
+
+    let short = complete(&generator, request(chats().remove(1), 3, &[])).await;
+    assert_eq!(short.finish_reason, FinishReason::Length);
+    assert_eq!(short.usage.completion_tokens, 3);
+    assert!(solo[1].starts_with(&short.text));
+}
+
+/// Dropping a stream frees its slot: with one slot, a long generation is dropped after its
+/// first delta and the next request is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_frees_the_slot() {
+    let generator = generator(1, 128, 0);
+    let mut long = generator.generate(request(chats().remove(2), 4000, &[]));
+    assert!(matches!(long.next().await, Some(Ok(_))));
+    drop(long);
+    let next = complete(&generator, request(chats().remove(0), 4, &[])).await;
+    assert_eq!(next.usage.completion_tokens, 4);
+}
+
+/// A prompt beyond the context window is refused before it queues.
+#[tokio::test]
+async fn prompts_longer_than_the_context_are_invalid() {
+    let generator = generator(1, 128, 64);
+    let long = vec![ChatMessage::new(Role::User, "word ".repeat(100))];
+    let result = collect(generator.generate(request(long, 4, &[]))).await;
+    assert!(
+        matches!(result, Err(GenerationError::Invalid(_))),
+        "{result:?}"
+    );
 }
