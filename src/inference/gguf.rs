@@ -300,7 +300,7 @@ impl GgufFile {
             InferenceError::Unsupported(format!("tensor {:?}: type {:?}", info.name, info.dtype))
         })?;
         let elements = info.elements() as usize;
-        if elements % block_elements != 0 {
+        if !elements.is_multiple_of(block_elements) {
             return Err(malformed(&format!("tensor {:?}: partial block", info.name)));
         }
         let len = elements / block_elements * block_bytes;
@@ -385,7 +385,7 @@ pub fn dequantize(dtype: GgmlType, bytes: &[u8], shape: &[i64]) -> Result<Tensor
 /// Bytes as a 1-D tensor of `kind` (copied, so alignment does not matter).
 fn raw(bytes: &[u8], kind: Kind) -> Result<Tensor> {
     let size = kind.elt_size_in_bytes();
-    if bytes.len() % size != 0 {
+    if !bytes.len().is_multiple_of(size) {
         return Err(malformed("tensor data is not whole elements"));
     }
     Ok(Tensor::f_from_data_size(
@@ -398,7 +398,7 @@ fn raw(bytes: &[u8], kind: Kind) -> Result<Tensor> {
 /// The blocks as a `[blocks, block_bytes]` uint8 tensor.
 fn block_table(dtype: GgmlType, bytes: &[u8]) -> Result<Tensor> {
     let (block_bytes, _) = dtype.layout().expect("a block type");
-    if bytes.len() % block_bytes != 0 {
+    if !bytes.len().is_multiple_of(block_bytes) {
         return Err(malformed("tensor data is not whole blocks"));
     }
     Ok(raw(bytes, Kind::Uint8)?.view([-1, block_bytes as i64]))
@@ -645,7 +645,7 @@ mod tests {
         out.extend(4.0f32.to_le_bytes());
         out.resize(data_start + 64, 0);
         out.extend(HALF_ONE);
-        out.extend((0..32u8).map(|j| j));
+        out.extend(0..32u8);
         out
     }
 
