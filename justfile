@@ -61,6 +61,7 @@ test-peers: setup
 bench: setup test-peers
     cargo bench --bench search
     cargo bench --bench retrieval
+    cargo bench --bench generation
 
 # Format, lint and look for duplicated code.
 check:
