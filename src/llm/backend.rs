@@ -3,22 +3,31 @@
 use std::sync::Arc;
 
 use super::Generator;
+use super::local::LocalGenerator;
+use super::ollama::OllamaGenerator;
+use super::openai::OpenAiGenerator;
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 
-/// The configured generator; `None` when `backend = "none"`.
+/// The configured generator; `None` when `backend = "none"`. Loading the local decoder is
+/// CPU-bound: call this off the async executor.
 pub fn from_config(config: &Config) -> AppResult<Option<Arc<dyn Generator>>> {
     let backend = config.generation.backend.as_str();
-    let generator: Option<Arc<dyn Generator>> = match backend {
-        "none" => None,
+    let loaded: Result<Arc<dyn Generator>, _> = match backend {
+        "none" => return Ok(None),
+        "local" => LocalGenerator::load(config).map(|g| Arc::new(g) as Arc<dyn Generator>),
+        "openai" => OpenAiGenerator::new(&config.generation).map(|g| Arc::new(g) as _),
+        "ollama" => OllamaGenerator::new(&config.generation).map(|g| Arc::new(g) as _),
         other => {
-            return Err(AppError::Unavailable(format!(
-                "generation backend {other} is not available in this build"
-            )));
+            return Err(AppError::invalid(
+                "invalid_config",
+                format!("unknown generation backend {other:?}"),
+            ));
         }
     };
-    if let Some(generator) = &generator {
-        tracing::info!(backend, model = generator.model(), "text generator ready");
-    }
-    Ok(generator)
+    let generator = loaded.map_err(|e| {
+        AppError::Unavailable(format!("generation backend {backend} failed to load: {e}"))
+    })?;
+    tracing::info!(backend, model = generator.model(), "text generator ready");
+    Ok(Some(generator))
 }

@@ -7,6 +7,7 @@
 
 mod backend;
 mod http;
+pub mod local;
 pub mod ollama;
 pub mod openai;
 mod sampling;

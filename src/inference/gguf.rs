@@ -1,0 +1,688 @@
+//! GGUF, llama.cpp's model file: a header, typed metadata, tensor descriptions and aligned
+//! tensor data. Versions 2 and 3 are read (little-endian only).
+//!
+//! Quantised tensors are dequantised when taken, vectorised on libtorch: F32, F16, BF16,
+//! Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1. 4-bit blocks can also be handed over unexpanded
+//! ([`GgufFile::q4_blocks`]) for the packed int4 matrix kernel.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use tch::{Kind, Tensor};
+
+use super::InferenceError;
+
+type Result<T> = std::result::Result<T, InferenceError>;
+
+const MAGIC: &[u8; 4] = b"GGUF";
+const DEFAULT_ALIGNMENT: u64 = 32;
+
+/// Elements per block of the 32-element quantisation formats.
+pub const BLOCK: usize = 32;
+
+/// A metadata value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetaValue {
+    /// `uint8`
+    U8(u8),
+    /// `int8`
+    I8(i8),
+    /// `uint16`
+    U16(u16),
+    /// `int16`
+    I16(i16),
+    /// `uint32`
+    U32(u32),
+    /// `int32`
+    I32(i32),
+    /// `uint64`
+    U64(u64),
+    /// `int64`
+    I64(i64),
+    /// `float32`
+    F32(f32),
+    /// `float64`
+    F64(f64),
+    /// `bool`
+    Bool(bool),
+    /// UTF-8 string (invalid bytes replaced).
+    String(String),
+    /// Array of values of one type.
+    Array(Vec<MetaValue>),
+}
+
+impl MetaValue {
+    /// The value as an unsigned integer, when it is a non-negative integer.
+    pub fn as_u64(&self) -> Option<u64> {
+        match *self {
+            MetaValue::U8(v) => Some(v.into()),
+            MetaValue::U16(v) => Some(v.into()),
+            MetaValue::U32(v) => Some(v.into()),
+            MetaValue::U64(v) => Some(v),
+            MetaValue::I8(v) => u64::try_from(v).ok(),
+            MetaValue::I16(v) => u64::try_from(v).ok(),
+            MetaValue::I32(v) => u64::try_from(v).ok(),
+            MetaValue::I64(v) => u64::try_from(v).ok(),
+            _ => None,
+        }
+    }
+
+    /// The value as a signed integer, when it is an integer that fits.
+    pub fn as_i64(&self) -> Option<i64> {
+        match *self {
+            MetaValue::I8(v) => Some(v.into()),
+            MetaValue::I16(v) => Some(v.into()),
+            MetaValue::I32(v) => Some(v.into()),
+            MetaValue::I64(v) => Some(v),
+            _ => self.as_u64().and_then(|v| i64::try_from(v).ok()),
+        }
+    }
+
+    /// The value as a float, when it is a number.
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            MetaValue::F32(v) => Some(v.into()),
+            MetaValue::F64(v) => Some(v),
+            _ => self.as_i64().map(|v| v as f64),
+        }
+    }
+
+    /// The value as a string slice.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            MetaValue::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value as a boolean.
+    pub fn as_bool(&self) -> Option<bool> {
+        match *self {
+            MetaValue::Bool(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The elements, when the value is an array.
+    pub fn as_array(&self) -> Option<&[MetaValue]> {
+        match self {
+            MetaValue::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+}
+
+/// How a tensor's elements are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GgmlType {
+    /// 32-bit float.
+    F32,
+    /// IEEE half.
+    F16,
+    /// bfloat16.
+    BF16,
+    /// Blocks of 32: f16 scale, 32 signed bytes.
+    Q8_0,
+    /// Blocks of 32: f16 scale, 32 nibbles offset by 8.
+    Q4_0,
+    /// Blocks of 32: f16 scale and minimum, 32 nibbles.
+    Q4_1,
+    /// Blocks of 32: f16 scale, 32 five-bit values offset by 16.
+    Q5_0,
+    /// Blocks of 32: f16 scale and minimum, 32 five-bit values.
+    Q5_1,
+    /// A type this module does not dequantise (its ggml id).
+    Other(u32),
+}
+
+impl GgmlType {
+    fn from_id(id: u32) -> Self {
+        match id {
+            0 => GgmlType::F32,
+            1 => GgmlType::F16,
+            2 => GgmlType::Q4_0,
+            3 => GgmlType::Q4_1,
+            6 => GgmlType::Q5_0,
+            7 => GgmlType::Q5_1,
+            8 => GgmlType::Q8_0,
+            30 => GgmlType::BF16,
+            other => GgmlType::Other(other),
+        }
+    }
+
+    /// Bytes per block and elements per block, for the types this module reads.
+    fn layout(self) -> Option<(usize, usize)> {
+        match self {
+            GgmlType::F32 => Some((4, 1)),
+            GgmlType::F16 | GgmlType::BF16 => Some((2, 1)),
+            GgmlType::Q8_0 => Some((2 + BLOCK, BLOCK)),
+            GgmlType::Q4_0 => Some((2 + BLOCK / 2, BLOCK)),
+            GgmlType::Q4_1 => Some((4 + BLOCK / 2, BLOCK)),
+            GgmlType::Q5_0 => Some((6 + BLOCK / 2, BLOCK)),
+            GgmlType::Q5_1 => Some((8 + BLOCK / 2, BLOCK)),
+            GgmlType::Other(_) => None,
+        }
+    }
+}
+
+/// Where a tensor lies in the file and what it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorInfo {
+    /// Tensor name, e.g. `blk.0.attn_q.weight`.
+    pub name: String,
+    /// Dimensions in ggml order: the first is the fastest-varying (columns).
+    pub dims: Vec<u64>,
+    /// Storage type.
+    pub dtype: GgmlType,
+    /// Offset of the data from the start of the data section.
+    pub offset: u64,
+}
+
+impl TensorInfo {
+    /// The shape in torch order (slowest-varying first).
+    pub fn shape(&self) -> Vec<i64> {
+        self.dims.iter().rev().map(|&d| d as i64).collect()
+    }
+
+    fn elements(&self) -> u64 {
+        self.dims.iter().product()
+    }
+}
+
+/// The 4-bit blocks of a Q4_0 / Q4_1 matrix, unexpanded: `value = (nibble - 8) * scale + zero`.
+pub struct Q4Blocks {
+    /// `[rows, cols]` nibbles (0..=15) as int32, in element order.
+    pub nibbles: Tensor,
+    /// `[rows, cols / 32]` f32 scales.
+    pub scales: Tensor,
+    /// `[rows, cols / 32]` f32 zero points (the value of nibble 8).
+    pub zeros: Tensor,
+}
+
+/// A parsed GGUF file held in memory.
+pub struct GgufFile {
+    /// Format version (2 or 3).
+    pub version: u32,
+    /// Metadata by key.
+    pub metadata: BTreeMap<String, MetaValue>,
+    /// Tensor descriptions in file order.
+    pub tensors: Vec<TensorInfo>,
+    bytes: Vec<u8>,
+    data_start: usize,
+}
+
+impl GgufFile {
+    /// Reads and parses a file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|source| InferenceError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(bytes)
+    }
+
+    /// Parses a whole file's bytes.
+    pub fn parse(bytes: Vec<u8>) -> Result<Self> {
+        let mut reader = Reader {
+            bytes: &bytes,
+            at: 0,
+        };
+        if reader.take(4)? != MAGIC {
+            return Err(malformed("not a GGUF file (bad magic)"));
+        }
+        let version = reader.u32()?;
+        if !(2..=3).contains(&version) {
+            return Err(InferenceError::Unsupported(format!(
+                "GGUF version {version}"
+            )));
+        }
+        let tensor_count = reader.u64()?;
+        let kv_count = reader.u64()?;
+        let mut metadata = BTreeMap::new();
+        for _ in 0..kv_count {
+            let key = reader.string()?;
+            let kind = reader.u32()?;
+            metadata.insert(key, reader.value(kind)?);
+        }
+        let mut tensors = Vec::new();
+        for _ in 0..tensor_count {
+            let name = reader.string()?;
+            let n_dims = reader.u32()?;
+            if n_dims > 4 {
+                return Err(malformed(&format!(
+                    "tensor {name:?} has {n_dims} dimensions"
+                )));
+            }
+            let dims = (0..n_dims)
+                .map(|_| reader.u64())
+                .collect::<Result<Vec<_>>>()?;
+            let dtype = GgmlType::from_id(reader.u32()?);
+            let offset = reader.u64()?;
+            tensors.push(TensorInfo {
+                name,
+                dims,
+                dtype,
+                offset,
+            });
+        }
+        let alignment = metadata
+            .get("general.alignment")
+            .and_then(MetaValue::as_u64)
+            .unwrap_or(DEFAULT_ALIGNMENT)
+            .max(1);
+        let data_start = (reader.at as u64).div_ceil(alignment) * alignment;
+        let file = Self {
+            version,
+            metadata,
+            tensors,
+            bytes,
+            data_start: usize::try_from(data_start).map_err(|_| malformed("huge header"))?,
+        };
+        for info in &file.tensors {
+            file.data(info)?;
+        }
+        Ok(file)
+    }
+
+    /// A metadata value.
+    pub fn get(&self, key: &str) -> Option<&MetaValue> {
+        self.metadata.get(key)
+    }
+
+    /// The description of tensor `name`.
+    pub fn tensor_info(&self, name: &str) -> Option<&TensorInfo> {
+        self.tensors.iter().find(|t| t.name == name)
+    }
+
+    /// The raw bytes of a tensor (checked to lie inside the file).
+    fn data(&self, info: &TensorInfo) -> Result<&[u8]> {
+        let (block_bytes, block_elements) = info.dtype.layout().ok_or_else(|| {
+            InferenceError::Unsupported(format!("tensor {:?}: type {:?}", info.name, info.dtype))
+        })?;
+        let elements = info.elements() as usize;
+        if !elements.is_multiple_of(block_elements) {
+            return Err(malformed(&format!("tensor {:?}: partial block", info.name)));
+        }
+        let len = elements / block_elements * block_bytes;
+        let start = self.data_start + info.offset as usize;
+        self.bytes
+            .get(start..start + len)
+            .ok_or_else(|| malformed(&format!("tensor {:?} lies past the file end", info.name)))
+    }
+
+    /// Tensor `name` dequantised to f32 on the CPU, in torch shape.
+    pub fn dequantize(&self, name: &str) -> Result<Tensor> {
+        let info = self
+            .tensor_info(name)
+            .ok_or_else(|| InferenceError::Unsupported(format!("missing tensor {name:?}")))?;
+        dequantize(info.dtype, self.data(info)?, &info.shape())
+    }
+
+    /// The blocks of a Q4_0 / Q4_1 matrix, or `None` for other types.
+    pub fn q4_blocks(&self, name: &str) -> Result<Option<Q4Blocks>> {
+        let Some(info) = self.tensor_info(name) else {
+            return Err(InferenceError::Unsupported(format!(
+                "missing tensor {name:?}"
+            )));
+        };
+        if !matches!(info.dtype, GgmlType::Q4_0 | GgmlType::Q4_1) || info.dims.len() != 2 {
+            return Ok(None);
+        }
+        let shape = info.shape();
+        let blocks = q4_parts(info.dtype, &block_table(info.dtype, self.data(info)?)?);
+        let groups = [shape[0], shape[1] / BLOCK as i64];
+        Ok(Some(Q4Blocks {
+            nibbles: blocks.nibbles.view([shape[0], shape[1]]).to_kind(Kind::Int),
+            scales: blocks.scale.view(groups),
+            zeros: blocks.zero.view(groups),
+        }))
+    }
+}
+
+/// Dequantises `bytes` of type `dtype` into an f32 CPU tensor of `shape`.
+pub fn dequantize(dtype: GgmlType, bytes: &[u8], shape: &[i64]) -> Result<Tensor> {
+    let flat = match dtype {
+        GgmlType::F32 => raw(bytes, Kind::Float)?,
+        GgmlType::F16 => raw(bytes, Kind::Half)?.to_kind(Kind::Float),
+        GgmlType::BF16 => raw(bytes, Kind::BFloat16)?.to_kind(Kind::Float),
+        GgmlType::Q8_0 => {
+            let table = block_table(dtype, bytes)?;
+            let scale = half_column(&table, 0);
+            let values = table.narrow(1, 2, BLOCK as i64).view_dtype(Kind::Int8);
+            values.to_kind(Kind::Float) * scale
+        }
+        GgmlType::Q4_0 | GgmlType::Q4_1 => {
+            let parts = q4_parts(dtype, &block_table(dtype, bytes)?);
+            (parts.nibbles.to_kind(Kind::Float) - 8.0) * parts.scale + parts.zero
+        }
+        GgmlType::Q5_0 | GgmlType::Q5_1 => {
+            let table = block_table(dtype, bytes)?;
+            let scale = half_column(&table, 0);
+            let (high_at, zero) = if dtype == GgmlType::Q5_0 {
+                (2, scale.shallow_clone() * -16.0)
+            } else {
+                (4, half_column(&table, 2))
+            };
+            // Bit j of the little-endian u32 `qh` is the fifth bit of element j.
+            let shifts = Tensor::arange(BLOCK as i64, (Kind::Int64, tch::Device::Cpu)).remainder(8);
+            let fifth = table
+                .narrow(1, high_at, 4)
+                .to_kind(Kind::Int64)
+                .repeat_interleave_self_int(8, 1, None)
+                .bitwise_right_shift(&shifts)
+                .bitwise_and(1);
+            let low = nibbles(&table.narrow(1, high_at + 4, BLOCK as i64 / 2));
+            let values = low.to_kind(Kind::Int64) + fifth * 16;
+            values.to_kind(Kind::Float) * scale + zero
+        }
+        GgmlType::Other(id) => {
+            return Err(InferenceError::Unsupported(format!("ggml type {id}")));
+        }
+    };
+    Ok(flat.reshape(shape))
+}
+
+/// Bytes as a 1-D tensor of `kind` (copied, so alignment does not matter).
+fn raw(bytes: &[u8], kind: Kind) -> Result<Tensor> {
+    let size = kind.elt_size_in_bytes();
+    if !bytes.len().is_multiple_of(size) {
+        return Err(malformed("tensor data is not whole elements"));
+    }
+    Ok(Tensor::f_from_data_size(
+        bytes,
+        &[(bytes.len() / size) as i64],
+        kind,
+    )?)
+}
+
+/// The blocks as a `[blocks, block_bytes]` uint8 tensor.
+fn block_table(dtype: GgmlType, bytes: &[u8]) -> Result<Tensor> {
+    let (block_bytes, _) = dtype.layout().expect("a block type");
+    if !bytes.len().is_multiple_of(block_bytes) {
+        return Err(malformed("tensor data is not whole blocks"));
+    }
+    Ok(raw(bytes, Kind::Uint8)?.view([-1, block_bytes as i64]))
+}
+
+/// The f16 at byte `at` of every block, as a `[blocks, 1]` f32 column.
+fn half_column(table: &Tensor, at: i64) -> Tensor {
+    table
+        .narrow(1, at, 2)
+        .contiguous()
+        .view_dtype(Kind::Half)
+        .to_kind(Kind::Float)
+}
+
+/// The 32 nibbles of `[blocks, 16]` packed bytes in element order: low nibbles are elements
+/// 0..16, high nibbles 16..32.
+fn nibbles(packed: &Tensor) -> Tensor {
+    Tensor::cat(
+        &[
+            packed.bitwise_and(0x0F),
+            packed.bitwise_right_shift_tensor_scalar(4),
+        ],
+        1,
+    )
+}
+
+/// Per-block parts of Q4_0 / Q4_1 in the `(nibble - 8) * scale + zero` form.
+struct Q4Parts {
+    nibbles: Tensor,
+    scale: Tensor,
+    zero: Tensor,
+}
+
+fn q4_parts(dtype: GgmlType, table: &Tensor) -> Q4Parts {
+    let scale = half_column(table, 0);
+    let (zero, packed_at) = if dtype == GgmlType::Q4_0 {
+        (scale.zeros_like(), 2)
+    } else {
+        // Q4_1 stores `nibble * scale + min`; in the centred form the zero is `min + 8 scale`.
+        (half_column(table, 2) + scale.shallow_clone() * 8.0, 4)
+    };
+    Q4Parts {
+        nibbles: nibbles(&table.narrow(1, packed_at, BLOCK as i64 / 2)),
+        scale,
+        zero,
+    }
+}
+
+fn malformed(why: &str) -> InferenceError {
+    InferenceError::Unsupported(format!("malformed GGUF: {why}"))
+}
+
+/// A cursor over the header.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|&end| end <= self.bytes.len());
+        let end = end.ok_or_else(|| malformed("truncated header"))?;
+        let slice = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(slice)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        Ok(self.take(N)?.try_into().expect("N bytes"))
+    }
+
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+
+    fn string(&mut self) -> Result<String> {
+        let len = usize::try_from(self.u64()?).map_err(|_| malformed("huge string"))?;
+        Ok(String::from_utf8_lossy(self.take(len)?).into_owned())
+    }
+
+    fn value(&mut self, kind: u32) -> Result<MetaValue> {
+        Ok(match kind {
+            0 => MetaValue::U8(self.array::<1>()?[0]),
+            1 => MetaValue::I8(i8::from_le_bytes(self.array()?)),
+            2 => MetaValue::U16(u16::from_le_bytes(self.array()?)),
+            3 => MetaValue::I16(i16::from_le_bytes(self.array()?)),
+            4 => MetaValue::U32(self.u32()?),
+            5 => MetaValue::I32(i32::from_le_bytes(self.array()?)),
+            6 => MetaValue::F32(f32::from_le_bytes(self.array()?)),
+            7 => MetaValue::Bool(self.array::<1>()?[0] != 0),
+            8 => MetaValue::String(self.string()?),
+            9 => {
+                let item_kind = self.u32()?;
+                let len = self.u64()?;
+                // Every element takes at least one byte: a longer count is a corrupt file.
+                if len > (self.bytes.len() - self.at) as u64 {
+                    return Err(malformed("array longer than the file"));
+                }
+                let items = (0..len)
+                    .map(|_| self.value(item_kind))
+                    .collect::<Result<Vec<_>>>()?;
+                MetaValue::Array(items)
+            }
+            10 => MetaValue::U64(self.u64()?),
+            11 => MetaValue::I64(i64::from_le_bytes(self.array()?)),
+            12 => MetaValue::F64(f64::from_le_bytes(self.array()?)),
+            other => return Err(malformed(&format!("metadata value type {other}"))),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// f16 bits of a few exactly representable values.
+    const HALF_ONE: [u8; 2] = [0x00, 0x3C];
+    const HALF_HALF: [u8; 2] = [0x00, 0x38];
+    const HALF_MINUS_TWO: [u8; 2] = [0x00, 0xC0];
+
+    fn values(dtype: GgmlType, bytes: &[u8]) -> Vec<f32> {
+        let count = (bytes.len() / dtype.layout().unwrap().0 * dtype.layout().unwrap().1) as i64;
+        Vec::<f32>::try_from(dequantize(dtype, bytes, &[count]).unwrap()).unwrap()
+    }
+
+    /// 16 bytes whose low nibble is `j % 16` and high nibble `15 - j % 16`.
+    fn packed_ramp() -> Vec<u8> {
+        (0u8..16).map(|j| j | ((15 - j) << 4)).collect()
+    }
+
+    #[test]
+    fn plain_floats() {
+        let f32s: Vec<u8> = [1.5f32, -2.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        assert_eq!(values(GgmlType::F32, &f32s), [1.5, -2.0]);
+        let halves = [HALF_ONE, HALF_MINUS_TWO].concat();
+        assert_eq!(values(GgmlType::F16, &halves), [1.0, -2.0]);
+        // bf16 is the top half of an f32: 0x3FC0 = 1.5, 0xC000 = -2.
+        assert_eq!(
+            values(GgmlType::BF16, &[0xC0, 0x3F, 0x00, 0xC0]),
+            [1.5, -2.0]
+        );
+    }
+
+    #[test]
+    fn q8_0_scales_signed_bytes() {
+        let mut block = HALF_HALF.to_vec();
+        block.extend((0..32).map(|j| (j as i8 - 16) as u8));
+        let expected: Vec<f32> = (0..32).map(|j| (j - 16) as f32 * 0.5).collect();
+        assert_eq!(values(GgmlType::Q8_0, &block), expected);
+    }
+
+    #[test]
+    fn q4_0_centres_nibbles() {
+        let block = [HALF_HALF.as_slice(), &packed_ramp()].concat();
+        let expected: Vec<f32> = (0..32)
+            .map(|j| {
+                let nibble = if j < 16 { j } else { 15 - (j - 16) };
+                (nibble - 8) as f32 * 0.5
+            })
+            .collect();
+        assert_eq!(values(GgmlType::Q4_0, &block), expected);
+    }
+
+    #[test]
+    fn q4_1_adds_the_minimum() {
+        let block = [HALF_HALF.as_slice(), &HALF_MINUS_TWO, &packed_ramp()].concat();
+        let expected: Vec<f32> = (0..32)
+            .map(|j| {
+                let nibble = if j < 16 { j } else { 15 - (j - 16) };
+                nibble as f32 * 0.5 - 2.0
+            })
+            .collect();
+        assert_eq!(values(GgmlType::Q4_1, &block), expected);
+    }
+
+    #[test]
+    fn q5_formats_take_the_fifth_bit_from_qh() {
+        // Fifth bit set for elements 0 and 17 only.
+        let qh = (1u32 | (1 << 17)).to_le_bytes();
+        let fives = |j: i32| {
+            let nibble = if j < 16 { j } else { 15 - (j - 16) };
+            nibble + if j == 0 || j == 17 { 16 } else { 0 }
+        };
+        let q5_0 = [HALF_HALF.as_slice(), &qh, &packed_ramp()].concat();
+        let expected: Vec<f32> = (0..32).map(|j| (fives(j) - 16) as f32 * 0.5).collect();
+        assert_eq!(values(GgmlType::Q5_0, &q5_0), expected);
+        let q5_1 = [HALF_HALF.as_slice(), &HALF_MINUS_TWO, &qh, &packed_ramp()].concat();
+        let expected: Vec<f32> = (0..32).map(|j| fives(j) as f32 * 0.5 - 2.0).collect();
+        assert_eq!(values(GgmlType::Q5_1, &q5_1), expected);
+    }
+
+    /// A minimal v3 file: every metadata type, one F32 and one Q8_0 tensor, alignment 64.
+    fn tiny_file() -> Vec<u8> {
+        fn string(out: &mut Vec<u8>, s: &str) {
+            out.extend((s.len() as u64).to_le_bytes());
+            out.extend(s.as_bytes());
+        }
+        let mut out = b"GGUF".to_vec();
+        out.extend(3u32.to_le_bytes());
+        out.extend(2u64.to_le_bytes()); // tensors
+        out.extend(5u64.to_le_bytes()); // metadata entries
+        string(&mut out, "general.alignment");
+        out.extend(4u32.to_le_bytes());
+        out.extend(64u32.to_le_bytes());
+        string(&mut out, "a.name");
+        out.extend(8u32.to_le_bytes());
+        string(&mut out, "tiny");
+        string(&mut out, "a.list");
+        out.extend(9u32.to_le_bytes());
+        out.extend(5u32.to_le_bytes()); // of int32
+        out.extend(2u64.to_le_bytes());
+        out.extend((-3i32).to_le_bytes());
+        out.extend(7i32.to_le_bytes());
+        string(&mut out, "a.flag");
+        out.extend(7u32.to_le_bytes());
+        out.push(1);
+        string(&mut out, "a.theta");
+        out.extend(12u32.to_le_bytes());
+        out.extend(1e4f64.to_le_bytes());
+        string(&mut out, "vec");
+        out.extend(1u32.to_le_bytes());
+        out.extend(2u64.to_le_bytes());
+        out.extend(0u32.to_le_bytes()); // F32
+        out.extend(0u64.to_le_bytes());
+        string(&mut out, "q");
+        out.extend(2u32.to_le_bytes());
+        out.extend(32u64.to_le_bytes());
+        out.extend(1u64.to_le_bytes());
+        out.extend(8u32.to_le_bytes()); // Q8_0
+        out.extend(64u64.to_le_bytes());
+        out.resize(out.len().div_ceil(64) * 64, 0);
+        let data_start = out.len();
+        out.extend(0.25f32.to_le_bytes());
+        out.extend(4.0f32.to_le_bytes());
+        out.resize(data_start + 64, 0);
+        out.extend(HALF_ONE);
+        out.extend(0..32u8);
+        out
+    }
+
+    #[test]
+    fn parses_metadata_and_aligned_tensors() {
+        let file = GgufFile::parse(tiny_file()).unwrap();
+        assert_eq!(file.version, 3);
+        assert_eq!(file.get("a.name").and_then(MetaValue::as_str), Some("tiny"));
+        assert_eq!(
+            file.get("a.list").and_then(MetaValue::as_array).unwrap(),
+            [MetaValue::I32(-3), MetaValue::I32(7)]
+        );
+        assert_eq!(file.get("a.flag").and_then(MetaValue::as_bool), Some(true));
+        assert_eq!(file.get("a.theta").and_then(MetaValue::as_f64), Some(1e4));
+        let vec = Vec::<f32>::try_from(file.dequantize("vec").unwrap()).unwrap();
+        assert_eq!(vec, [0.25, 4.0]);
+        let q = file.dequantize("q").unwrap();
+        assert_eq!(q.size(), [1, 32]);
+        assert_eq!(q.double_value(&[0, 31]), 31.0);
+        assert!(file.q4_blocks("q").unwrap().is_none());
+    }
+
+    #[test]
+    fn rejects_truncated_files() {
+        let mut bytes = tiny_file();
+        bytes.truncate(bytes.len() - 1);
+        assert!(GgufFile::parse(bytes).is_err());
+        assert!(GgufFile::parse(b"GGML\x03\0\0\0".to_vec()).is_err());
+    }
+
+    #[test]
+    fn q4_blocks_match_dequantisation() {
+        let block = [HALF_HALF.as_slice(), &HALF_MINUS_TWO, &packed_ramp()].concat();
+        let table = block_table(GgmlType::Q4_1, &block).unwrap();
+        let parts = q4_parts(GgmlType::Q4_1, &table);
+        let rebuilt = (parts.nibbles.to_kind(Kind::Float) - 8.0) * parts.scale + parts.zero;
+        let direct = dequantize(GgmlType::Q4_1, &block, &[1, 32]).unwrap();
+        assert!(rebuilt.view([1, 32]).equal(&direct));
+    }
+}
