@@ -59,8 +59,8 @@ async fn generate(
     collect(generator.generate(request)).await
 }
 
-/// What llama.cpp answers to the same request without streaming.
-async fn unstreamed(request: &GenerationRequest) -> Value {
+/// What llama.cpp at `base` answers to the same request without streaming.
+async fn unstreamed(base: &str, request: &GenerationRequest) -> Value {
     let sampling = &request.sampling;
     let body = json!({
         "model": LLAMA_MODEL,
@@ -71,7 +71,7 @@ async fn unstreamed(request: &GenerationRequest) -> Value {
         "repeat_penalty": sampling.repetition_penalty,
     });
     let response = reqwest::Client::new()
-        .post(format!("{}/chat/completions", LlamaCpp::shared().base))
+        .post(format!("{base}/chat/completions"))
         .json(&body)
         .send()
         .await
@@ -105,11 +105,17 @@ fn status(code: StatusCode, body: &'static str) -> Response {
 
 #[tokio::test]
 async fn streams_what_llama_cpp_answers_unstreamed() {
-    let config = llama_config();
+    // A private server: llama.cpp reuses the KV cache of the previous request's common
+    // prefix, so its greedy output depends on what ran before. Each compared request
+    // follows the same unrelated one, which no other test can interleave with.
+    let server = LlamaCpp::start();
+    let config = generation_config("openai", &server.base);
     let generator = OpenAiGenerator::new(&config).unwrap();
     assert_eq!(generator.model(), LLAMA_MODEL);
+    let reset = || async { unstreamed(&server.base, &greedy("Say hello.", 2)).await };
     for (question, max_tokens) in [("What is the capital of Sweden?", 32), (ESSAY, 24)] {
         let request = greedy(question, max_tokens);
+        reset().await;
         let events: Vec<_> = generator.generate(request.clone()).collect().await;
         let (last, deltas) = events.split_last().expect("events");
         let text: String = deltas
@@ -121,7 +127,8 @@ async fn streams_what_llama_cpp_answers_unstreamed() {
             .collect();
         assert!(deltas.len() > 1, "not streamed: {events:?}");
 
-        let reference = unstreamed(&request).await;
+        reset().await;
+        let reference = unstreamed(&server.base, &request).await;
         let choice = &reference["choices"][0];
         assert_eq!(text, choice["message"]["content"], "{question}");
         let finish_reason = match choice["finish_reason"].as_str() {
