@@ -47,14 +47,14 @@ setup:
 test-peers: setup
     #!/usr/bin/env bash
     set -euo pipefail
-    stamp=.cache/test-peers-v1.done
+    stamp=.cache/test-peers-v2.done
     [ -f "$stamp" ] && exit 0
     wheels="${CRAG_WHEEL_CACHE:-$HOME/.cache/constitutional-rag/wheels}"
     mkdir -p "$wheels"
     ls "$wheels"/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 \
         || "{{venv}}/bin/pip" wheel --quiet --disable-pip-version-check -w "$wheels" "llama-cpp-python[server]==0.3.36"
     "{{venv}}/bin/pip" install --quiet --disable-pip-version-check --find-links "$wheels" \
-        "llama-cpp-python[server]==0.3.36" openai==3.51.0
+        "llama-cpp-python[server]==0.3.36" openai==3.51.0 gguf==0.19.0
     touch "$stamp"
 
 # Benchmarks (release build): search latency, encoder, batching, ingestion, cold start.
