@@ -226,3 +226,35 @@ async fn bad_chat_requests_are_problems_and_change_nothing() {
         .unwrap();
     assert_eq!(response.status(), 200);
 }
+
+#[tokio::test]
+async fn a_client_that_disconnects_frees_its_generation_slot() {
+    let mut config = common::test_config();
+    config.generation.backend = "local".into();
+    config.generation.max_sequences = 1;
+    let server = TestServer::start_with(config).await;
+    let mut stream = server
+        .client
+        .post(server.url("/v1/chat/completions"))
+        .json(&json!({
+            "messages": [{"role": "user", "content": "Write a very long essay about the history of law."}],
+            "temperature": 0, "max_tokens": 4000, "stream": true
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert!(stream.chunk().await.unwrap().is_some(), "no first event");
+    drop(stream);
+    // With one slot, this waits for the 4,000-token essay unless the disconnect cancelled it;
+    // the generous bound only keeps a regression from hanging the suite.
+    let answer = server
+        .client
+        .post(server.url("/v1/chat/completions"))
+        .timeout(std::time::Duration::from_secs(300))
+        .json(&json!({"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3, "temperature": 0}))
+        .send()
+        .await
+        .expect("the slot was freed");
+    assert_eq!(answer.status(), 200);
+}
