@@ -258,3 +258,36 @@ async fn a_client_that_disconnects_frees_its_generation_slot() {
         .expect("the slot was freed");
     assert_eq!(answer.status(), 200);
 }
+
+#[tokio::test]
+async fn readiness_probes_the_remote_generator() {
+    let mut config = common::test_config();
+    config.generation.backend = "openai".into();
+    config.generation.model = "remote".into();
+    // A port nothing listens on: bind one, then let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    config.generation.url = format!("http://127.0.0.1:{port}/v1");
+    let server = TestServer::start_with(config).await;
+    let response = server
+        .client
+        .get(server.url("/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "an optional part down is degraded");
+    let ready: Value = response.json().await.unwrap();
+    assert_eq!(ready["status"], "degraded", "{ready}");
+    let generator = &ready["components"]["generator"];
+    assert_eq!(generator["status"], "unavailable", "{ready}");
+    assert!(
+        generator["detail"]
+            .as_str()
+            .unwrap()
+            .contains("unreachable"),
+        "{ready}"
+    );
+}

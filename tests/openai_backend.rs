@@ -470,3 +470,12 @@ async fn dropping_the_stream_frees_llama_cpp() {
         .expect("the server is free again");
     assert!(!completion.text.is_empty());
 }
+
+#[tokio::test]
+async fn the_readiness_check_passes_against_llama_cpp_and_fails_without_it() {
+    let generator = OpenAiGenerator::new(&llama_config()).unwrap();
+    assert_eq!(generator.check().await, Ok(()));
+    let nowhere = generation_config("openai", "http://127.0.0.1:9/v1");
+    let generator = OpenAiGenerator::new(&nowhere).unwrap();
+    assert!(generator.check().await.is_err());
+}

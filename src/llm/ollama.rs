@@ -40,6 +40,10 @@ impl Generator for OllamaGenerator {
         &self.model
     }
 
+    fn check(&self) -> futures::future::BoxFuture<'_, Result<(), String>> {
+        Box::pin(self.upstream.probe("api/tags"))
+    }
+
     fn generate(&self, request: GenerationRequest) -> GenerationStream {
         self.upstream
             .stream(&ChatRequest::new(&self.model, &request), Replies)

@@ -42,6 +42,10 @@ impl Generator for OpenAiGenerator {
         &self.model
     }
 
+    fn check(&self) -> futures::future::BoxFuture<'_, Result<(), String>> {
+        Box::pin(self.upstream.probe("models"))
+    }
+
     fn generate(&self, request: GenerationRequest) -> GenerationStream {
         self.upstream.stream(
             &ChatRequest::new(&self.model, &request),

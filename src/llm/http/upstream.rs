@@ -42,6 +42,7 @@ pub(super) struct Limits {
 #[derive(Debug)]
 pub(crate) struct Upstream {
     client: Client,
+    base: String,
     endpoint: Url,
     pub(super) limits: Limits,
 }
@@ -102,9 +103,27 @@ impl Upstream {
             })?;
         Ok(Self {
             client,
+            base: config.url.trim_end_matches('/').to_string(),
             endpoint,
             limits,
         })
+    }
+
+    /// Whether the upstream answers a GET of `{url}/{path}` (any status below 500) within
+    /// the connect timeout plus a second, for readiness probes.
+    pub(crate) async fn probe(&self, path: &str) -> Result<(), String> {
+        let url = format!("{}/{path}", self.base);
+        let answered = self
+            .client
+            .get(&url)
+            .timeout(self.limits.connect + Duration::from_secs(1))
+            .send()
+            .await
+            .map_err(|err| format!("{url} unreachable: {err}"))?;
+        if answered.status().is_server_error() {
+            return Err(format!("{url} answered {}", answered.status()));
+        }
+        Ok(())
     }
 
     /// Posts `body` as JSON and streams the response through `format`; see [`Exchange`] for
