@@ -473,7 +473,10 @@ async fn dropping_the_stream_frees_llama_cpp() {
 
 #[tokio::test]
 async fn the_readiness_check_passes_against_llama_cpp_and_fails_without_it() {
-    let generator = OpenAiGenerator::new(&llama_config()).unwrap();
+    // A private server: the shared one may be busy generating for another test, and
+    // llama-cpp-python answers nothing else meanwhile.
+    let server = LlamaCpp::start();
+    let generator = OpenAiGenerator::new(&generation_config("openai", &server.base)).unwrap();
     assert_eq!(generator.check().await, Ok(()));
     let nowhere = generation_config("openai", "http://127.0.0.1:9/v1");
     let generator = OpenAiGenerator::new(&nowhere).unwrap();
