@@ -368,3 +368,31 @@ async fn cli_keys_are_accepted_and_revoked() {
         .unwrap();
     assert!(!failed.status.success());
 }
+
+#[tokio::test]
+async fn the_spec_tells_sdks_how_to_send_keys() {
+    let server = TestServer::start().await;
+    let spec = expect_json(server.get("/openapi.json").await, StatusCode::OK).await;
+    let schemes = &spec["components"]["securitySchemes"];
+    assert_eq!(schemes["bearerKey"]["scheme"], "bearer", "{schemes}");
+    assert_eq!(schemes["headerKey"]["name"], "X-API-Key", "{schemes}");
+    let problem = &spec["components"]["schemas"]["Problem"];
+    assert!(problem.is_object(), "401/403 refer to the Problem schema");
+    let search = &spec["paths"]["/v1/search"]["post"];
+    assert_eq!(search["security"].as_array().unwrap().len(), 2);
+    assert!(search["responses"]["401"].is_object() && search["responses"]["403"].is_object());
+    let create_key = &spec["paths"]["/v1/keys"]["post"];
+    assert!(
+        create_key["description"]
+            .as_str()
+            .unwrap()
+            .contains("`admin`")
+    );
+    assert_eq!(spec["paths"]["/health/ready"]["get"]["security"], json!([]));
+    let docs = server.get("/docs").await.text().await.unwrap();
+    assert!(
+        docs.contains("headerKey"),
+        "Swagger UI lacks the security schemes"
+    );
+    server.stop().await;
+}

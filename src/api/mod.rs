@@ -13,11 +13,14 @@ pub mod middleware;
 mod models;
 pub mod problem;
 mod search;
+mod security;
 mod strict_json;
 
 use std::sync::Arc;
 
-use poem::{Endpoint, EndpointExt, Route};
+use poem::endpoint::make_sync;
+use poem::web::Html;
+use poem::{Endpoint, EndpointExt, Response, Route};
 use poem_openapi::{OpenApiService, Tags};
 
 use crate::auth::KeyRing;
@@ -92,7 +95,7 @@ fn openapi(
 /// The OpenAPI document as JSON.
 pub fn spec_json(library: &Library) -> String {
     let keys = Arc::new(KeyRing::new(library.store().clone(), true));
-    openapi(library, &keys).spec()
+    security::document(&openapi(library, &keys).spec())
 }
 
 /// Every route: the API, `/openapi.json`, Swagger UI at `/docs`, with body limits, API keys
@@ -100,9 +103,19 @@ pub fn spec_json(library: &Library) -> String {
 /// every error.
 pub fn routes(library: Library, keys: Arc<KeyRing>) -> impl Endpoint {
     let service = openapi(&library, &keys);
-    let spec_json = service.spec();
-    let spec = service.spec_endpoint();
-    let docs = service.swagger_ui();
+    let plain_spec = service.spec();
+    let spec_json = security::document(&plain_spec);
+    let spec = {
+        let spec_json = spec_json.clone();
+        make_sync(move |_| {
+            Response::builder()
+                .content_type("application/json")
+                .body(spec_json.clone())
+        })
+    };
+    // Swagger UI embeds the document it is given; give it the one with the security schemes.
+    let docs_html = service.swagger_ui_html().replace(&plain_spec, &spec_json);
+    let docs = Route::new().at("/", make_sync(move |_| Html(docs_html.clone())));
     let limits = limits::BodyLimits::from_config(library.config());
     let auth = Arc::new(middleware::auth::Authenticate::new(keys, &spec_json));
     let app = Route::new()
