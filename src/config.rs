@@ -31,6 +31,8 @@ pub struct Config {
     pub log: LogConfig,
     /// Per-client rate limits, the in-flight request bound and the CORS allow-list.
     pub limits: LimitsConfig,
+    /// When API keys are required.
+    pub auth: AuthConfig,
 }
 
 /// HTTP listener and request limits.
@@ -399,6 +401,18 @@ impl Default for LimitsConfig {
     }
 }
 
+/// When API keys are required. With no active key and neither setting on, the API is open,
+/// which the server allows only on a loopback address.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Require a key on every protected route even while no key exists (all such requests
+    /// get 401 until one is created with `constitutional-rag keys create`).
+    pub required: bool,
+    /// Allow serving without keys on a non-loopback `server.bind` (open to the network).
+    pub allow_unauthenticated_public: bool,
+}
+
 /// A configuration that could not be loaded; the message names the offending key.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
@@ -724,5 +738,18 @@ mod tests {
             let err = Config::load(None, env(&[(name, value)])).unwrap_err();
             assert!(err.to_string().contains(key), "{err}");
         }
+    }
+
+    #[test]
+    fn auth_settings_come_from_env_and_errors_name_them() {
+        let config = Config::load(
+            None,
+            env(&[("CRAG_AUTH_ALLOW_UNAUTHENTICATED_PUBLIC", "true")]),
+        )
+        .unwrap();
+        assert!(config.auth.allow_unauthenticated_public);
+        assert!(!config.auth.required);
+        let err = Config::load(None, env(&[("CRAG_AUTH_REQUIRED", "sometimes")])).unwrap_err();
+        assert!(err.to_string().contains("required"), "{err}");
     }
 }

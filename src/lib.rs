@@ -5,6 +5,7 @@
 //! [`inference`] (models on libtorch), [`llm`] (text generation backends), [`cache`] and [`ingest`] (parsing, chunking).
 
 pub mod api;
+pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod error;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+use constitutional_rag::auth::cli::KeysCommand;
 use constitutional_rag::config::Config;
 use constitutional_rag::eval::{EvalSet, evaluate, format_table};
 use constitutional_rag::ingest::files::{collect_files, ingest_files};
@@ -60,6 +61,12 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Manage API keys (on the database directly; stop the server first when it uses the
+    /// same embedded database, or use the admin API).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
 }
 
 #[tokio::main]
@@ -84,6 +91,7 @@ async fn main() -> ExitCode {
         Command::Reindex { collection } => reindex(config, &collection).await,
         Command::Eval { set } => eval(config, &set).await,
         Command::Openapi => openapi(config).await,
+        Command::Keys { command } => constitutional_rag::auth::cli::run(&config, command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use poem::listener::{Acceptor, AcceptorExt, Listener, TcpListener};
 
 use crate::api;
+use crate::auth::{KeyRing, exposure};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::service::Library;
@@ -18,13 +19,22 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct BoundServer {
     acceptor: poem::listener::BoxAcceptor,
     library: Library,
+    keys: Arc<KeyRing>,
 }
 
 impl BoundServer {
     /// Opens the database, loads the models and the configured generator, and binds
-    /// `config.server.bind` (port 0 picks a free port).
+    /// `config.server.bind` (port 0 picks a free port). Refuses a non-loopback address while
+    /// no API key exists, unless `[auth] allow_unauthenticated_public` is set.
     pub async fn bind(config: Arc<Config>) -> AppResult<Self> {
         let library = Library::open(config.clone()).await?;
+        let keys = Arc::new(KeyRing::new(
+            library.store().clone(),
+            exposure::always_required(&config),
+        ));
+        let keys_exist = library.store().any_active_api_key().await?;
+        let exposure = exposure::check(&config.server.bind, &config.auth, keys_exist)?;
+        tracing::info!(bind = %config.server.bind, "{}", exposure.describe());
         let generator_config = config.clone();
         let generator =
             tokio::task::spawn_blocking(move || crate::llm::from_config(&generator_config))
@@ -38,7 +48,11 @@ impl BoundServer {
                 AppError::Unavailable(format!("cannot listen on {}: {e}", config.server.bind))
             })?
             .boxed();
-        Ok(Self { acceptor, library })
+        Ok(Self {
+            acceptor,
+            library,
+            keys,
+        })
     }
 
     /// The address actually bound.
@@ -56,7 +70,11 @@ impl BoundServer {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         poem::Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(api::routes(self.library), shutdown, Some(SHUTDOWN_GRACE))
+            .run_with_graceful_shutdown(
+                api::routes(self.library, self.keys),
+                shutdown,
+                Some(SHUTDOWN_GRACE),
+            )
             .await
     }
 }

@@ -5,6 +5,7 @@ mod chat;
 mod collections;
 mod documents;
 mod health;
+mod keys;
 mod legacy;
 mod limits;
 mod metrics;
@@ -12,11 +13,17 @@ pub mod middleware;
 mod models;
 pub mod problem;
 mod search;
+mod security;
 mod strict_json;
 
-use poem::{Endpoint, EndpointExt, Route};
+use std::sync::Arc;
+
+use poem::endpoint::make_sync;
+use poem::web::Html;
+use poem::{Endpoint, EndpointExt, Response, Route};
 use poem_openapi::{OpenApiService, Tags};
 
+use crate::auth::KeyRing;
 use crate::service::Library;
 
 /// Groups of operations in the spec.
@@ -38,10 +45,15 @@ pub enum ApiTags {
     Metrics,
     /// Routes of the old system, kept wire-compatible.
     Legacy,
+    /// API keys (admin role).
+    Keys,
 }
 
-/// The OpenAPI service describing every route.
-fn openapi(library: &Library) -> OpenApiService<impl poem_openapi::OpenApi, ()> {
+/// The OpenAPI service describing every route; `keys` serves key management.
+fn openapi(
+    library: &Library,
+    keys: &Arc<KeyRing>,
+) -> OpenApiService<impl poem_openapi::OpenApi + use<>, ()> {
     OpenApiService::new(
         (
             collections::CollectionsApi {
@@ -69,6 +81,7 @@ fn openapi(library: &Library) -> OpenApiService<impl poem_openapi::OpenApi, ()> 
                 library: library.clone(),
                 started: chrono::Utc::now().timestamp(),
             },
+            keys::KeysApi { keys: keys.clone() },
         ),
         "constitutional-rag",
         env!("CARGO_PKG_VERSION"),
@@ -81,21 +94,35 @@ fn openapi(library: &Library) -> OpenApiService<impl poem_openapi::OpenApi, ()> 
 
 /// The OpenAPI document as JSON.
 pub fn spec_json(library: &Library) -> String {
-    openapi(library).spec()
+    let keys = Arc::new(KeyRing::new(library.store().clone(), true));
+    security::document(&openapi(library, &keys).spec())
 }
 
-/// Every route: the API, `/openapi.json`, Swagger UI at `/docs`, with body limits, the
-/// operational layers of [`middleware`] and problem+json for every error.
-pub fn routes(library: Library) -> impl Endpoint {
-    let service = openapi(&library);
-    let spec_json = service.spec();
-    let spec = service.spec_endpoint();
-    let docs = service.swagger_ui();
+/// Every route: the API, `/openapi.json`, Swagger UI at `/docs`, with body limits, API keys
+/// checked against `keys`, the operational layers of [`middleware`] and problem+json for
+/// every error.
+pub fn routes(library: Library, keys: Arc<KeyRing>) -> impl Endpoint {
+    let service = openapi(&library, &keys);
+    let plain_spec = service.spec();
+    let spec_json = security::document(&plain_spec);
+    let spec = {
+        let spec_json = spec_json.clone();
+        make_sync(move |_| {
+            Response::builder()
+                .content_type("application/json")
+                .body(spec_json.clone())
+        })
+    };
+    // Swagger UI embeds the document it is given; give it the one with the security schemes.
+    let docs_html = service.swagger_ui_html().replace(&plain_spec, &spec_json);
+    let docs = Route::new().at("/", make_sync(move |_| Html(docs_html.clone())));
     let limits = limits::BodyLimits::from_config(library.config());
+    let auth = Arc::new(middleware::auth::Authenticate::new(keys, &spec_json));
     let app = Route::new()
         .nest("/", service)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
-        .around(move |endpoint, request| limits.apply(endpoint, request));
+        .around(move |endpoint, request| limits.apply(endpoint, request))
+        .around(move |endpoint, request| auth.clone().apply(endpoint, request));
     middleware::wrap(app, &library, &spec_json)
 }

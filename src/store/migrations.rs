@@ -12,6 +12,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_in_process_search",
         include_str!("../../schema/0002_in_process_search.surql"),
     ),
+    (
+        "0003_api_keys",
+        include_str!("../../schema/0003_api_keys.surql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded in `schema_version`, each in its own transaction.

@@ -2,6 +2,7 @@
 
 mod collections;
 mod documents;
+mod keys;
 mod migrations;
 mod search;
 

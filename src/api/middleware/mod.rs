@@ -1,6 +1,8 @@
 //! Layers around every route: request ids, tracing and HTTP metrics (outermost), CORS, the
 //! per-client rate limit and the in-flight bound (innermost).
 
+pub(crate) mod access;
+pub mod auth;
 mod concurrency;
 mod cors;
 mod observe;

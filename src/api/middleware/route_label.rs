@@ -32,6 +32,15 @@ impl RouteLabels {
         Self { by_pattern }
     }
 
+    /// Every operation of the spec as `(router pattern, METHOD, template)`.
+    pub fn operations(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.by_pattern.iter().flat_map(|(pattern, operations)| {
+            operations.iter().map(move |(method, template)| {
+                (pattern.as_str(), method.as_str(), template.as_str())
+            })
+        })
+    }
+
     /// The label of a request with `method` that the router matched with `pattern` (absent
     /// or empty when nothing matched).
     pub fn label(&self, method: &str, pattern: Option<&str>) -> String {

@@ -1,0 +1,82 @@
+//! `constitutional-rag keys create|list|revoke`: key management on the database directly.
+
+use clap::Subcommand;
+
+use super::{ApiKey, KeyRing, Role};
+use crate::config::Config;
+use crate::store::Store;
+
+/// Key management subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print it; it is shown only this once.
+    Create {
+        /// A name for humans, e.g. the client that will use it.
+        #[arg(long)]
+        name: String,
+        /// What the key may do.
+        #[arg(long, value_enum)]
+        role: Role,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key by id; requests with it get 401 from then on.
+    Revoke {
+        /// The key's id, as `keys list` shows it.
+        id: String,
+    },
+}
+
+/// Runs `command` against the database `config` names.
+pub async fn run(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
+    let store = Store::open(&config.storage).await?;
+    let keys = KeyRing::new(store, super::exposure::always_required(config));
+    match command {
+        KeysCommand::Create { name, role } => {
+            let (record, secret) = keys.create(&name, role).await?;
+            eprintln!(
+                "created key {} '{}' ({}); store it now, it is not shown again:",
+                record.id,
+                record.name,
+                record.role.as_str()
+            );
+            println!("{secret}");
+        }
+        KeysCommand::List => {
+            println!(
+                "{:<36}  {:<7}  {:<20}  {:<20}  name",
+                "id", "role", "created", "last used"
+            );
+            for key in keys.list().await? {
+                println!("{}", list_line(&key));
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            let record = keys.revoke(&id).await?;
+            println!("revoked key {} '{}'", record.id, record.name);
+        }
+    }
+    Ok(())
+}
+
+/// One row of `keys list`.
+fn list_line(key: &ApiKey) -> String {
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or_else(
+            || "-".to_string(),
+            |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
+        )
+    };
+    let role = match key.revoked_at {
+        Some(_) => "revoked",
+        None => key.role.as_str(),
+    };
+    format!(
+        "{:<36}  {:<7}  {:<20}  {:<20}  {}",
+        key.id,
+        role,
+        when(Some(key.created_at)),
+        when(key.last_used_at),
+        key.name
+    )
+}
