@@ -2,36 +2,18 @@
 
 mod common;
 
-use common::TestServer;
+use common::{TestServer, expect_json, expect_problem};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn without_a_generator_chat_is_unavailable_and_models_lists_the_encoder() {
     let server = TestServer::start().await;
-    let response = server
-        .client
-        .post(server.url("/v1/chat/completions"))
-        .json(&json!({"messages": [{"role": "user", "content": "Hello"}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 503);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
-    let problem: Value = response.json().await.unwrap();
-    assert_eq!(problem["code"], "unavailable");
+    let hello = json!({"messages": [{"role": "user", "content": "Hello"}]});
+    let response = server.post("/v1/chat/completions", &hello).await;
+    expect_problem(response, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
 
-    let models: Value = server
-        .client
-        .get(server.url("/v1/models"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let models = expect_json(server.get("/v1/models").await, StatusCode::OK).await;
     assert_eq!(models["object"], "list");
     let ids: Vec<&str> = models["data"]
         .as_array()
@@ -47,15 +29,7 @@ async fn without_a_generator_chat_is_unavailable_and_models_lists_the_encoder() 
 #[tokio::test]
 async fn the_spec_documents_json_and_event_stream_replies() {
     let server = TestServer::start().await;
-    let spec: Value = server
-        .client
-        .get(server.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec = expect_json(server.get("/openapi.json").await, StatusCode::OK).await;
     let post = &spec["paths"]["/v1/chat/completions"]["post"];
     let content = &post["responses"]["200"]["content"];
     assert!(content["application/json"]["schema"].is_object(), "{post}");
@@ -66,11 +40,15 @@ async fn the_spec_documents_json_and_event_stream_replies() {
     assert!(spec["paths"]["/v1/models"]["get"].is_object());
 }
 
-/// A server generating with the shipped SmolLM2 GGUF on the local decoder.
-async fn local_server() -> TestServer {
+/// Test defaults generating with the shipped SmolLM2 GGUF on the local decoder.
+fn local_config() -> constitutional_rag::config::Config {
     let mut config = common::test_config();
     config.generation.backend = "local".into();
-    TestServer::start_with(config).await
+    config
+}
+
+async fn local_server() -> TestServer {
+    TestServer::start_with(local_config()).await
 }
 
 /// Runs the official `openai` Python client against `base_url`, streaming a greedy answer;
@@ -109,33 +87,21 @@ print(json.dumps({"text": text, "finish_reason": finish, "usage": usage}))
 #[tokio::test]
 async fn the_openai_client_streams_what_the_whole_completion_says() {
     let server = local_server().await;
-    let models: Value = server
-        .client
-        .get(server.url("/v1/models"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let models = expect_json(server.get("/v1/models").await, StatusCode::OK).await;
     let model = models["data"][0]["id"].as_str().unwrap().to_string();
     assert!(model.contains("SmolLM2"), "{models}");
 
-    let whole: Value = server
-        .client
-        .post(server.url("/v1/chat/completions"))
-        .json(&json!({
-            "model": model,
-            "messages": [{"role": "user", "content": "Name the three branches of government."}],
-            "temperature": 0,
-            "max_tokens": 24
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let request = json!({
+        "model": model,
+        "messages": [{"role": "user", "content": "Name the three branches of government."}],
+        "temperature": 0,
+        "max_tokens": 24
+    });
+    let whole = expect_json(
+        server.post("/v1/chat/completions", &request).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(whole["object"], "chat.completion");
     let text = whole["choices"][0]["message"]["content"].as_str().unwrap();
     assert!(!text.trim().is_empty(), "{whole}");
@@ -205,32 +171,20 @@ async fn bad_chat_requests_are_problems_and_change_nothing() {
         ),
     ];
     for (body, status, code) in cases {
-        let response = server
-            .client
-            .post(server.url("/v1/chat/completions"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), status, "{body}");
-        let problem: Value = response.json().await.unwrap();
-        assert_eq!(problem["code"], code, "{body}: {problem}");
+        let response = server.post("/v1/chat/completions", &body).await;
+        let status = StatusCode::from_u16(status).unwrap();
+        expect_problem(response, status, code).await;
     }
     // Still serving after all of that.
-    let response = server
-        .client
-        .post(server.url("/v1/chat/completions"))
-        .json(&json!({"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2, "temperature": 0}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let hi =
+        json!({"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2, "temperature": 0});
+    let response = server.post("/v1/chat/completions", &hi).await;
+    expect_json(response, StatusCode::OK).await;
 }
 
 #[tokio::test]
 async fn a_client_that_disconnects_frees_its_generation_slot() {
-    let mut config = common::test_config();
-    config.generation.backend = "local".into();
+    let mut config = local_config();
     config.generation.max_sequences = 1;
     let server = TestServer::start_with(config).await;
     let mut stream = server
@@ -272,14 +226,8 @@ async fn readiness_probes_the_remote_generator() {
         .port();
     config.generation.url = format!("http://127.0.0.1:{port}/v1");
     let server = TestServer::start_with(config).await;
-    let response = server
-        .client
-        .get(server.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "an optional part down is degraded");
-    let ready: Value = response.json().await.unwrap();
+    // An optional part down is degraded, not unavailable.
+    let ready = expect_json(server.get("/health/ready").await, StatusCode::OK).await;
     assert_eq!(ready["status"], "degraded", "{ready}");
     let generator = &ready["components"]["generator"];
     assert_eq!(generator["status"], "unavailable", "{ready}");
