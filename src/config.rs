@@ -558,13 +558,13 @@ impl Config {
             ("assist", &self.sampling.assist),
             ("chat", &self.sampling.chat),
         ] {
-            if !(0.0..=2.0).contains(&sampling.temperature) {
+            if !crate::llm::valid_temperature(sampling.temperature) {
                 return fail(
                     &format!("sampling.{mode}.temperature"),
                     "must be within 0..=2",
                 );
             }
-            if !(sampling.top_p > 0.0 && sampling.top_p <= 1.0) {
+            if !crate::llm::valid_top_p(sampling.top_p) {
                 return fail(&format!("sampling.{mode}.top_p"), "must be within (0, 1]");
             }
             if sampling.max_tokens == 0 {

@@ -14,7 +14,7 @@ mod sampling;
 mod types;
 
 pub use backend::from_config;
-pub use sampling::{AnswerMode, SamplingOverrides, sampling_for};
+pub use sampling::{AnswerMode, SamplingOverrides, sampling_for, valid_temperature, valid_top_p};
 pub use types::{
     ChatMessage, Completion, FinishReason, GenerationError, GenerationEvent, GenerationRequest,
     GenerationStream, Role, Sampling, Usage, collect,

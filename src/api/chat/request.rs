@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::llm::{
     AnswerMode, ChatMessage, GenerationRequest, Role, SamplingOverrides, sampling_for,
+    valid_temperature, valid_top_p,
 };
 use crate::service::validate;
 
@@ -55,16 +56,13 @@ pub fn generation_request(
             format!("max_tokens must be within 1..={MAX_COMPLETION_TOKENS}"),
         ));
     }
-    if request
-        .temperature
-        .is_some_and(|t| !(0.0..=2.0).contains(&t))
-    {
+    if request.temperature.is_some_and(|t| !valid_temperature(t)) {
         return Err(AppError::invalid(
             "invalid_temperature",
             "temperature must be within 0..=2",
         ));
     }
-    if request.top_p.is_some_and(|p| !(p > 0.0 && p <= 1.0)) {
+    if request.top_p.is_some_and(|p| !valid_top_p(p)) {
         return Err(AppError::invalid(
             "invalid_top_p",
             "top_p must be within (0, 1]",
