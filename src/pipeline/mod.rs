@@ -1,0 +1,3 @@
+//! The answer orchestrator and its stages, one file a stage.
+
+pub mod types;

@@ -1,0 +1,312 @@
+//! The answer pipeline's request, response and event types, shared by every route that
+//! answers (native, the old system's, and chat completions with `model: "rag"`).
+
+use poem_openapi::{Enum, Object, Union};
+use serde::{Deserialize, Serialize};
+
+use crate::guard::citations::CitationSpan;
+use crate::guard::constitution::Correction;
+
+/// The mode a caller asks for; `auto` lets the classifier decide.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "lowercase")]
+#[oai(rename_all = "lowercase")]
+pub enum RequestedMode {
+    /// Classify the question: chat, assist or evidence.
+    #[default]
+    Auto,
+    /// Conversation without retrieval.
+    Chat,
+    /// An LLM answer over the retrieved sources, with numbered citations.
+    Assist,
+    /// Verbatim quotes of the sources only; never text the sources do not contain.
+    Evidence,
+}
+
+/// The mode an answer was produced in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "lowercase")]
+#[oai(rename_all = "lowercase")]
+pub enum ResolvedMode {
+    /// Conversation without retrieval.
+    Chat,
+    /// An LLM answer over the retrieved sources.
+    Assist,
+    /// Verbatim quotes of the sources.
+    Evidence,
+}
+
+/// Who wrote a turn of the conversation history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "lowercase")]
+#[oai(rename_all = "lowercase")]
+pub enum TurnRole {
+    /// The person asking.
+    User,
+    /// The assistant's earlier answer.
+    Assistant,
+}
+
+/// One earlier turn of the conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Object)]
+pub struct Turn {
+    /// Author of the turn.
+    pub role: TurnRole,
+    /// Text of the turn.
+    pub content: String,
+}
+
+/// How strongly the sources back the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "lowercase")]
+#[oai(rename_all = "lowercase")]
+pub enum EvidenceLevel {
+    /// No usable evidence: the answer is a refusal (or a chat reply).
+    None,
+    /// Some evidence, but weak scores or only secondary sources.
+    Low,
+    /// Strong calibrated scores on primary (legal text) sources.
+    High,
+}
+
+/// The kind of question, which decides the collections searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum Intent {
+    /// What a statute or regulation says.
+    LegalText,
+    /// How to do something: procedures, applications, deadlines.
+    Practical,
+    /// Parliament, government and policy work.
+    ParliamentPolicy,
+    /// Background, commentary and research.
+    Research,
+    /// None of the above.
+    Unknown,
+}
+
+/// Every score a source was given; `relevance` is the calibrated one thresholds use.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Object)]
+pub struct SourceScores {
+    /// Calibrated relevance in [0, 1]: the basis of thresholds and the evidence level.
+    pub relevance: f64,
+    /// Cosine similarity of the dense embeddings, when the dense signal found it.
+    #[oai(skip_serializing_if_is_none)]
+    pub dense: Option<f64>,
+    /// BM25 score, when the lexical signal found it.
+    #[oai(skip_serializing_if_is_none)]
+    pub bm25: Option<f64>,
+    /// Weighted reciprocal-rank-fusion score (ordering only, never thresholded).
+    #[oai(skip_serializing_if_is_none)]
+    pub fused: Option<f64>,
+    /// Reranker score, when reranked.
+    #[oai(skip_serializing_if_is_none)]
+    pub rerank: Option<f64>,
+    /// Share of the question's content terms the passage contains, in [0, 1].
+    pub lexical: f64,
+}
+
+/// A source the answer may cite; `index` is the `n` of `[n]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+pub struct Source {
+    /// 1-based index cited as `[n]`.
+    pub index: u32,
+    /// Chunk identifier.
+    pub chunk_id: String,
+    /// Document identifier.
+    pub document_id: String,
+    /// Document title.
+    pub title: String,
+    /// Collection it came from.
+    pub collection: String,
+    /// Structural path, e.g. `RF 2 kap. 1 §`.
+    pub path: String,
+    /// Start of the chunk in the document text, in characters.
+    pub char_start: u64,
+    /// End of the chunk (exclusive), in characters.
+    pub char_end: u64,
+    /// The chunk's text (or its start, for long chunks).
+    pub snippet: String,
+    /// `primary` (routed primary collection) or `support`.
+    pub tier: String,
+    /// Every signal's score.
+    pub scores: SourceScores,
+}
+
+/// The grade CRAG gave one candidate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+pub struct Grading {
+    /// Chunk graded.
+    pub chunk_id: String,
+    /// Whether it was kept.
+    pub relevant: bool,
+    /// The grader's score in [0, 1].
+    pub score: f64,
+    /// `cross_encoder`, `llm`, or `timeout` when the grader ran out of time.
+    pub grader: String,
+}
+
+/// Where the question was sent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Object)]
+pub struct Routing {
+    /// Collections searched first.
+    pub primary: Vec<String>,
+    /// Collections searched for supporting material.
+    pub support: Vec<String>,
+    /// Routed collections that do not exist here (skipped with a warning).
+    pub skipped: Vec<String>,
+}
+
+/// How long one stage took.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+pub struct StageTiming {
+    /// Stage name (`safety`, `classify`, `decontextualize`, `route`, `retrieve`, `tier`,
+    /// `rerank`, `crag`, `generate`, `guardrail`, `citations`, `total`).
+    pub stage: String,
+    /// Wall time in milliseconds.
+    pub ms: f64,
+}
+
+/// Tokens used by generation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Object)]
+pub struct AnswerUsage {
+    /// Prompt tokens.
+    pub prompt_tokens: u32,
+    /// Generated tokens.
+    pub completion_tokens: u32,
+    /// Their sum.
+    pub total_tokens: u32,
+}
+
+/// A finished answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+pub struct Answer {
+    /// The answer text (the refusal template when `saknas_underlag`).
+    pub answer: String,
+    /// Mode the answer was produced in.
+    pub mode: ResolvedMode,
+    /// True when the sources do not back an answer; then `sources` is empty.
+    pub saknas_underlag: bool,
+    /// Why the pipeline refused, when it did.
+    #[oai(skip_serializing_if_is_none)]
+    pub refusal_reason: Option<String>,
+    /// How strongly the sources back the answer.
+    pub evidence_level: EvidenceLevel,
+    /// The question as retrieved for, after decontextualization.
+    pub question: String,
+    /// Classified intent.
+    pub intent: Intent,
+    /// Collections searched.
+    pub routing: Routing,
+    /// Sources the answer may cite, in `[n]` order.
+    pub sources: Vec<Source>,
+    /// Every `[n]` in the answer, with its span.
+    pub citations: Vec<CitationSpan>,
+    /// Invalid citation numbers removed from the generated text.
+    pub removed_citations: Vec<u32>,
+    /// Term corrections the guardrail applied.
+    pub corrections: Vec<Correction>,
+    /// CRAG gradings, when CRAG ran.
+    pub gradings: Vec<Grading>,
+    /// Optional stages skipped because the deadline ran short (`crag`, `reflection`).
+    pub skipped_stages: Vec<String>,
+    /// Time per stage.
+    pub timings: Vec<StageTiming>,
+    /// Generation token counts.
+    pub usage: AnswerUsage,
+}
+
+/// What the pipeline reports while it works; the streaming routes turn these into SSE.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Union)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[oai(discriminator_name = "event", one_of)]
+pub enum PipelineEvent {
+    /// Sources, mode, intent and routing, before any token.
+    Metadata(MetadataEvent),
+    /// The standalone question a follow-up was rewritten into.
+    Decontextualized(DecontextualizedEvent),
+    /// CRAG gradings.
+    Grading(GradingEvent),
+    /// A step of the pipeline's reasoning (stage decisions, rewrites).
+    ThoughtChain(ThoughtEvent),
+    /// A piece of the answer text.
+    Token(TokenEvent),
+    /// Term corrections applied to the answer.
+    Corrections(CorrectionsEvent),
+    /// A validated citation.
+    Citation(CitationSpan),
+    /// A stage's duration.
+    Timing(StageTiming),
+    /// The pipeline refuses; the answer is the refusal template.
+    Refusal(RefusalEvent),
+}
+
+/// Sent first: what the answer will be built from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+pub struct MetadataEvent {
+    /// Mode the answer is produced in.
+    pub mode: ResolvedMode,
+    /// Classified intent.
+    pub intent: Intent,
+    /// Collections searched.
+    pub routing: Routing,
+    /// Sources the answer may cite.
+    pub sources: Vec<Source>,
+    /// Evidence level of the sources.
+    pub evidence_level: EvidenceLevel,
+}
+
+/// A follow-up rewritten into a standalone question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+pub struct DecontextualizedEvent {
+    /// The question as asked.
+    pub original: String,
+    /// The standalone question retrieved for.
+    pub question: String,
+}
+
+/// CRAG gradings of one retrieval round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+pub struct GradingEvent {
+    /// Retrieval round, from 1.
+    pub round: u32,
+    /// The query of that round.
+    pub query: String,
+    /// One grade per candidate.
+    pub gradings: Vec<Grading>,
+}
+
+/// A step of the pipeline's reasoning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+pub struct ThoughtEvent {
+    /// Stage that decided.
+    pub stage: String,
+    /// What it decided.
+    pub message: String,
+}
+
+/// A piece of answer text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+pub struct TokenEvent {
+    /// Text to append.
+    pub text: String,
+}
+
+/// Corrections the guardrail applied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+pub struct CorrectionsEvent {
+    /// The corrected answer text, which replaces the streamed tokens.
+    pub answer: String,
+    /// What was changed.
+    pub corrections: Vec<Correction>,
+}
+
+/// The pipeline refuses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+pub struct RefusalEvent {
+    /// The refusal text.
+    pub answer: String,
+    /// Why.
+    pub reason: String,
+}
