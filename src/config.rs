@@ -5,6 +5,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+mod answer;
+
+pub use answer::{AnswerConfig, CragConfig};
+
 /// The whole configuration of the server and the CLI.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -33,6 +37,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// When API keys are required.
     pub auth: AuthConfig,
+    /// How questions are answered: deadlines, retrieval, CRAG, refusal thresholds.
+    pub answer: AnswerConfig,
 }
 
 /// HTTP listener and request limits.
@@ -517,6 +523,7 @@ impl Config {
         }
         self.validate_generation()?;
         self.validate_limits()?;
+        self.answer.validate()?;
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return fail("log.level", "not a valid tracing filter");
         }

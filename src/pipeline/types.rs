@@ -23,18 +23,8 @@ pub enum RequestedMode {
     Evidence,
 }
 
-/// The mode an answer was produced in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
-#[serde(rename_all = "lowercase")]
-#[oai(rename_all = "lowercase")]
-pub enum ResolvedMode {
-    /// Conversation without retrieval.
-    Chat,
-    /// An LLM answer over the retrieved sources.
-    Assist,
-    /// Verbatim quotes of the sources.
-    Evidence,
-}
+/// The mode an answer was produced in (the generation backends' sampling modes).
+pub type ResolvedMode = crate::llm::AnswerMode;
 
 /// Who wrote a turn of the conversation history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
