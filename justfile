@@ -57,12 +57,14 @@ test-peers: setup
         "llama-cpp-python[server]==0.3.36" openai==3.51.0 gguf==0.19.0
     touch "$stamp"
 
-# Benchmarks (release build): search latency, encoder, batching, ingestion, cold start.
+# Benchmarks (release build): search latency, encoder, batching, ingestion, cold start,
+# generation, and the answer pipeline end to end.
 bench: setup test-peers
     cargo bench --bench search
     cargo bench --bench retrieval
     cargo bench --bench llm_client
     cargo bench --bench generation
+    cargo bench --bench pipeline
 
 # Format, lint and look for duplicated code.
 check:

@@ -34,6 +34,9 @@ pub enum AppError {
     /// An upstream server did not answer in time.
     #[error("{0}")]
     GatewayTimeout(String),
+    /// The client went away before the work finished (nobody receives this answer).
+    #[error("{0}")]
+    Cancelled(String),
     /// A bug or an unexpected storage failure; details stay in the log.
     #[error("internal error: {0}")]
     Internal(String),
@@ -65,6 +68,7 @@ impl AppError {
             AppError::Unavailable(_) => "unavailable",
             AppError::BadGateway(_) => "upstream_error",
             AppError::GatewayTimeout(_) => "upstream_timeout",
+            AppError::Cancelled(_) => "client_closed_request",
             AppError::Internal(_) => "internal",
         }
     }

@@ -182,6 +182,6 @@ async fn openapi(config: Arc<Config>) -> anyhow::Result<()> {
     config.storage.url = "mem://".into();
     config.cache.embedding_path = String::new();
     let library = Library::open(Arc::new(config)).await?;
-    println!("{}", api::spec_json(&library));
+    println!("{}", api::spec_json(&library)?);
     Ok(())
 }

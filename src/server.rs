@@ -10,6 +10,7 @@ use crate::api;
 use crate::auth::{KeyRing, exposure};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
+use crate::pipeline::Pipeline;
 use crate::service::Library;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
@@ -20,6 +21,7 @@ pub struct BoundServer {
     acceptor: poem::listener::BoxAcceptor,
     library: Library,
     keys: Arc<KeyRing>,
+    pipeline: Arc<Pipeline>,
 }
 
 impl BoundServer {
@@ -41,6 +43,7 @@ impl BoundServer {
                 .await
                 .map_err(|e| AppError::Internal(format!("loading the generator: {e}")))??;
         let library = library.with_generator(generator);
+        let pipeline = Arc::new(Pipeline::new(library.clone(), library.metrics())?);
         let acceptor = TcpListener::bind(config.server.bind.clone())
             .into_acceptor()
             .await
@@ -52,6 +55,7 @@ impl BoundServer {
             acceptor,
             library,
             keys,
+            pipeline,
         })
     }
 
@@ -71,7 +75,7 @@ impl BoundServer {
     ) -> std::io::Result<()> {
         poem::Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(
-                api::routes(self.library, self.keys),
+                api::routes(self.library, self.keys, self.pipeline),
                 shutdown,
                 Some(SHUTDOWN_GRACE),
             )

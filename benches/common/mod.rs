@@ -1,6 +1,8 @@
 //! Shared by the benchmarks: a deterministic generator of statute-like text and percentiles.
 #![allow(dead_code)]
 
+pub mod corpus;
+
 /// Vocabulary of the generated legal text.
 pub const WORDS: &[&str] = &[
     "authority",
@@ -100,4 +102,10 @@ impl Rng {
 /// The `p` quantile (0..=1) of ascending `sorted` values.
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// p50, p95 and count of latencies in milliseconds.
+pub fn summary(mut millis: Vec<f64>) -> serde_json::Value {
+    millis.sort_by(f64::total_cmp);
+    serde_json::json!({"p50_ms": percentile(&millis, 0.5), "p95_ms": percentile(&millis, 0.95), "n": millis.len()})
 }

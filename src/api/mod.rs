@@ -1,5 +1,6 @@
 //! HTTP API: poem-openapi handlers that parse, call a service and map errors.
 
+mod answer;
 mod bulk;
 mod chat;
 mod collections;
@@ -7,6 +8,7 @@ mod documents;
 mod health;
 mod keys;
 mod legacy;
+mod legacy_agent;
 mod limits;
 mod metrics;
 pub mod middleware;
@@ -24,6 +26,7 @@ use poem::{Endpoint, EndpointExt, Response, Route};
 use poem_openapi::{OpenApiService, Tags};
 
 use crate::auth::KeyRing;
+use crate::pipeline::Pipeline;
 use crate::service::Library;
 
 /// Groups of operations in the spec.
@@ -35,6 +38,8 @@ pub enum ApiTags {
     Documents,
     /// Retrieval.
     Search,
+    /// Grounded answers with checked citations (the answer pipeline).
+    Answer,
     /// Embeddings and reranking with the server's models.
     Models,
     /// OpenAI-compatible chat completions with the configured generator.
@@ -53,6 +58,7 @@ pub enum ApiTags {
 fn openapi(
     library: &Library,
     keys: &Arc<KeyRing>,
+    pipeline: &Arc<Pipeline>,
 ) -> OpenApiService<impl poem_openapi::OpenApi + use<>, ()> {
     OpenApiService::new(
         (
@@ -79,9 +85,16 @@ fn openapi(
             },
             chat::ChatApi {
                 library: library.clone(),
+                pipeline: pipeline.clone(),
                 started: chrono::Utc::now().timestamp(),
             },
             keys::KeysApi { keys: keys.clone() },
+            answer::AnswerApi {
+                pipeline: pipeline.clone(),
+            },
+            legacy_agent::LegacyAgentApi {
+                pipeline: pipeline.clone(),
+            },
         ),
         "constitutional-rag",
         env!("CARGO_PKG_VERSION"),
@@ -92,17 +105,18 @@ fn openapi(
     )
 }
 
-/// The OpenAPI document as JSON.
-pub fn spec_json(library: &Library) -> String {
+/// The OpenAPI document as JSON, or why the pipeline's assets do not load.
+pub fn spec_json(library: &Library) -> crate::error::AppResult<String> {
     let keys = Arc::new(KeyRing::new(library.store().clone(), true));
-    security::document(&openapi(library, &keys).spec())
+    let pipeline = Arc::new(Pipeline::new(library.clone(), &crate::ops::Registry::new())?);
+    Ok(security::document(&openapi(library, &keys, &pipeline).spec()))
 }
 
 /// Every route: the API, `/openapi.json`, Swagger UI at `/docs`, with body limits, API keys
 /// checked against `keys`, the operational layers of [`middleware`] and problem+json for
 /// every error.
-pub fn routes(library: Library, keys: Arc<KeyRing>) -> impl Endpoint {
-    let service = openapi(&library, &keys);
+pub fn routes(library: Library, keys: Arc<KeyRing>, pipeline: Arc<Pipeline>) -> impl Endpoint {
+    let service = openapi(&library, &keys, &pipeline);
     let plain_spec = service.spec();
     let spec_json = security::document(&plain_spec);
     let spec = {

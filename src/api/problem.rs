@@ -141,6 +141,8 @@ impl From<AppError> for ApiError {
             AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             AppError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            // nginx's "client closed request"; only logs and metrics ever see it.
+            AppError::Cancelled(_) => StatusCode::from_u16(499).expect("499 is a valid status"),
         };
         let detail = match &err {
             AppError::Internal(message) => {

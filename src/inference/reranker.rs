@@ -11,6 +11,11 @@ use super::encoder::{SentenceEncoder, TokenVectors, max_sim};
 use super::tokenizer::{Encoded, TextTokenizer};
 use crate::error::{AppError, AppResult};
 
+/// MaxSim at or below which a passage is unrelated.
+const MAXSIM_FLOOR: f64 = 0.35;
+/// MaxSim at or above which a passage is clearly relevant.
+const MAXSIM_CEILING: f64 = 0.8;
+
 /// A cross-encoder scoring encoded (query, passage) pairs.
 struct PairScorer(CrossEncoder);
 
@@ -116,6 +121,18 @@ impl Reranker {
     /// `cross-encoder:<model>` or `maxsim:<model>`.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// A raw score of [`Reranker::score`] mapped onto [0, 1] with the same meaning for every
+    /// engine: the logistic function of a cross-encoder's logit; for MaxSim (an average of
+    /// per-token cosines, which sits near 0.35 for unrelated text with sentence encoders) a
+    /// linear map of [0.35, 0.8].
+    pub fn calibrate(&self, raw: f32) -> f64 {
+        let raw = f64::from(raw);
+        match &*self.engine {
+            Engine::CrossEncoder(_) => 1.0 / (1.0 + (-raw).exp()),
+            Engine::MaxSim(_) => ((raw - MAXSIM_FLOOR) / (MAXSIM_CEILING - MAXSIM_FLOOR)).clamp(0.0, 1.0),
+        }
     }
 
     /// The worker's queue depth and counters.

@@ -8,12 +8,14 @@
 mod backend;
 mod http;
 pub mod local;
+mod metered;
 pub mod ollama;
 pub mod openai;
 mod sampling;
 mod types;
 
 pub use backend::from_config;
+pub use metered::Metered;
 pub use sampling::{AnswerMode, SamplingOverrides, sampling_for, valid_temperature, valid_top_p};
 pub use types::{
     ChatMessage, Completion, FinishReason, GenerationError, GenerationEvent, GenerationRequest,

@@ -1,3 +1,405 @@
-//! The answer orchestrator and its stages, one file a stage.
+//! The answer orchestrator and its stages, one file a stage:
+//!
+//! safety → (mode ∥ decontextualization) → intent routing → hybrid retrieval of the routed
+//! tiers → tiering (calibrated relevance, dedupe, floor) → rerank → optional CRAG → grounds
+//! check → generation by mode → guardrail → citation check → optional self-reflection.
+//! Each stage times itself; a stage's refusal is an answer with `saknas_underlag`, not an
+//! error.
 
 pub mod types;
+
+mod assets;
+mod calibrate;
+mod crag;
+mod deadline;
+mod events;
+mod flow;
+mod generate;
+mod grounds;
+mod reflect;
+mod request;
+mod rerank;
+mod retrieve;
+mod tiering;
+mod timing;
+
+pub use events::{EventReceiver, Events};
+pub use request::AnswerRequest;
+pub use timing::server_timing;
+
+use std::time::Instant;
+
+use assets::Assets;
+use deadline::Deadline;
+use timing::{PipelineMetrics, Stopwatch};
+use flow::{answer_usage, evidence_level, to_source};
+use types::*;
+
+use crate::error::AppResult;
+use crate::guard::{citations, safety};
+use crate::llm::{AnswerMode, sampling_for};
+use crate::ops::Registry;
+use crate::retrieval::analyzer::AnalyzerLanguage;
+use crate::service::Library;
+
+/// Answers questions over a [`Library`]; build one per server and share it.
+pub struct Pipeline {
+    library: Library,
+    assets: Assets,
+    metrics: PipelineMetrics,
+}
+
+/// What one answer knows so far.
+struct Run<'a> {
+    request: AnswerRequest,
+    events: &'a Events,
+    deadline: Deadline,
+    clock: Stopwatch<'a>,
+    question: String,
+    language: AnalyzerLanguage,
+    mode: AnswerMode,
+    intent: Intent,
+    routing: Routing,
+    gradings: Vec<Grading>,
+    skipped: Vec<String>,
+}
+
+impl Run<'_> {
+    async fn thought(&self, stage: &str, message: impl Into<String>) -> AppResult<()> {
+        let message = message.into();
+        tracing::debug!(stage, %message, "answer pipeline");
+        self.events
+            .send(PipelineEvent::ThoughtChain(ThoughtEvent {
+                stage: stage.into(),
+                message,
+            }))
+            .await
+    }
+}
+
+impl Pipeline {
+    /// A pipeline over `library` with the assets `[answer]` names, its metrics registered
+    /// with `registry`.
+    pub fn new(library: Library, registry: &Registry) -> AppResult<Self> {
+        let assets = Assets::load(&library.config().answer)?;
+        Ok(Self {
+            library,
+            assets,
+            metrics: PipelineMetrics::register(registry),
+        })
+    }
+
+    /// The library answered from.
+    pub fn library(&self) -> &Library {
+        &self.library
+    }
+
+    /// Checks `request` without answering it (so streaming routes can reject bad input
+    /// with a 4xx before the stream starts).
+    pub fn check(&self, request: &AnswerRequest) -> AppResult<()> {
+        request::check(request, &self.library.config().answer).map(|_| ())
+    }
+
+    /// Answers `request`, reporting progress to `events`.
+    pub async fn answer(&self, request: AnswerRequest, events: &Events) -> AppResult<Answer> {
+        let config = &self.library.config().answer;
+        let deadline = request::check(&request, config)?;
+        let mut run = Run {
+            question: request.question.clone(),
+            language: language::detect(&request.question),
+            mode: AnswerMode::Assist,
+            intent: Intent::Unknown,
+            routing: Routing::default(),
+            gradings: Vec::new(),
+            skipped: Vec::new(),
+            request,
+            events,
+            deadline,
+            clock: Stopwatch::start(&self.metrics),
+        };
+        let answer = self.answer_run(&mut run).await;
+        if let Ok(answer) = &answer {
+            let mode = serde_json::to_value(answer.mode).unwrap_or_default();
+            self.metrics
+                .answered(mode.as_str().unwrap_or("unknown"), answer.saknas_underlag);
+        }
+        answer
+    }
+
+    async fn answer_run(&self, run: &mut Run<'_>) -> AppResult<Answer> {
+        let config = &self.library.config().answer;
+        let started = Instant::now();
+        let limits = safety::SafetyLimits {
+            max_chars: config.max_question_chars,
+            ..Default::default()
+        };
+        let verdict = safety::check_question(&run.request.question, &limits);
+        run.clock.record("safety", started, run.events).await?;
+        if let Some(verdict) = verdict {
+            return self.refuse(run, verdict.reason).await;
+        }
+
+        let started = Instant::now();
+        let (mode, question) = tokio::join!(
+            async {
+                match run.request.mode {
+                    RequestedMode::Auto => mode::classify(&run.request.question),
+                    RequestedMode::Chat => AnswerMode::Chat,
+                    RequestedMode::Assist => AnswerMode::Assist,
+                    RequestedMode::Evidence => AnswerMode::Evidence,
+                }
+            },
+            self.decontextualize(&run.request)
+        );
+        run.clock.record("classify", started, run.events).await?;
+        run.mode = mode;
+        if question != run.request.question {
+            run.events
+                .send(PipelineEvent::Decontextualized(DecontextualizedEvent {
+                    original: run.request.question.clone(),
+                    question: question.clone(),
+                }))
+                .await?;
+            run.language = language::detect(&question);
+            run.question = question;
+        }
+        if run.mode == AnswerMode::Chat {
+            return self.chat(run).await;
+        }
+        if run.mode == AnswerMode::Assist && self.library.generator().is_err() {
+            run.mode = AnswerMode::Evidence;
+            run.thought("generate", "no generator is configured; answering with quotes")
+                .await?;
+        }
+
+        let started = Instant::now();
+        run.intent = routing::classify_intent(&run.question, &self.assets.routing);
+        let route = self.route(run).await?;
+        run.clock.record("route", started, run.events).await?;
+
+        let query = run.question.clone();
+        let mut candidates = self.candidates(run, &query, &route).await?;
+        if run.request.crag.unwrap_or(config.crag.enabled) {
+            if run.deadline.allows_optional() {
+                candidates = self.correct(run, &route, candidates).await?;
+            } else {
+                run.skipped.push("crag".into());
+                run.thought("crag", "skipped: the deadline is close").await?;
+            }
+        }
+        candidates.retain(|c| c.scores.relevance >= config.min_relevance);
+        candidates.truncate(config.max_sources);
+        if let Some(reason) = grounds::missing_grounds(&run.question, &candidates) {
+            return self.refuse(run, reason).await;
+        }
+        let mut sources: Vec<Source> = candidates
+            .iter()
+            .enumerate()
+            .map(|(i, c)| to_source(i + 1, c))
+            .collect();
+        if run.mode == AnswerMode::Assist {
+            sources.truncate(generate::sources_within(&sources, config.context_tokens));
+        }
+        self.respond(run, sources).await
+    }
+
+    /// Generation, guardrail, citations and reflection over the chosen `sources`.
+    async fn respond(&self, run: &mut Run<'_>, sources: Vec<Source>) -> AppResult<Answer> {
+        let config = &self.library.config().answer;
+        let mut level = evidence_level(&sources, config.high_relevance);
+        run.events
+            .send(PipelineEvent::Metadata(MetadataEvent {
+                mode: run.mode,
+                intent: run.intent,
+                routing: run.routing.clone(),
+                sources: sources.clone(),
+                evidence_level: level,
+            }))
+            .await?;
+        let started = Instant::now();
+        let (text, usage) = match run.mode {
+            AnswerMode::Evidence => {
+                let passages: Vec<extract::Passage<'_>> = sources
+                    .iter()
+                    .map(|s| extract::Passage {
+                        source: s.index,
+                        text: &s.snippet,
+                        path: &s.path,
+                    })
+                    .collect();
+                let quotes =
+                    extract::select_quotes(&run.question, &passages, run.language, config.max_quotes);
+                run.clock.record("generate", started, run.events).await?;
+                if quotes.is_empty() {
+                    return self
+                        .refuse(run, "no sentence of the sources answers the question".into())
+                        .await;
+                }
+                let text = extract::render(&quotes);
+                run.events
+                    .send(PipelineEvent::Token(TokenEvent { text: text.clone() }))
+                    .await?;
+                (text, AnswerUsage::default())
+            }
+            _ => {
+                let generator = self.library.generator()?;
+                let messages = generate::assist_messages(
+                    &self.assets.prompts.assist_system,
+                    &sources,
+                    &run.request.history,
+                    &run.question,
+                );
+                let sampling =
+                    sampling_for(self.library.config(), run.mode, run.request.sampling.clone());
+                let generated =
+                    generate::generate(generator, messages, sampling, run.events, &run.deadline)
+                        .await?;
+                run.clock.record("generate", started, run.events).await?;
+                if generated.cut_by_deadline {
+                    run.skipped.push("generation_cut_by_deadline".into());
+                }
+                (generated.text, answer_usage(generated.usage))
+            }
+        };
+
+        let started = Instant::now();
+        let (corrected, corrections) = self.assets.constitution.apply(&text);
+        let unsafe_output = safety::check_answer(&corrected);
+        run.clock.record("guardrail", started, run.events).await?;
+        if let Some(verdict) = unsafe_output {
+            return self.refuse(run, verdict.reason).await;
+        }
+        if !corrections.is_empty() {
+            run.events
+                .send(PipelineEvent::Corrections(CorrectionsEvent {
+                    answer: corrected.clone(),
+                    corrections: corrections.clone(),
+                }))
+                .await?;
+        }
+
+        let started = Instant::now();
+        let checked = citations::check(&corrected, sources.len());
+        for citation in &checked.citations {
+            run.events.send(PipelineEvent::Citation(*citation)).await?;
+        }
+        run.clock.record("citations", started, run.events).await?;
+        if !checked.removed.is_empty() {
+            run.thought(
+                "citations",
+                format!("removed citations of missing sources: {:?}", checked.removed),
+            )
+            .await?;
+        }
+
+        if run.mode == AnswerMode::Assist && config.reflection {
+            level = self.reflect(run, &checked.text, &sources, level).await?;
+        }
+        Ok(Answer {
+            answer: checked.text,
+            mode: run.mode,
+            saknas_underlag: false,
+            refusal_reason: None,
+            evidence_level: level,
+            question: run.question.clone(),
+            intent: run.intent,
+            routing: run.routing.clone(),
+            sources,
+            citations: checked.citations,
+            removed_citations: checked.removed,
+            corrections,
+            gradings: std::mem::take(&mut run.gradings),
+            skipped_stages: std::mem::take(&mut run.skipped),
+            timings: run.clock.finish(),
+            usage,
+        })
+    }
+
+    /// Self-reflection: an answer its sources barely support gets evidence level `low`.
+    async fn reflect(
+        &self,
+        run: &mut Run<'_>,
+        answer: &str,
+        sources: &[Source],
+        level: EvidenceLevel,
+    ) -> AppResult<EvidenceLevel> {
+        if !run.deadline.allows_optional() {
+            run.skipped.push("reflection".into());
+            return Ok(level);
+        }
+        let started = Instant::now();
+        let texts: Vec<&str> = sources.iter().map(|s| s.snippet.as_str()).collect();
+        let share = reflect::supported_share(answer, &texts.join("\n"), run.language);
+        run.clock.record("reflection", started, run.events).await?;
+        run.thought(
+            "reflection",
+            format!("{:.0}% of the answer's sentences are supported by the sources", share * 100.0),
+        )
+        .await?;
+        Ok(if share < 0.5 { level.min(EvidenceLevel::Low) } else { level })
+    }
+
+    /// Chat mode: the generator talks, without retrieval.
+    async fn chat(&self, run: &mut Run<'_>) -> AppResult<Answer> {
+        let generator = self.library.generator()?;
+        run.events
+            .send(PipelineEvent::Metadata(MetadataEvent {
+                mode: AnswerMode::Chat,
+                intent: run.intent,
+                routing: Routing::default(),
+                sources: Vec::new(),
+                evidence_level: EvidenceLevel::None,
+            }))
+            .await?;
+        let started = Instant::now();
+        let messages = generate::chat_messages(
+            &self.assets.prompts.chat_system,
+            &run.request.history,
+            &run.request.question,
+        );
+        let sampling = sampling_for(self.library.config(), AnswerMode::Chat, run.request.sampling.clone());
+        let generated = generate::generate(generator, messages, sampling, run.events, &run.deadline).await?;
+        run.clock.record("generate", started, run.events).await?;
+        let started = Instant::now();
+        let (text, corrections) = self.assets.constitution.apply(&generated.text);
+        run.clock.record("guardrail", started, run.events).await?;
+        let mut answer = self.finish(run, text, None);
+        answer.corrections = corrections;
+        answer.usage = answer_usage(generated.usage);
+        Ok(answer)
+    }
+
+    /// The refusal answer: the configured template, no sources, `saknas_underlag`.
+    async fn refuse(&self, run: &mut Run<'_>, reason: String) -> AppResult<Answer> {
+        let text = self.assets.prompts.refusal.clone();
+        run.events
+            .send(PipelineEvent::Refusal(RefusalEvent {
+                answer: text.clone(),
+                reason: reason.clone(),
+            }))
+            .await?;
+        Ok(self.finish(run, text, Some(reason)))
+    }
+
+    /// An answer without sources (refusals and chat).
+    fn finish(&self, run: &mut Run<'_>, text: String, refusal: Option<String>) -> Answer {
+        Answer {
+            answer: text,
+            mode: run.mode,
+            saknas_underlag: refusal.is_some(),
+            refusal_reason: refusal,
+            evidence_level: EvidenceLevel::None,
+            question: run.question.clone(),
+            intent: run.intent,
+            routing: run.routing.clone(),
+            sources: Vec::new(),
+            citations: Vec::new(),
+            removed_citations: Vec::new(),
+            corrections: Vec::new(),
+            gradings: std::mem::take(&mut run.gradings),
+            skipped_stages: std::mem::take(&mut run.skipped),
+            timings: run.clock.finish(),
+            usage: AnswerUsage::default(),
+        }
+    }
+}

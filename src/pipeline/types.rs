@@ -230,6 +230,41 @@ pub enum PipelineEvent {
     Timing(StageTiming),
     /// The pipeline refuses; the answer is the refusal template.
     Refusal(RefusalEvent),
+    /// Last event of a stream that succeeded: the whole answer, as `POST /v1/answer` returns
+    /// it (sent by the streaming routes).
+    Done(Answer),
+    /// Last event of a stream that failed after it started (sent by the streaming routes).
+    Error(ErrorEvent),
+}
+
+impl PipelineEvent {
+    /// The event's name, as in `event:` lines and the `event` field.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PipelineEvent::Metadata(_) => "metadata",
+            PipelineEvent::Decontextualized(_) => "decontextualized",
+            PipelineEvent::Grading(_) => "grading",
+            PipelineEvent::ThoughtChain(_) => "thought_chain",
+            PipelineEvent::Token(_) => "token",
+            PipelineEvent::Corrections(_) => "corrections",
+            PipelineEvent::Citation(_) => "citation",
+            PipelineEvent::Timing(_) => "timing",
+            PipelineEvent::Refusal(_) => "refusal",
+            PipelineEvent::Done(_) => "done",
+            PipelineEvent::Error(_) => "error",
+        }
+    }
+}
+
+/// A failure after the stream started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+pub struct ErrorEvent {
+    /// Stable code, as in problem responses.
+    pub code: String,
+    /// What went wrong.
+    pub detail: String,
+    /// The HTTP status the failure would have had.
+    pub status: u16,
 }
 
 /// Sent first: what the answer will be built from.

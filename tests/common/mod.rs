@@ -186,3 +186,5 @@ pub async fn expect_problem(response: Response, status: StatusCode, code: &str) 
     problem
 }
 pub mod peers;
+pub mod sse;
+pub mod statutes;

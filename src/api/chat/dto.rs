@@ -4,6 +4,8 @@ use poem_openapi::types::Example;
 use poem_openapi::{Object, Union};
 use serde::Deserialize;
 
+use crate::pipeline::types::Source;
+
 /// One string or several.
 #[derive(Debug, Clone, Union, Deserialize)]
 #[serde(untagged)]
@@ -83,6 +85,8 @@ pub struct ResponseFormat {
 #[oai(example)]
 pub struct ChatCompletionRequest {
     /// The configured generator's model id (see `GET /v1/models`); omitted = that model.
+    /// `rag` answers with the answer pipeline over the routed collections, `rag:<a>,<b>`
+    /// over collections `a` and `b`.
     pub model: Option<String>,
     /// The conversation; the model answers it.
     pub messages: Vec<ChatMessageIn>,
@@ -195,6 +199,9 @@ pub struct ChatCompletion {
     pub choices: Vec<ChatChoice>,
     /// Token counts.
     pub usage: ChatUsage,
+    /// With `model: "rag"`: the sources the answer cites as `[n]`.
+    #[oai(skip_serializing_if_is_none)]
+    pub references: Option<Vec<Source>>,
 }
 
 /// New text of a streamed choice.
@@ -235,6 +242,10 @@ pub struct ChatCompletionChunk {
     /// Token counts, in the last chunk when `stream_options.include_usage` is set.
     #[oai(skip_serializing_if_is_none)]
     pub usage: Option<ChatUsage>,
+    /// With `model: "rag"`: the sources the answer cites, in the chunk with the finish
+    /// reason.
+    #[oai(skip_serializing_if_is_none)]
+    pub references: Option<Vec<Source>>,
 }
 
 /// One model the server serves.

@@ -2,6 +2,7 @@
 //! `GET /v1/models`, passed straight to the configured generator.
 
 mod dto;
+mod rag;
 mod reply;
 mod request;
 
@@ -20,12 +21,15 @@ use super::problem::ApiError;
 use super::strict_json::StrictJson;
 use crate::error::AppError;
 use crate::llm::{self, GenerationError, Generator};
+use crate::pipeline::Pipeline;
 use crate::service::Library;
 
 /// Chat routes.
 pub struct ChatApi {
     /// The service behind the routes.
     pub library: Library,
+    /// The answer pipeline behind `model: "rag"`.
+    pub pipeline: Arc<Pipeline>,
     /// Unix seconds when the server started (the `created` of every model card).
     pub started: i64,
 }
@@ -39,6 +43,9 @@ impl ChatApi {
         body: StrictJson<ChatCompletionRequest>,
     ) -> Result<ChatReply, ApiError> {
         let request = body.0;
+        if let Some(collections) = rag::rag_collections(request.model.as_deref()) {
+            return self.rag(request, collections).await;
+        }
         let generator = self.library.generator()?.clone();
         check_model(request.model.as_deref(), generator.as_ref())?;
         let stream = request.stream;
@@ -73,11 +80,13 @@ impl ChatApi {
                     finish_reason: completion.finish_reason.as_str().into(),
                 }],
                 usage: chat_usage(completion.usage),
+                references: None,
             }))
         }
     }
 
-    /// The models this server serves: the generator (if any) and the sentence encoder.
+    /// The models this server serves: the generator (if any), `rag` (the answer pipeline)
+    /// and the sentence encoder.
     #[oai(path = "/v1/models", method = "get", tag = "ApiTags::Chat")]
     async fn models(&self) -> Json<ModelList> {
         let card = |id: &str| ModelCard {
@@ -90,11 +99,44 @@ impl ChatApi {
         if let Ok(generator) = self.library.generator() {
             data.push(card(generator.model()));
         }
+        data.push(card(rag::RAG_MODEL));
         data.push(card(&self.library.embedder().info().model_id));
         Json(ModelList {
             object: "list".into(),
             data,
         })
+    }
+}
+
+impl ChatApi {
+    /// A chat completion answered by the answer pipeline over `collections`.
+    async fn rag(
+        &self,
+        request: ChatCompletionRequest,
+        collections: Vec<String>,
+    ) -> Result<ChatReply, ApiError> {
+        let stream = request.stream;
+        let header = ChunkHeader {
+            id: format!("chatcmpl-{}", uuid::Uuid::now_v7().simple()),
+            created: chrono::Utc::now().timestamp(),
+            model: rag::RAG_MODEL.into(),
+            include_usage: request
+                .stream_options
+                .as_ref()
+                .is_some_and(|o| o.include_usage),
+        };
+        let request = rag::answer_request(&self.pipeline, request, collections)?;
+        if stream {
+            Ok(ChatReply::Stream(rag::streamed(
+                self.pipeline.clone(),
+                request,
+                header,
+            )))
+        } else {
+            Ok(ChatReply::Whole(
+                rag::whole(&self.pipeline, request, header).await?,
+            ))
+        }
     }
 }
 

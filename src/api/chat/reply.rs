@@ -16,6 +16,7 @@ use super::dto::{ChatCompletion, ChatCompletionChunk, ChatUsage, ChunkChoice, Ch
 use crate::api::problem::ApiError;
 use crate::error::AppError;
 use crate::llm::{FinishReason, GenerationError, GenerationEvent, Usage};
+use crate::pipeline::types::Source;
 
 /// Comment lines sent while the generator is silent, so proxies keep the stream open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -88,13 +89,7 @@ impl ChunkHeader {
         first: GenerationEvent,
         rest: impl Stream<Item = Result<GenerationEvent, GenerationError>> + Send + 'static,
     ) -> BoxStream<'static, Event> {
-        let opening = self.chunk(
-            ChunkDelta {
-                role: Some("assistant".into()),
-                content: Some(String::new()),
-            },
-            None,
-        );
+        let opening = self.opening();
         let generated = stream::once(async move { Ok(first) })
             .chain(rest)
             .scan(false, move |ended, event| {
@@ -115,13 +110,7 @@ impl ChunkHeader {
     /// The SSE events one generation event becomes.
     fn events_of(&self, event: Result<GenerationEvent, GenerationError>) -> Vec<Event> {
         match event {
-            Ok(GenerationEvent::Delta(text)) => vec![self.chunk(
-                ChunkDelta {
-                    role: None,
-                    content: Some(text),
-                },
-                None,
-            )],
+            Ok(GenerationEvent::Delta(text)) => vec![self.text(text)],
             Ok(GenerationEvent::Finished {
                 usage,
                 finish_reason,
@@ -159,6 +148,15 @@ impl ChunkHeader {
     }
 
     fn event(&self, choices: Vec<ChunkChoice>, usage: Option<ChatUsage>) -> Event {
+        self.event_with_references(choices, usage, None)
+    }
+
+    fn event_with_references(
+        &self,
+        choices: Vec<ChunkChoice>,
+        usage: Option<ChatUsage>,
+        references: Option<Vec<Source>>,
+    ) -> Event {
         let chunk = ChatCompletionChunk {
             id: self.id.clone(),
             object: "chat.completion.chunk".into(),
@@ -166,8 +164,50 @@ impl ChunkHeader {
             model: self.model.clone(),
             choices,
             usage,
+            references,
         };
         Event::message(chunk.to_json_string())
+    }
+
+    /// The first chunk: the assistant's role and no text yet.
+    pub fn opening(&self) -> Event {
+        self.chunk(
+            ChunkDelta {
+                role: Some("assistant".into()),
+                content: Some(String::new()),
+            },
+            None,
+        )
+    }
+
+    /// A chunk of answer text.
+    pub fn text(&self, text: String) -> Event {
+        self.chunk(
+            ChunkDelta {
+                role: None,
+                content: Some(text),
+            },
+            None,
+        )
+    }
+
+    /// The closing events of a RAG answer: the finish reason with the references, the usage
+    /// chunk when asked for, and `[DONE]`.
+    pub fn closing(&self, usage: Usage, references: Vec<Source>) -> Vec<Event> {
+        let finish = ChunkChoice {
+            index: 0,
+            delta: ChunkDelta {
+                role: None,
+                content: None,
+            },
+            finish_reason: Some(FinishReason::Stop.as_str().into()),
+        };
+        let mut events = vec![self.event_with_references(vec![finish], None, Some(references))];
+        if self.include_usage {
+            events.push(self.usage_chunk(usage));
+        }
+        events.push(Event::message("[DONE]"));
+        events
     }
 }
 
@@ -183,8 +223,13 @@ pub fn chat_usage(usage: Usage) -> ChatUsage {
 /// A failure after streaming began, as OpenAI reports it inside a stream.
 fn error_event(err: GenerationError) -> Event {
     let problem = ApiError::from(AppError::from(err)).into_problem();
+    openai_error(&problem.detail, &problem.code)
+}
+
+/// OpenAI's `{"error": …}` stream event.
+pub fn openai_error(message: &str, code: &str) -> Event {
     let body = serde_json::json!({
-        "error": { "message": problem.detail, "type": "server_error", "code": problem.code }
+        "error": { "message": message, "type": "server_error", "code": code }
     });
     Event::message(body.to_string())
 }

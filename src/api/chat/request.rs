@@ -23,6 +23,18 @@ pub fn generation_request(
     config: &Config,
     request: ChatCompletionRequest,
 ) -> AppResult<GenerationRequest> {
+    let (messages, overrides) = checked(config, request)?;
+    Ok(GenerationRequest {
+        messages,
+        sampling: sampling_for(config, AnswerMode::Chat, overrides),
+    })
+}
+
+/// The messages and sampling values of `request`, or why it is invalid.
+pub fn checked(
+    config: &Config,
+    request: ChatCompletionRequest,
+) -> AppResult<(Vec<ChatMessage>, SamplingOverrides)> {
     reject_unsupported(&request)?;
     if request.messages.is_empty() || request.messages.len() > MAX_MESSAGES {
         return Err(AppError::invalid(
@@ -85,10 +97,7 @@ pub fn generation_request(
         seed: request.seed,
         repetition_penalty: request.repetition_penalty,
     };
-    Ok(GenerationRequest {
-        messages,
-        sampling: sampling_for(config, AnswerMode::Chat, overrides),
-    })
+    Ok((messages, overrides))
 }
 
 /// OpenAI parameters this server accepts only at their neutral values.

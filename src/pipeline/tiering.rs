@@ -1,0 +1,128 @@
+//! Tiering: calibrated scores for every retrieved chunk, at most a few chunks per document,
+//! a relevance floor, best first (primary before support at equal relevance).
+
+use std::collections::{HashMap, HashSet};
+
+use super::calibrate;
+use super::retrieve::{Retrieved, Tier};
+use super::terms;
+use super::types::SourceScores;
+use crate::model::SearchHit;
+use crate::retrieval::analyzer::AnalyzerLanguage;
+
+/// A candidate source with its scores.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The chunk.
+    pub hit: SearchHit,
+    /// Routing tier.
+    pub tier: Tier,
+    /// Every signal's score and the calibrated relevance.
+    pub scores: SourceScores,
+}
+
+impl Candidate {
+    /// Recomputes `scores.relevance` from the signals now known.
+    pub fn recalibrate(&mut self) {
+        let dense = self.scores.dense.map(calibrate::dense);
+        self.scores.relevance = calibrate::relevance(dense, self.scores.lexical, self.scores.rerank);
+    }
+}
+
+/// Scores every retrieved chunk against the question's content `terms`.
+pub fn score(retrieved: Vec<Retrieved>, terms: &[String], language: AnalyzerLanguage) -> Vec<Candidate> {
+    retrieved
+        .into_iter()
+        .map(|Retrieved { hit, tier }| {
+            let mut candidate = Candidate {
+                scores: SourceScores {
+                    relevance: 0.0,
+                    dense: hit.dense.map(|s| s.score),
+                    bm25: hit.bm25.map(|s| s.score),
+                    fused: hit.fused,
+                    rerank: None,
+                    lexical: f64::from(terms::coverage(terms, &hit.text, language)),
+                },
+                hit,
+                tier,
+            };
+            candidate.recalibrate();
+            candidate
+        })
+        .collect()
+}
+
+/// The best `keep` candidates with relevance at least `floor`, no chunk twice and at most
+/// `per_document` chunks of one document.
+pub fn select(mut candidates: Vec<Candidate>, per_document: usize, floor: f64, keep: usize) -> Vec<Candidate> {
+    candidates.sort_by(|a, b| {
+        b.scores
+            .relevance
+            .total_cmp(&a.scores.relevance)
+            .then((a.tier == Tier::Support).cmp(&(b.tier == Tier::Support)))
+    });
+    let mut seen_chunks = HashSet::new();
+    let mut per_doc: HashMap<String, usize> = HashMap::new();
+    candidates
+        .into_iter()
+        .filter(|c| c.scores.relevance >= floor)
+        .filter(|c| seen_chunks.insert(c.hit.chunk_id.clone()))
+        .filter(|c| {
+            let count = per_doc.entry(c.hit.document_id.clone()).or_default();
+            *count += 1;
+            *count <= per_document
+        })
+        .take(keep)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidate(chunk: &str, document: &str, relevance: f64, tier: Tier) -> Candidate {
+        Candidate {
+            hit: SearchHit {
+                chunk_id: chunk.into(),
+                document_id: document.into(),
+                title: String::new(),
+                collection: "c".into(),
+                path: String::new(),
+                position: 0,
+                char_start: 0,
+                char_end: 0,
+                text: String::new(),
+                score: 0.0,
+                rank: 0,
+                dense: None,
+                bm25: None,
+                fused: None,
+                rerank: None,
+            },
+            tier,
+            scores: SourceScores {
+                relevance,
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn keeps_the_best_per_document_above_the_floor() {
+        let picked = select(
+            vec![
+                candidate("a1", "a", 0.9, Tier::Primary),
+                candidate("a2", "a", 0.8, Tier::Primary),
+                candidate("a3", "a", 0.7, Tier::Primary),
+                candidate("b1", "b", 0.8, Tier::Support),
+                candidate("c1", "c", 0.1, Tier::Primary),
+                candidate("a1", "a", 0.9, Tier::Primary),
+            ],
+            2,
+            0.3,
+            10,
+        );
+        let ids: Vec<&str> = picked.iter().map(|c| c.hit.chunk_id.as_str()).collect();
+        assert_eq!(ids, ["a1", "a2", "b1"]);
+    }
+}

@@ -1,0 +1,92 @@
+//! Stage timings: each stage's wall time goes into the answer, the SSE `timing` events, the
+//! `Server-Timing` header and a Prometheus histogram.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::events::Events;
+use super::types::{PipelineEvent, StageTiming};
+use crate::error::AppResult;
+use crate::ops::{Counter, Family, Histogram, LATENCY_BUCKETS, Registry};
+
+/// The pipeline's metric families.
+pub struct PipelineMetrics {
+    stage_seconds: Arc<Family<Histogram>>,
+    answers: Arc<Family<Counter>>,
+}
+
+impl PipelineMetrics {
+    /// Registers the families with `registry`.
+    pub fn register(registry: &Registry) -> Self {
+        Self {
+            stage_seconds: registry.histogram(
+                "crag_answer_stage_duration_seconds",
+                "Time spent in each stage of the answer pipeline.",
+                &["stage"],
+                LATENCY_BUCKETS,
+            ),
+            answers: registry.counter(
+                "crag_answers_total",
+                "Answers produced, by mode and outcome (answered or refused).",
+                &["mode", "outcome"],
+            ),
+        }
+    }
+
+    /// Counts one finished answer.
+    pub fn answered(&self, mode: &str, refused: bool) {
+        let outcome = if refused { "refused" } else { "answered" };
+        self.answers.with(&[mode, outcome]).inc();
+    }
+}
+
+/// Collects the timings of one answer.
+pub struct Stopwatch<'a> {
+    started: Instant,
+    timings: Vec<StageTiming>,
+    metrics: &'a PipelineMetrics,
+}
+
+impl<'a> Stopwatch<'a> {
+    /// Starts timing an answer now.
+    pub fn start(metrics: &'a PipelineMetrics) -> Self {
+        Self {
+            started: Instant::now(),
+            timings: Vec::new(),
+            metrics,
+        }
+    }
+
+    /// Records that `stage` ran from `since` until now and reports it to `events`.
+    pub async fn record(&mut self, stage: &str, since: Instant, events: &Events) -> AppResult<()> {
+        let seconds = since.elapsed().as_secs_f64();
+        self.metrics.stage_seconds.with(&[stage]).observe(seconds);
+        let timing = StageTiming {
+            stage: stage.to_string(),
+            ms: seconds * 1000.0,
+        };
+        self.timings.push(timing.clone());
+        events.send(PipelineEvent::Timing(timing)).await
+    }
+
+    /// The recorded timings followed by `total` (taken: a second call returns only a new
+    /// `total`).
+    pub fn finish(&mut self) -> Vec<StageTiming> {
+        let seconds = self.started.elapsed().as_secs_f64();
+        self.metrics.stage_seconds.with(&["total"]).observe(seconds);
+        self.timings.push(StageTiming {
+            stage: "total".into(),
+            ms: seconds * 1000.0,
+        });
+        std::mem::take(&mut self.timings)
+    }
+}
+
+/// The `Server-Timing` header value of `timings` (`retrieve;dur=3.2, …`).
+pub fn server_timing(timings: &[StageTiming]) -> String {
+    timings
+        .iter()
+        .map(|t| format!("{};dur={:.1}", t.stage, t.ms))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
