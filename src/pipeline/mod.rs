@@ -1,3 +1,5 @@
 //! The answer orchestrator and its stages, one file a stage.
 
+pub mod language;
+pub mod terms;
 pub mod types;
