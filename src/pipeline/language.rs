@@ -8,101 +8,16 @@
 use crate::retrieval::analyzer::AnalyzerLanguage;
 
 /// Common Swedish function and question words (lowercase).
-const SWEDISH_WORDS: &[&str] = &[
-    "och",
-    "att",
-    "som",
-    "vad",
-    "är",
-    "för",
-    "hur",
-    "enligt",
-    "lagen",
-    "kap",
-    "det",
-    "den",
-    "inte",
-    "av",
-    "på",
-    "om",
-    "vilka",
-    "vilken",
-    "vilket",
-    "varför",
-    "när",
-    "säger",
-    "finns",
-    "ska",
-    "skall",
-    "får",
-    "eller",
-    "detta",
-    "denna",
-    "dessa",
-    "jag",
-    "du",
-    "mig",
-    "hej",
-    "tack",
-    "gäller",
-    "också",
-    "även",
-    "vem",
-    "från",
-    "kapitel",
-    "kapitlet",
-    "myndighet",
-    "måste",
-];
+const SWEDISH_WORDS: &str = "\
+    och att som vad är för hur enligt lagen kap det den inte av på om vilka vilken vilket \
+    varför när säger finns ska skall får eller detta denna dessa jag du mig hej tack gäller \
+    också även vem från kapitel kapitlet myndighet måste";
 
 /// Common English function and question words (lowercase).
-const ENGLISH_WORDS: &[&str] = &[
-    "the",
-    "what",
-    "which",
-    "does",
-    "do",
-    "is",
-    "are",
-    "how",
-    "who",
-    "why",
-    "when",
-    "of",
-    "and",
-    "to",
-    "in",
-    "say",
-    "says",
-    "about",
-    "according",
-    "law",
-    "act",
-    "section",
-    "article",
-    "chapter",
-    "can",
-    "you",
-    "hello",
-    "thanks",
-    "thank",
-    "please",
-    "under",
-    "with",
-    "for",
-    "it",
-    "its",
-    "this",
-    "that",
-    "there",
-    "my",
-    "me",
-    "your",
-    "not",
-    "hi",
-    "where",
-    "should",
-];
+const ENGLISH_WORDS: &str = "\
+    the what which does do is are how who why when of and to in say says about according law \
+    act section article chapter can you hello thanks thank please under with for it its this \
+    that there my me your not hi where should";
 
 /// The language of `text`: Swedish when Swedish cues outweigh English ones, else English.
 pub fn detect(text: &str) -> AnalyzerLanguage {
@@ -131,14 +46,19 @@ fn cue_counts(text: &str) -> (usize, usize) {
             continue;
         }
         let word = word.to_lowercase();
-        if SWEDISH_WORDS.contains(&word.as_str()) || word.contains(['å', 'ä', 'ö']) {
+        if is_listed(SWEDISH_WORDS, &word) || word.contains(['å', 'ä', 'ö']) {
             swedish += 1;
         }
-        if ENGLISH_WORDS.contains(&word.as_str()) {
+        if is_listed(ENGLISH_WORDS, &word) {
             english += 1;
         }
     }
     (swedish, english)
+}
+
+/// Whether `word` is one of the whitespace-separated words of `list`.
+fn is_listed(list: &str, word: &str) -> bool {
+    list.split_whitespace().any(|listed| listed == word)
 }
 
 #[cfg(test)]
