@@ -1,5 +1,6 @@
 //! The answer orchestrator and its stages, one file a stage.
 
 pub mod language;
+pub mod references;
 pub mod terms;
 pub mod types;
