@@ -1,6 +1,7 @@
 //! The answer orchestrator and its stages, one file a stage.
 
 pub mod language;
+pub mod mode;
 pub mod references;
 pub mod terms;
 pub mod types;
