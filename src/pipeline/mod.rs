@@ -6,6 +6,10 @@
 //! Each stage times itself; a stage's refusal is an answer with `saknas_underlag`, not an
 //! error.
 
+pub mod language;
+pub mod mode;
+pub mod references;
+pub mod terms;
 pub mod types;
 
 mod assets;
