@@ -113,13 +113,19 @@ async fn scenario(
         .map(|(stage, ms)| (stage, summary(ms)))
         .collect();
     for (stage, s) in &stages {
-        println!("  {stage:>12}: p50 {:.2} ms, p95 {:.2} ms", s["p50_ms"], s["p95_ms"]);
+        println!(
+            "  {stage:>12}: p50 {:.2} ms, p95 {:.2} ms",
+            s["p50_ms"], s["p95_ms"]
+        );
     }
     let mut report = json!({"end_to_end": total, "time_to_first_token": ttft, "stages": stages, "refused": refused});
     if !outside_generation.is_empty() {
         outside_generation.sort_by(f64::total_cmp);
         let share = outside_generation[outside_generation.len() / 2];
-        println!("  share of time to first token outside generation: p50 {:.1}%", share * 100.0);
+        println!(
+            "  share of time to first token outside generation: p50 {:.1}%",
+            share * 100.0
+        );
         report["outside_generation_share_p50"] = json!(share);
     }
     report
@@ -180,13 +186,22 @@ async fn main() {
 
     let mut local = (*config).clone();
     local.generation.backend = "local".into();
-    let generator = tokio::task::spawn_blocking(move || constitutional_rag::llm::from_config(&local))
-        .await
-        .unwrap()
-        .expect("local generator");
-    let pipeline = Pipeline::new(library.with_generator(generator), &Registry::new()).expect("pipeline");
+    let generator =
+        tokio::task::spawn_blocking(move || constitutional_rag::llm::from_config(&local))
+            .await
+            .unwrap()
+            .expect("local generator");
+    let pipeline =
+        Pipeline::new(library.with_generator(generator), &Registry::new()).expect("pipeline");
     for concurrency in [1, 10] {
-        let result = scenario("assist_local", &pipeline, &questions[..20], concurrency, assist).await;
+        let result = scenario(
+            "assist_local",
+            &pipeline,
+            &questions[..20],
+            concurrency,
+            assist,
+        )
+        .await;
         report.insert(format!("assist_local_c{concurrency}"), result);
     }
 

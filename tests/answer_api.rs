@@ -42,7 +42,10 @@ fn assert_citations_valid(answer: &Value) {
     let count = sources(answer).len() as u64;
     for citation in answer["citations"].as_array().unwrap() {
         let n = citation["source"].as_u64().unwrap();
-        assert!((1..=count).contains(&n), "citation {n} of {count} sources: {answer}");
+        assert!(
+            (1..=count).contains(&n),
+            "citation {n} of {count} sources: {answer}"
+        );
         let (start, end) = (
             citation["start"].as_u64().unwrap() as usize,
             citation["end"].as_u64().unwrap() as usize,
@@ -99,17 +102,36 @@ async fn evidence_answers_quote_the_sources_verbatim() {
     assert_eq!(swedish["saknas_underlag"], false, "{swedish}");
     assert_eq!(swedish["intent"], "legal_text");
     assert_eq!(sources(&swedish)[0]["path"], "2 kap. 1 §", "{swedish}");
-    assert!(swedish["answer"].as_str().unwrap().contains("yttrandefrihet"));
+    assert!(
+        swedish["answer"]
+            .as_str()
+            .unwrap()
+            .contains("yttrandefrihet")
+    );
     assert_quotes_verbatim(&swedish);
     assert_citations_valid(&swedish);
-    assert!(timing.contains("retrieve;dur=") && timing.contains("total;dur="), "{timing}");
+    assert!(
+        timing.contains("retrieve;dur=") && timing.contains("total;dur="),
+        "{timing}"
+    );
     let stages: Vec<&str> = swedish["timings"]
         .as_array()
         .unwrap()
         .iter()
         .map(|t| t["stage"].as_str().unwrap())
         .collect();
-    for stage in ["safety", "classify", "route", "retrieve", "tier", "rerank", "generate", "guardrail", "citations", "total"] {
+    for stage in [
+        "safety",
+        "classify",
+        "route",
+        "retrieve",
+        "tier",
+        "rerank",
+        "generate",
+        "guardrail",
+        "citations",
+        "total",
+    ] {
         assert!(stages.contains(&stage), "{stage} missing from {stages:?}");
     }
     for source in sources(&swedish) {
@@ -176,7 +198,10 @@ async fn follow_ups_are_rewritten_from_the_history() {
     )
     .await;
     let question = swedish["question"].as_str().unwrap();
-    assert!(question.contains("2 kap. 2 §") && question.contains("RF"), "{question}");
+    assert!(
+        question.contains("2 kap. 2 §") && question.contains("RF"),
+        "{question}"
+    );
     assert_eq!(swedish["saknas_underlag"], false, "{swedish}");
     assert_eq!(sources(&swedish)[0]["path"], "2 kap. 2 §", "{swedish}");
 
@@ -215,8 +240,14 @@ async fn a_short_deadline_skips_optional_stages() {
         json!({"question": "Vad säger RF 2 kap. 1 § om yttrandefrihet?", "crag": true}),
     )
     .await;
-    assert!(relaxed["skipped_stages"].as_array().unwrap().is_empty(), "{relaxed}");
-    assert!(!relaxed["gradings"].as_array().unwrap().is_empty(), "{relaxed}");
+    assert!(
+        relaxed["skipped_stages"].as_array().unwrap().is_empty(),
+        "{relaxed}"
+    );
+    assert!(
+        !relaxed["gradings"].as_array().unwrap().is_empty(),
+        "{relaxed}"
+    );
 }
 
 #[tokio::test]
@@ -227,13 +258,41 @@ async fn bad_answer_requests_are_problems() {
         .collect();
     let cases = [
         (json!({"question": "   "}), 400, "empty_question"),
-        (json!({"question": "x".repeat(5000)}), 400, "question_too_long"),
-        (json!({"question": "Vad?", "history": long_history}), 400, "history_too_long"),
-        (json!({"question": "Vad?", "deadline_ms": 10_000_000}), 400, "invalid_deadline"),
-        (json!({"question": "Vad?", "temperature": 3}), 400, "invalid_temperature"),
-        (json!({"question": "Vad?", "mode": "poetry"}), 400, "invalid_request"),
-        (json!({"question": "Vad?", "surprise": 1}), 400, "invalid_request"),
-        (json!({"question": "Vad?", "collections": ["nope"]}), 404, "not_found"),
+        (
+            json!({"question": "x".repeat(5000)}),
+            400,
+            "question_too_long",
+        ),
+        (
+            json!({"question": "Vad?", "history": long_history}),
+            400,
+            "history_too_long",
+        ),
+        (
+            json!({"question": "Vad?", "deadline_ms": 10_000_000}),
+            400,
+            "invalid_deadline",
+        ),
+        (
+            json!({"question": "Vad?", "temperature": 3}),
+            400,
+            "invalid_temperature",
+        ),
+        (
+            json!({"question": "Vad?", "mode": "poetry"}),
+            400,
+            "invalid_request",
+        ),
+        (
+            json!({"question": "Vad?", "surprise": 1}),
+            400,
+            "invalid_request",
+        ),
+        (
+            json!({"question": "Vad?", "collections": ["nope"]}),
+            404,
+            "not_found",
+        ),
     ];
     for route in ["/v1/answer", "/v1/answer/stream"] {
         for (body, status, code) in &cases {
@@ -243,7 +302,10 @@ async fn bad_answer_requests_are_problems() {
                 // Collections are resolved once the stream runs: the failure is its `error`.
                 let events = sse::parse(&response.text().await.unwrap());
                 let last = events.last().unwrap();
-                assert_eq!((last.name.as_str(), last.data["code"].as_str()), ("error", Some("not_found")));
+                assert_eq!(
+                    (last.name.as_str(), last.data["code"].as_str()),
+                    ("error", Some("not_found"))
+                );
                 continue;
             }
             expect_problem(response, status, code).await;
@@ -277,7 +339,7 @@ async fn modes_are_classified_in_english_and_swedish_and_assist_cites_its_source
     }
 }
 
-fn names(events: &[SseEvent]) -> Vec<&str> {
+fn event_names(events: &[SseEvent]) -> Vec<&str> {
     events.iter().map(|e| e.name.as_str()).collect()
 }
 
@@ -287,16 +349,28 @@ async fn streams_send_sources_before_tokens_and_end_with_done() {
     let body = json!({"question": "How do I appeal a decision from an authority?", "mode": "assist", "max_tokens": 24});
     let response = server.post("/v1/answer/stream", &body).await;
     assert_eq!(response.status(), StatusCode::OK);
-    let content_type = response.headers()["content-type"].to_str().unwrap().to_string();
-    assert!(content_type.starts_with("text/event-stream"), "{content_type}");
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content_type.starts_with("text/event-stream"),
+        "{content_type}"
+    );
     let events = sse::parse(&response.text().await.unwrap());
-    let names = names(&events);
-    let metadata = names.iter().position(|n| *n == "metadata").expect("metadata");
+    let names = event_names(&events);
+    let metadata = names
+        .iter()
+        .position(|n| *n == "metadata")
+        .expect("metadata");
     let first_token = names.iter().position(|n| *n == "token").expect("token");
     assert!(metadata < first_token, "{names:?}");
     assert_eq!(*names.last().unwrap(), "done", "{names:?}");
     assert!(names.contains(&"timing"), "{names:?}");
-    let ids: Vec<u64> = events.iter().map(|e| e.id.as_ref().unwrap().parse().unwrap()).collect();
+    let ids: Vec<u64> = events
+        .iter()
+        .map(|e| e.id.as_ref().unwrap().parse().unwrap())
+        .collect();
     assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "{ids:?}");
     for event in &events {
         assert_eq!(event.data["event"], event.name, "{:?}", event.data);
@@ -310,10 +384,13 @@ async fn streams_send_sources_before_tokens_and_end_with_done() {
     assert_citations_valid(done);
 
     let refusal = server
-        .post("/v1/answer/stream", &json!({"question": "Vem vann valet 2030?"}))
+        .post(
+            "/v1/answer/stream",
+            &json!({"question": "Vem vann valet 2030?"}),
+        )
         .await;
     let events = sse::parse(&refusal.text().await.unwrap());
-    let names = names(&events);
+    let names = event_names(&events);
     assert!(names.contains(&"refusal"), "{names:?}");
     assert_eq!(events.last().unwrap().data["saknas_underlag"], true);
 }
@@ -344,7 +421,10 @@ async fn closing_the_stream_stops_generation() {
     drop(bytes);
     let mut waited = Duration::ZERO;
     while generations_in_flight(&server).await != 0 {
-        assert!(waited < Duration::from_secs(5), "generation still running after the client left");
+        assert!(
+            waited < Duration::from_secs(5),
+            "generation still running after the client left"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
         waited += Duration::from_millis(50);
     }
@@ -355,11 +435,20 @@ async fn the_spec_documents_the_answer_routes_and_their_events() {
     let server = TestServer::start().await;
     let spec = expect_json(server.get("/openapi.json").await, StatusCode::OK).await;
     let stream = &spec["paths"]["/v1/answer/stream"]["post"]["responses"]["200"]["content"];
-    assert!(stream["text/event-stream"]["schema"].is_object(), "{stream}");
+    assert!(
+        stream["text/event-stream"]["schema"].is_object(),
+        "{stream}"
+    );
     let answer = &spec["paths"]["/v1/answer"]["post"]["responses"]["200"];
     assert!(answer["headers"]["Server-Timing"].is_object(), "{answer}");
     let schemas = spec["components"]["schemas"].as_object().unwrap();
-    for schema in ["Answer", "Source", "MetadataEvent", "GradingEvent", "ErrorEvent"] {
+    for schema in [
+        "Answer",
+        "Source",
+        "MetadataEvent",
+        "GradingEvent",
+        "ErrorEvent",
+    ] {
         assert!(schemas.contains_key(schema), "{schema} missing");
     }
 }

@@ -16,13 +16,23 @@ async fn server() -> TestServer {
 #[tokio::test]
 async fn the_old_query_route_answers_with_the_old_field_names() {
     let server = server().await;
-    let body = json!({"question": "Vad säger RF 2 kap. 1 § om yttrandefrihet?", "mode": "evidence"});
+    let body =
+        json!({"question": "Vad säger RF 2 kap. 1 § om yttrandefrihet?", "mode": "evidence"});
     let answer = expect_json(
         server.post("/api/constitutional/agent/query", &body).await,
         StatusCode::OK,
     )
     .await;
-    for field in ["answer", "sources", "mode", "saknas_underlag", "evidence_level", "citations", "intent", "routing"] {
+    for field in [
+        "answer",
+        "sources",
+        "mode",
+        "saknas_underlag",
+        "evidence_level",
+        "citations",
+        "intent",
+        "routing",
+    ] {
         assert!(answer.get(field).is_some(), "{field} missing: {answer}");
     }
     assert_eq!(answer["mode"], "evidence");
@@ -36,7 +46,10 @@ async fn the_old_query_route_answers_with_the_old_field_names() {
 
     let refused = expect_json(
         server
-            .post("/api/constitutional/agent/query", &json!({"question": "Vem vann valet 2030?"}))
+            .post(
+                "/api/constitutional/agent/query",
+                &json!({"question": "Vem vann valet 2030?"}),
+            )
             .await,
         StatusCode::OK,
     )
@@ -59,10 +72,19 @@ async fn the_old_stream_route_sends_typed_data_events() {
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let text = response.text().await.unwrap();
-    assert!(!text.contains("event:"), "old clients read only data lines: {text}");
+    assert!(
+        !text.contains("event:"),
+        "old clients read only data lines: {text}"
+    );
     let events = sse::parse(&text);
-    let types: Vec<&str> = events.iter().map(|e| e.data["type"].as_str().unwrap()).collect();
-    let metadata = types.iter().position(|t| *t == "metadata").expect("metadata");
+    let types: Vec<&str> = events
+        .iter()
+        .map(|e| e.data["type"].as_str().unwrap())
+        .collect();
+    let metadata = types
+        .iter()
+        .position(|t| *t == "metadata")
+        .expect("metadata");
     let token = types.iter().position(|t| *t == "token").expect("token");
     assert!(metadata < token, "{types:?}");
     assert_eq!(*types.last().unwrap(), "done", "{types:?}");
@@ -80,13 +102,20 @@ async fn chat_completions_with_the_rag_model_return_references() {
             {"role": "user", "content": "Vad säger RF 2 kap. 1 § om yttrandefrihet?"}
         ]
     });
-    let whole = expect_json(server.post("/v1/chat/completions", &body).await, StatusCode::OK).await;
+    let whole = expect_json(
+        server.post("/v1/chat/completions", &body).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(whole["model"], "rag");
     let content = whole["choices"][0]["message"]["content"].as_str().unwrap();
     assert!(content.contains("yttrandefrihet"), "{whole}");
     let references = whole["references"].as_array().unwrap();
     assert!(!references.is_empty());
-    assert!(references.iter().all(|r| r["collection"] == "sfs"), "{whole}");
+    assert!(
+        references.iter().all(|r| r["collection"] == "sfs"),
+        "{whole}"
+    );
 
     let mut streaming = body.clone();
     streaming["stream"] = json!(true);
@@ -110,7 +139,10 @@ async fn chat_completions_with_the_rag_model_return_references() {
     assert_eq!(streamed, content);
     let last = chunks.last().unwrap();
     assert_eq!(last["choices"][0]["finish_reason"], "stop");
-    assert_eq!(last["references"].as_array().unwrap().len(), references.len());
+    assert_eq!(
+        last["references"].as_array().unwrap().len(),
+        references.len()
+    );
 
     let unknown = json!({"model": "rag:nope", "messages": [{"role": "user", "content": "Vad?"}]});
     let response = server.post("/v1/chat/completions", &unknown).await;

@@ -69,4 +69,3 @@ pub async fn ingest_corpus(library: &Library, chunks: usize) -> serde_json::Valu
     json!({"chunks": stored, "seconds": seconds, "chunks_per_s": stored as f64 / seconds,
            "first_2000_chunks_per_s": first_window.map(|(n, s)| n as f64 / s)})
 }
-

@@ -157,7 +157,11 @@ impl LegacyQuery {
 #[OpenApi]
 impl LegacyAgentApi {
     /// Answer a question (old API; the same pipeline as `POST /v1/answer`).
-    #[oai(path = "/api/constitutional/agent/query", method = "post", tag = "ApiTags::Legacy")]
+    #[oai(
+        path = "/api/constitutional/agent/query",
+        method = "post",
+        tag = "ApiTags::Legacy"
+    )]
     async fn query(&self, body: StrictJson<LegacyQuery>) -> Result<LegacyReply, ApiError> {
         let answer = self
             .pipeline
@@ -170,7 +174,11 @@ impl LegacyAgentApi {
     /// Answer as a stream of `data: {"type": …}` events (old API): `metadata`,
     /// `decontextualized`, `grading`, `thought_chain`, `token` (with `content`), `corrections`,
     /// `citation`, `timing`, `refusal`, then `done` or `error`.
-    #[oai(path = "/api/constitutional/agent/query/stream", method = "post", tag = "ApiTags::Legacy")]
+    #[oai(
+        path = "/api/constitutional/agent/query/stream",
+        method = "post",
+        tag = "ApiTags::Legacy"
+    )]
     async fn query_stream(
         &self,
         body: StrictJson<LegacyQuery>,

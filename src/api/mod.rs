@@ -108,8 +108,13 @@ fn openapi(
 /// The OpenAPI document as JSON, or why the pipeline's assets do not load.
 pub fn spec_json(library: &Library) -> crate::error::AppResult<String> {
     let keys = Arc::new(KeyRing::new(library.store().clone(), true));
-    let pipeline = Arc::new(Pipeline::new(library.clone(), &crate::ops::Registry::new())?);
-    Ok(security::document(&openapi(library, &keys, &pipeline).spec()))
+    let pipeline = Arc::new(Pipeline::new(
+        library.clone(),
+        &crate::ops::Registry::new(),
+    )?);
+    Ok(security::document(
+        &openapi(library, &keys, &pipeline).spec(),
+    ))
 }
 
 /// Every route: the API, `/openapi.json`, Swagger UI at `/docs`, with body limits, API keys

@@ -131,7 +131,9 @@ impl Reranker {
         let raw = f64::from(raw);
         match &*self.engine {
             Engine::CrossEncoder(_) => 1.0 / (1.0 + (-raw).exp()),
-            Engine::MaxSim(_) => ((raw - MAXSIM_FLOOR) / (MAXSIM_CEILING - MAXSIM_FLOOR)).clamp(0.0, 1.0),
+            Engine::MaxSim(_) => {
+                ((raw - MAXSIM_FLOOR) / (MAXSIM_CEILING - MAXSIM_FLOOR)).clamp(0.0, 1.0)
+            }
         }
     }
 

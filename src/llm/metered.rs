@@ -60,7 +60,9 @@ impl Generator for Metered {
             .map(move |event| {
                 let _held = &guard;
                 if let Ok(GenerationEvent::Finished { usage, .. }) = &event {
-                    tokens.with(&["prompt"]).inc_by(u64::from(usage.prompt_tokens));
+                    tokens
+                        .with(&["prompt"])
+                        .inc_by(u64::from(usage.prompt_tokens));
                     tokens
                         .with(&["completion"])
                         .inc_by(u64::from(usage.completion_tokens));

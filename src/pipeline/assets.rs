@@ -60,7 +60,10 @@ impl Assets {
             })?,
             prompts: pick(
                 &config.prompts_path,
-                || Prompts::from_toml(include_str!("../../assets/prompts.toml")).expect("built-in prompts parse"),
+                || {
+                    Prompts::from_toml(include_str!("../../assets/prompts.toml"))
+                        .expect("built-in prompts parse")
+                },
                 |p| {
                     let text = std::fs::read_to_string(p).map_err(|e| e.to_string())?;
                     Prompts::from_toml(&text)

@@ -37,8 +37,11 @@ pub async fn grade(
             .map(|c| by_relevance(c, config, "reranker"))
             .collect(),
         Grader::Llm { generator, prompt } => {
-            futures::stream::iter(candidates)
+            let gradings: Vec<_> = candidates
+                .iter()
                 .map(|candidate| grade_with_llm(generator, prompt, config, question, candidate))
+                .collect();
+            futures::stream::iter(gradings)
                 .buffered(config.concurrency)
                 .collect()
                 .await

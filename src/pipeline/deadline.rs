@@ -27,11 +27,6 @@ impl Deadline {
     pub fn allows_optional(&self) -> bool {
         self.remaining() > self.reserve
     }
-
-    /// Whether the budget is spent.
-    pub fn expired(&self) -> bool {
-        self.remaining().is_zero()
-    }
 }
 
 #[cfg(test)]
@@ -41,10 +36,10 @@ mod tests {
     #[test]
     fn optional_stages_need_the_reserve() {
         let roomy = Deadline::new(Duration::from_secs(10), Duration::from_secs(1));
-        assert!(roomy.allows_optional() && !roomy.expired());
+        assert!(roomy.allows_optional());
         let tight = Deadline::new(Duration::from_millis(500), Duration::from_secs(1));
-        assert!(!tight.allows_optional() && !tight.expired());
+        assert!(!tight.allows_optional() && !tight.remaining().is_zero());
         let spent = Deadline::new(Duration::ZERO, Duration::ZERO);
-        assert!(spent.expired() && !spent.allows_optional());
+        assert!(spent.remaining().is_zero() && !spent.allows_optional());
     }
 }

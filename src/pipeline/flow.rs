@@ -11,7 +11,7 @@ use super::tiering::{self, Candidate};
 use super::types::{
     AnswerUsage, EvidenceLevel, GradingEvent, PipelineEvent, Routing, Source, Turn, TurnRole,
 };
-use super::{AnswerRequest, Pipeline, Run, decontextualize, rerank, rewrite, terms};
+use super::{AnswerRequest, Pipeline, Run, decontextualize, references, rerank, rewrite, terms};
 use crate::error::{AppError, AppResult};
 use crate::llm::{ChatMessage, GenerationRequest, Role, Sampling, Usage, collect};
 
@@ -61,10 +61,11 @@ impl Pipeline {
                 ..Sampling::default()
             },
         };
-        let completion = tokio::time::timeout(LLM_REWRITE_TIMEOUT, collect(generator.generate(request)))
-            .await
-            .ok()?
-            .ok()?;
+        let completion =
+            tokio::time::timeout(LLM_REWRITE_TIMEOUT, collect(generator.generate(request)))
+                .await
+                .ok()?
+                .ok()?;
         let rewritten = completion.text.lines().next()?.trim().to_string();
         (!rewritten.is_empty()).then_some(rewritten)
     }
@@ -112,7 +113,11 @@ impl Pipeline {
                 run.intent,
                 route.primary,
                 route.support,
-                if route.fallback { " (no routed collection exists; searching all)" } else { "" }
+                if route.fallback {
+                    " (no routed collection exists; searching all)"
+                } else {
+                    ""
+                }
             ),
         )
         .await?;
@@ -135,9 +140,14 @@ impl Pipeline {
         let started = Instant::now();
         let rerank = run.request.rerank.unwrap_or(config.rerank);
         // With reranking still to come, only obvious misses go before it.
-        let floor = if rerank { config.min_relevance / 2.0 } else { config.min_relevance };
+        let floor = if rerank {
+            config.min_relevance / 2.0
+        } else {
+            config.min_relevance
+        };
         let terms = terms::content_terms(&run.question, run.language);
-        let scored = tiering::score(retrieved, &terms, run.language);
+        let cited = references::find(&run.question);
+        let scored = tiering::score(retrieved, &terms, &cited, run.language);
         let mut candidates = tiering::select(
             scored,
             config.max_chunks_per_document,
@@ -197,18 +207,25 @@ impl Pipeline {
                 run.skipped.push("crag_retry".into());
                 break;
             }
-            let Some(rewritten) = rewrite::rewrite(&run.question, round, &self.assets.abbreviations)
+            let Some(rewritten) =
+                rewrite::rewrite(&run.question, round, &self.assets.abbreviations)
             else {
                 break;
             };
             run.thought(
                 "crag",
-                format!("{} relevant candidates; retrieving again for {rewritten:?}", candidates.len()),
+                format!(
+                    "{} relevant candidates; retrieving again for {rewritten:?}",
+                    candidates.len()
+                ),
             )
             .await?;
             query = rewritten;
             let more = self.candidates(run, &query, route).await?;
-            candidates.extend(more.into_iter().filter(|c| !graded.contains(&c.hit.chunk_id)));
+            candidates.extend(
+                more.into_iter()
+                    .filter(|c| !graded.contains(&c.hit.chunk_id)),
+            );
         }
         candidates.sort_by(|a, b| b.scores.relevance.total_cmp(&a.scores.relevance));
         run.clock.record("crag", started, run.events).await?;

@@ -9,7 +9,9 @@ use super::deadline::Deadline;
 use super::events::Events;
 use super::types::{PipelineEvent, Source, TokenEvent, Turn, TurnRole};
 use crate::error::{AppError, AppResult};
-use crate::llm::{ChatMessage, GenerationEvent, GenerationRequest, Generator, Role, Sampling, Usage};
+use crate::llm::{
+    ChatMessage, GenerationEvent, GenerationRequest, Generator, Role, Sampling, Usage,
+};
 
 /// Characters per token assumed when fitting sources into the context budget (a
 /// conservative figure for BPE vocabularies on Swedish and English legal text).
@@ -50,7 +52,12 @@ fn source_block(source: &Source) -> String {
 
 /// The assist conversation: the system prompt with the numbered sources, the history, the
 /// question.
-pub fn assist_messages(system: &str, sources: &[Source], history: &[Turn], question: &str) -> Vec<ChatMessage> {
+pub fn assist_messages(
+    system: &str,
+    sources: &[Source],
+    history: &[Turn],
+    question: &str,
+) -> Vec<ChatMessage> {
     let blocks: Vec<String> = sources.iter().map(source_block).collect();
     let system = system.replace("{sources}", &blocks.join("\n"));
     conversation(system, history, question)

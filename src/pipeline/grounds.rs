@@ -42,6 +42,9 @@ mod tests {
 
     #[test]
     fn finds_long_numbers_only() {
-        assert_eq!(identifiers("Vem vann valet 2030? RF 2 kap. 1 §, SFS 1974:152"), ["2030", "1974", "152"]);
+        assert_eq!(
+            identifiers("Vem vann valet 2030? RF 2 kap. 1 §, SFS 1974:152"),
+            ["2030", "1974", "152"]
+        );
     }
 }

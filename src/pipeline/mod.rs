@@ -6,9 +6,13 @@
 //! Each stage times itself; a stage's refusal is an answer with `saknas_underlag`, not an
 //! error.
 
+pub mod decontextualize;
+pub mod extract;
 pub mod language;
 pub mod mode;
 pub mod references;
+pub mod rewrite;
+pub mod routing;
 pub mod terms;
 pub mod types;
 
@@ -35,8 +39,8 @@ use std::time::Instant;
 
 use assets::Assets;
 use deadline::Deadline;
-use timing::{PipelineMetrics, Stopwatch};
 use flow::{answer_usage, evidence_level, to_source};
+use timing::{PipelineMetrics, Stopwatch};
 use types::*;
 
 use crate::error::AppResult;
@@ -86,11 +90,27 @@ impl Pipeline {
     /// with `registry`.
     pub fn new(library: Library, registry: &Registry) -> AppResult<Self> {
         let assets = Assets::load(&library.config().answer)?;
-        Ok(Self {
+        let pipeline = Self {
             library,
             assets,
             metrics: PipelineMetrics::register(registry),
-        })
+        };
+        pipeline.warm_up();
+        Ok(pipeline)
+    }
+
+    /// Compiles the rule sets (regular expressions built on first use) so that the first
+    /// question does not pay for them.
+    fn warm_up(&self) {
+        let text = "Vad säger RF 2 kap. 1 § om yttrandefrihet? What does Section 4 say?";
+        let _ = safety::check_question(text, &safety::SafetyLimits::default());
+        let _ = safety::check_answer(text);
+        let _ = mode::classify(text);
+        let _ = routing::classify_intent(text, &self.assets.routing);
+        let _ = decontextualize::is_follow_up(text);
+        let _ = self.assets.constitution.apply(text);
+        let _ = citations::check("[1]", 1);
+        let _ = terms::content_terms(text, language::detect(text));
     }
 
     /// The library answered from.
@@ -172,8 +192,11 @@ impl Pipeline {
         }
         if run.mode == AnswerMode::Assist && self.library.generator().is_err() {
             run.mode = AnswerMode::Evidence;
-            run.thought("generate", "no generator is configured; answering with quotes")
-                .await?;
+            run.thought(
+                "generate",
+                "no generator is configured; answering with quotes",
+            )
+            .await?;
         }
 
         let started = Instant::now();
@@ -188,7 +211,8 @@ impl Pipeline {
                 candidates = self.correct(run, &route, candidates).await?;
             } else {
                 run.skipped.push("crag".into());
-                run.thought("crag", "skipped: the deadline is close").await?;
+                run.thought("crag", "skipped: the deadline is close")
+                    .await?;
             }
         }
         candidates.retain(|c| c.scores.relevance >= config.min_relevance);
@@ -231,12 +255,19 @@ impl Pipeline {
                         path: &s.path,
                     })
                     .collect();
-                let quotes =
-                    extract::select_quotes(&run.question, &passages, run.language, config.max_quotes);
+                let quotes = extract::select_quotes(
+                    &run.question,
+                    &passages,
+                    run.language,
+                    config.max_quotes,
+                );
                 run.clock.record("generate", started, run.events).await?;
                 if quotes.is_empty() {
                     return self
-                        .refuse(run, "no sentence of the sources answers the question".into())
+                        .refuse(
+                            run,
+                            "no sentence of the sources answers the question".into(),
+                        )
                         .await;
                 }
                 let text = extract::render(&quotes);
@@ -253,8 +284,11 @@ impl Pipeline {
                     &run.request.history,
                     &run.question,
                 );
-                let sampling =
-                    sampling_for(self.library.config(), run.mode, run.request.sampling.clone());
+                let sampling = sampling_for(
+                    self.library.config(),
+                    run.mode,
+                    run.request.sampling.clone(),
+                );
                 let generated =
                     generate::generate(generator, messages, sampling, run.events, &run.deadline)
                         .await?;
@@ -291,7 +325,10 @@ impl Pipeline {
         if !checked.removed.is_empty() {
             run.thought(
                 "citations",
-                format!("removed citations of missing sources: {:?}", checked.removed),
+                format!(
+                    "removed citations of missing sources: {:?}",
+                    checked.removed
+                ),
             )
             .await?;
         }
@@ -337,10 +374,17 @@ impl Pipeline {
         run.clock.record("reflection", started, run.events).await?;
         run.thought(
             "reflection",
-            format!("{:.0}% of the answer's sentences are supported by the sources", share * 100.0),
+            format!(
+                "{:.0}% of the answer's sentences are supported by the sources",
+                share * 100.0
+            ),
         )
         .await?;
-        Ok(if share < 0.5 { level.min(EvidenceLevel::Low) } else { level })
+        Ok(if share < 0.5 {
+            level.min(EvidenceLevel::Low)
+        } else {
+            level
+        })
     }
 
     /// Chat mode: the generator talks, without retrieval.
@@ -361,8 +405,13 @@ impl Pipeline {
             &run.request.history,
             &run.request.question,
         );
-        let sampling = sampling_for(self.library.config(), AnswerMode::Chat, run.request.sampling.clone());
-        let generated = generate::generate(generator, messages, sampling, run.events, &run.deadline).await?;
+        let sampling = sampling_for(
+            self.library.config(),
+            AnswerMode::Chat,
+            run.request.sampling.clone(),
+        );
+        let generated =
+            generate::generate(generator, messages, sampling, run.events, &run.deadline).await?;
         run.clock.record("generate", started, run.events).await?;
         let started = Instant::now();
         let (text, corrections) = self.assets.constitution.apply(&generated.text);

@@ -36,6 +36,9 @@ mod tests {
         let language = AnalyzerLanguage::Swedish;
         assert_eq!(supported_share(grounded, sources, language), 1.0);
         assert_eq!(supported_share(invented, sources, language), 0.0);
-        assert_eq!(supported_share(&format!("{grounded} {invented}"), sources, language), 0.5);
+        assert_eq!(
+            supported_share(&format!("{grounded} {invented}"), sources, language),
+            0.5
+        );
     }
 }

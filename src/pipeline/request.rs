@@ -33,7 +33,10 @@ pub struct AnswerRequest {
 /// Checks `request` against `config` and starts its deadline.
 pub fn check(request: &AnswerRequest, config: &AnswerConfig) -> AppResult<Deadline> {
     if request.question.trim().is_empty() {
-        return Err(AppError::invalid("empty_question", "question must not be empty"));
+        return Err(AppError::invalid(
+            "empty_question",
+            "question must not be empty",
+        ));
     }
     let chars = request.question.chars().count();
     if chars > config.max_question_chars {

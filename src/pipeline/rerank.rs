@@ -13,7 +13,9 @@ pub async fn rerank(library: &Library, query: &str, candidates: &mut [Candidate]
     }
     let reranker = library.reranker();
     let passages: Vec<String> = candidates.iter().map(|c| c.hit.text.clone()).collect();
-    let scores = reranker.score(query, &passages, Priority::Interactive).await?;
+    let scores = reranker
+        .score(query, &passages, Priority::Interactive)
+        .await?;
     for (candidate, raw) in candidates.iter_mut().zip(scores) {
         candidate.scores.rerank = Some(reranker.calibrate(raw));
         candidate.recalibrate();

@@ -36,31 +36,47 @@ pub struct Retrieved {
 
 /// Hybrid search for `query` over `route`'s tiers, each cut to its budget.
 pub async fn retrieve(library: &Library, query: &str, route: &Route) -> AppResult<Vec<Retrieved>> {
-    let limit = library.config().search.max_limit;
-    let tier = |collections: &[String], budget: usize, tier: Tier| {
-        let request = SearchRequest {
-            query: query.to_string(),
-            collections: collections.to_vec(),
-            mode: Some(SearchMode::Hybrid),
-            limit: Some((budget as u32).clamp(1, limit)),
-            filter: None,
-            rerank: false,
-        };
-        async move {
-            if collections.is_empty() || budget == 0 {
-                return Ok(Vec::new());
-            }
-            let (_, hits) = library.search(&request).await?;
-            Ok::<_, crate::error::AppError>(
-                hits.into_iter()
-                    .map(|hit| Retrieved { hit, tier })
-                    .collect::<Vec<_>>(),
-            )
-        }
-    };
     let (primary, support) = tokio::try_join!(
-        tier(&route.primary, route.primary_budget, Tier::Primary),
-        tier(&route.support, route.support_budget, Tier::Support),
+        search_tier(
+            library,
+            query,
+            &route.primary,
+            route.primary_budget,
+            Tier::Primary
+        ),
+        search_tier(
+            library,
+            query,
+            &route.support,
+            route.support_budget,
+            Tier::Support
+        ),
     )?;
     Ok(primary.into_iter().chain(support).collect())
+}
+
+/// The best `budget` hits of one tier's `collections`.
+async fn search_tier(
+    library: &Library,
+    query: &str,
+    collections: &[String],
+    budget: usize,
+    tier: Tier,
+) -> AppResult<Vec<Retrieved>> {
+    if collections.is_empty() || budget == 0 {
+        return Ok(Vec::new());
+    }
+    let request = SearchRequest {
+        query: query.to_string(),
+        collections: collections.to_vec(),
+        mode: Some(SearchMode::Hybrid),
+        limit: Some((budget as u32).clamp(1, library.config().search.max_limit)),
+        filter: None,
+        rerank: false,
+    };
+    let (_, hits) = library.search(&request).await?;
+    Ok(hits
+        .into_iter()
+        .map(|hit| Retrieved { hit, tier })
+        .collect())
 }

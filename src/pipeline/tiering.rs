@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::calibrate;
+use super::references::{self, StatuteReference};
 use super::retrieve::{Retrieved, Tier};
 use super::terms;
 use super::types::SourceScores;
@@ -19,22 +20,45 @@ pub struct Candidate {
     pub tier: Tier,
     /// Every signal's score and the calibrated relevance.
     pub scores: SourceScores,
+    /// [`REFERENCE_MISS_FACTOR`] when the passage mentions none of the question's statute
+    /// references, else 1.
+    pub reference_factor: f64,
 }
 
 impl Candidate {
     /// Recomputes `scores.relevance` from the signals now known.
     pub fn recalibrate(&mut self) {
         let dense = self.scores.dense.map(calibrate::dense);
-        self.scores.relevance = calibrate::relevance(dense, self.scores.lexical, self.scores.rerank);
+        let relevance = calibrate::relevance(dense, self.scores.lexical, self.scores.rerank);
+        self.scores.relevance = relevance * self.reference_factor;
     }
 }
 
-/// Scores every retrieved chunk against the question's content `terms`.
-pub fn score(retrieved: Vec<Retrieved>, terms: &[String], language: AnalyzerLanguage) -> Vec<Candidate> {
+/// Relevance kept by a passage that mentions none of the statute references the question
+/// names (e.g. `4 kap. 1 §` for a question about `2 kap. 1 §`).
+const REFERENCE_MISS_FACTOR: f64 = 0.6;
+
+/// Scores every retrieved chunk against the question's content `terms` and the statute
+/// `cited` by it.
+pub fn score(
+    retrieved: Vec<Retrieved>,
+    terms: &[String],
+    cited: &[StatuteReference],
+    language: AnalyzerLanguage,
+) -> Vec<Candidate> {
     retrieved
         .into_iter()
         .map(|Retrieved { hit, tier }| {
+            let misses_references = !cited.is_empty()
+                && !cited
+                    .iter()
+                    .any(|r| references::is_mentioned(r, &hit.text, &hit.path));
             let mut candidate = Candidate {
+                reference_factor: if misses_references {
+                    REFERENCE_MISS_FACTOR
+                } else {
+                    1.0
+                },
                 scores: SourceScores {
                     relevance: 0.0,
                     dense: hit.dense.map(|s| s.score),
@@ -54,7 +78,12 @@ pub fn score(retrieved: Vec<Retrieved>, terms: &[String], language: AnalyzerLang
 
 /// The best `keep` candidates with relevance at least `floor`, no chunk twice and at most
 /// `per_document` chunks of one document.
-pub fn select(mut candidates: Vec<Candidate>, per_document: usize, floor: f64, keep: usize) -> Vec<Candidate> {
+pub fn select(
+    mut candidates: Vec<Candidate>,
+    per_document: usize,
+    floor: f64,
+    keep: usize,
+) -> Vec<Candidate> {
     candidates.sort_by(|a, b| {
         b.scores
             .relevance
@@ -104,6 +133,7 @@ mod tests {
                 relevance,
                 ..Default::default()
             },
+            reference_factor: 1.0,
         }
     }
 

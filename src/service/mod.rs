@@ -74,8 +74,8 @@ impl Library {
     /// This library answering with `generator` (`None` = no generation).
     /// Generations are counted in the library's metrics.
     pub fn with_generator(mut self, generator: Option<Arc<dyn Generator>>) -> Self {
-        self.generator = generator
-            .map(|g| Arc::new(Metered::new(g, &self.metrics)) as Arc<dyn Generator>);
+        self.generator =
+            generator.map(|g| Arc::new(Metered::new(g, &self.metrics)) as Arc<dyn Generator>);
         self
     }
 

@@ -51,12 +51,21 @@ impl AnswerBody {
     /// The pipeline request, or why the sampling values are invalid.
     pub fn into_request(self) -> AppResult<AnswerRequest> {
         if self.temperature.is_some_and(|t| !valid_temperature(t)) {
-            return Err(AppError::invalid("invalid_temperature", "temperature must be within 0..=2"));
+            return Err(AppError::invalid(
+                "invalid_temperature",
+                "temperature must be within 0..=2",
+            ));
         }
         if self.top_p.is_some_and(|p| !valid_top_p(p)) {
-            return Err(AppError::invalid("invalid_top_p", "top_p must be within (0, 1]"));
+            return Err(AppError::invalid(
+                "invalid_top_p",
+                "top_p must be within (0, 1]",
+            ));
         }
-        if self.max_tokens.is_some_and(|m| m == 0 || m > MAX_ANSWER_TOKENS) {
+        if self
+            .max_tokens
+            .is_some_and(|m| m == 0 || m > MAX_ANSWER_TOKENS)
+        {
             return Err(AppError::invalid(
                 "invalid_max_tokens",
                 format!("max_tokens must be within 1..={MAX_ANSWER_TOKENS}"),

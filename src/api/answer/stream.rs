@@ -22,7 +22,10 @@ impl Drop for AbortOnDrop {
 }
 
 /// The pipeline's events for `request`, ending with `done` or `error`.
-pub fn answer_events(pipeline: Arc<Pipeline>, request: AnswerRequest) -> impl Stream<Item = PipelineEvent> + Send + 'static {
+pub fn answer_events(
+    pipeline: Arc<Pipeline>,
+    request: AnswerRequest,
+) -> impl Stream<Item = PipelineEvent> + Send + 'static {
     let (events, receiver) = Events::channel();
     let task = tokio::spawn(async move { pipeline.answer(request, &events).await });
     let state: Option<(EventReceiver, AbortOnDrop)> = Some((receiver, AbortOnDrop(task)));

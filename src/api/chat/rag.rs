@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use futures::stream::{self, BoxStream};
 use futures::StreamExt;
+use futures::stream::{self, BoxStream};
 use poem::web::sse::Event;
 
 use super::dto::{AssistantMessage, ChatChoice, ChatCompletion, ChatCompletionRequest};
@@ -87,6 +87,7 @@ pub async fn whole(
     header: ChunkHeader,
 ) -> AppResult<ChatCompletion> {
     let answer = pipeline.answer(request, &Events::none()).await?;
+    let usage = chat_usage(usage_of(&answer));
     Ok(ChatCompletion {
         id: header.id,
         object: "chat.completion".into(),
@@ -100,7 +101,7 @@ pub async fn whole(
             },
             finish_reason: "stop".into(),
         }],
-        usage: chat_usage(usage_of(&answer)),
+        usage,
         references: Some(answer.sources),
     })
 }
