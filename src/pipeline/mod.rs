@@ -1,5 +1,6 @@
 //! The answer orchestrator and its stages, one file a stage.
 
+pub mod decontextualize;
 pub mod language;
 pub mod mode;
 pub mod references;
