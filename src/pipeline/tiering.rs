@@ -20,9 +20,8 @@ pub struct Candidate {
     pub tier: Tier,
     /// Every signal's score and the calibrated relevance.
     pub scores: SourceScores,
-    /// [`REFERENCE_MISS_FACTOR`] when the passage mentions none of the question's statute
-    /// references, else 1.
-    pub reference_factor: f64,
+    /// Whether it mentions the statute references the question names.
+    pub reference: ReferenceMatch,
 }
 
 impl Candidate {
@@ -30,12 +29,28 @@ impl Candidate {
     pub fn recalibrate(&mut self) {
         let dense = self.scores.dense.map(calibrate::dense);
         let relevance = calibrate::relevance(dense, self.scores.lexical, self.scores.rerank);
-        self.scores.relevance = relevance * self.reference_factor;
+        self.scores.relevance = match self.reference {
+            ReferenceMatch::NotAsked => relevance,
+            ReferenceMatch::Hit => relevance.max(REFERENCE_HIT_FLOOR),
+            ReferenceMatch::Miss => relevance * REFERENCE_MISS_FACTOR,
+        };
     }
 }
 
-/// Relevance kept by a passage that mentions none of the statute references the question
-/// names (e.g. `4 kap. 1 §` for a question about `2 kap. 1 §`).
+/// Whether a passage mentions a statute reference the question names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferenceMatch {
+    /// The question names none.
+    NotAsked,
+    /// The passage mentions one of them: it is the text asked about.
+    Hit,
+    /// The passage mentions none (e.g. `4 kap. 1 §` for a question about `2 kap. 1 §`).
+    Miss,
+}
+
+/// Relevance at least given to the passage a question cites by reference.
+const REFERENCE_HIT_FLOOR: f64 = 0.6;
+/// Relevance kept by a passage that misses every reference the question names.
 const REFERENCE_MISS_FACTOR: f64 = 0.6;
 
 /// Scores every retrieved chunk against the question's content `terms` and the statute
@@ -49,16 +64,18 @@ pub fn score(
     retrieved
         .into_iter()
         .map(|Retrieved { hit, tier }| {
-            let misses_references = !cited.is_empty()
-                && !cited
-                    .iter()
-                    .any(|r| references::is_mentioned(r, &hit.text, &hit.path));
+            let reference = if cited.is_empty() {
+                ReferenceMatch::NotAsked
+            } else if cited
+                .iter()
+                .any(|r| references::is_mentioned(r, &hit.text, &hit.path))
+            {
+                ReferenceMatch::Hit
+            } else {
+                ReferenceMatch::Miss
+            };
             let mut candidate = Candidate {
-                reference_factor: if misses_references {
-                    REFERENCE_MISS_FACTOR
-                } else {
-                    1.0
-                },
+                reference,
                 scores: SourceScores {
                     relevance: 0.0,
                     dense: hit.dense.map(|s| s.score),
@@ -133,7 +150,7 @@ mod tests {
                 relevance,
                 ..Default::default()
             },
-            reference_factor: 1.0,
+            reference: ReferenceMatch::NotAsked,
         }
     }
 

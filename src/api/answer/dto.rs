@@ -14,9 +14,9 @@ const MAX_ANSWER_TOKENS: u32 = 8_192;
 /// A question to answer from the collections.
 #[derive(Debug, Clone, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct AnswerBody {
     /// The question, in Swedish or English.
-    #[oai(validator(min_length = 1))]
     pub question: String,
     /// `auto` (default) classifies the question; `chat`, `assist` or `evidence` force a mode.
     #[oai(default)]
