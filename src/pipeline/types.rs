@@ -213,27 +213,38 @@ pub struct Answer {
 #[oai(discriminator_name = "event", one_of)]
 pub enum PipelineEvent {
     /// Sources, mode, intent and routing, before any token.
+    #[oai(mapping = "metadata")]
     Metadata(MetadataEvent),
     /// The standalone question a follow-up was rewritten into.
+    #[oai(mapping = "decontextualized")]
     Decontextualized(DecontextualizedEvent),
     /// CRAG gradings.
+    #[oai(mapping = "grading")]
     Grading(GradingEvent),
     /// A step of the pipeline's reasoning (stage decisions, rewrites).
+    #[oai(mapping = "thought_chain")]
     ThoughtChain(ThoughtEvent),
     /// A piece of the answer text.
+    #[oai(mapping = "token")]
     Token(TokenEvent),
     /// Term corrections applied to the answer.
+    #[oai(mapping = "corrections")]
     Corrections(CorrectionsEvent),
     /// A validated citation.
+    #[oai(mapping = "citation")]
     Citation(CitationSpan),
     /// A stage's duration.
+    #[oai(mapping = "timing")]
     Timing(StageTiming),
     /// The pipeline refuses; the answer is the refusal template.
+    #[oai(mapping = "refusal")]
     Refusal(RefusalEvent),
     /// Last event of a stream that succeeded: the whole answer, as `POST /v1/answer` returns
     /// it (sent by the streaming routes).
+    #[oai(mapping = "done")]
     Done(Answer),
     /// Last event of a stream that failed after it started (sent by the streaming routes).
+    #[oai(mapping = "error")]
     Error(ErrorEvent),
 }
 
