@@ -4,5 +4,6 @@ pub mod decontextualize;
 pub mod language;
 pub mod mode;
 pub mod references;
+pub mod routing;
 pub mod terms;
 pub mod types;
