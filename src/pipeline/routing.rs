@@ -237,8 +237,9 @@ impl Keyword {
         text.match_indices(&self.core).any(|(start, found)| {
             let before = text[..start].chars().next_back();
             let after = text[start + found.len()..].chars().next();
-            !(needs_start && before.is_some_and(char::is_alphanumeric))
-                && !(needs_end && after.is_some_and(char::is_alphanumeric))
+            let glued_before = needs_start && before.is_some_and(char::is_alphanumeric);
+            let glued_after = needs_end && after.is_some_and(char::is_alphanumeric);
+            !glued_before && !glued_after
         })
     }
 }
