@@ -341,9 +341,23 @@ fn sfs_number(law: &str) -> Option<(u32, u32)> {
 fn law_mentions(text: &str) -> Vec<LawMention> {
     let mentions = LAW
         .captures_iter(text)
+        .filter(|captures| !is_other_series_number(text, captures))
         .map(|captures| law_mention(&captures))
         .collect();
     without_overlaps(mentions, |law| (law.start, law.end))
+}
+
+/// Series whose numbers look like SFS numbers (`SOU 2020:1`, `prop. 2016/17:180`, `Ds 2019:5`).
+static OTHER_SERIES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:sou|ds|prop\.?|bet\.?|rskr\.?|dir\.?|nja|hfd|rå)\s*$")
+        .expect("valid series regex")
+});
+
+/// Whether a bare `year:number` match of [`LAW`] belongs to another series than SFS.
+fn is_other_series_number(text: &str, captures: &Captures<'_>) -> bool {
+    captures
+        .name("bare_year")
+        .is_some_and(|year| OTHER_SERIES.is_match(&text[..year.start()]))
 }
 
 /// The statute one match of [`LAW`] names.
@@ -593,6 +607,8 @@ mod tests {
             "prop. 2016/17:180",
             "How do I apply for a permit?",
             "GPL-3",
+            "SOU 2020:1",
+            "Ds 2019:5",
         ] {
             assert!(find(text).is_empty(), "{text}: {:?}", find(text));
         }
