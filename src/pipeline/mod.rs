@@ -4,6 +4,7 @@ pub mod decontextualize;
 pub mod language;
 pub mod mode;
 pub mod references;
+pub mod rewrite;
 pub mod routing;
 pub mod terms;
 pub mod types;
