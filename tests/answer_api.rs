@@ -442,13 +442,25 @@ async fn the_spec_documents_the_answer_routes_and_their_events() {
     let answer = &spec["paths"]["/v1/answer"]["post"]["responses"]["200"];
     let headers = answer["headers"].as_object().unwrap();
     assert!(
-        headers.keys().any(|h| h.eq_ignore_ascii_case("server-timing")),
+        headers
+            .keys()
+            .any(|h| h.eq_ignore_ascii_case("server-timing")),
         "{answer}"
     );
     let events = &spec["components"]["schemas"]["PipelineEvent"]["discriminator"];
     assert_eq!(events["propertyName"], "event");
-    for name in ["metadata", "token", "done", "error", "refusal", "thought_chain"] {
-        assert!(events["mapping"][name].is_string(), "{name} missing: {events}");
+    for name in [
+        "metadata",
+        "token",
+        "done",
+        "error",
+        "refusal",
+        "thought_chain",
+    ] {
+        assert!(
+            events["mapping"][name].is_string(),
+            "{name} missing: {events}"
+        );
     }
     let schemas = spec["components"]["schemas"].as_object().unwrap();
     for schema in [

@@ -247,12 +247,14 @@ impl Pipeline {
         let started = Instant::now();
         let (text, usage) = match run.mode {
             AnswerMode::Evidence => {
+                let labels: Vec<String> = sources.iter().map(|s| self.label(s)).collect();
                 let passages: Vec<extract::Passage<'_>> = sources
                     .iter()
-                    .map(|s| extract::Passage {
+                    .zip(&labels)
+                    .map(|(s, label)| extract::Passage {
                         source: s.index,
                         text: &s.snippet,
-                        path: &s.path,
+                        path: label,
                     })
                     .collect();
                 let quotes = extract::select_quotes(
@@ -354,6 +356,15 @@ impl Pipeline {
             timings: run.clock.finish(),
             usage,
         })
+    }
+
+    /// A source's structural path with its law's abbreviation when the document title names
+    /// a law of `assets/abbreviations.toml` (`RF 2 kap. 1 §`).
+    fn label(&self, source: &Source) -> String {
+        match self.assets.abbreviations.abbreviation_of(&source.title) {
+            Some(law) if !source.path.is_empty() => format!("{law} {}", source.path),
+            _ => source.path.clone(),
+        }
     }
 
     /// Self-reflection: an answer its sources barely support gets evidence level `low`.

@@ -51,6 +51,16 @@ impl Abbreviations {
         Self::from_toml(&text).map_err(|err| format!("{}: {err}", path.display()))
     }
 
+    /// The abbreviation of the law a document `title` names (`Regeringsformen (1974:152)` →
+    /// `RF`): the title, without a parenthesised number, must be exactly one expansion.
+    pub fn abbreviation_of(&self, title: &str) -> Option<&str> {
+        let name = title.split('(').next().unwrap_or("").trim().to_lowercase();
+        self.entries
+            .iter()
+            .find(|(_, expansion)| expansion.to_lowercase() == name)
+            .map(|(abbreviation, _)| abbreviation.as_str())
+    }
+
     /// The built-in table (`assets/abbreviations.toml`).
     pub fn builtin() -> Self {
         Self::from_toml(BUILTIN).expect("the built-in abbreviation table is valid")
@@ -118,6 +128,17 @@ pub fn rewrite(query: &str, attempt: u32, abbreviations: &Abbreviations) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn law_titles_have_their_abbreviation() {
+        let table = Abbreviations::builtin();
+        assert_eq!(
+            table.abbreviation_of("Regeringsformen (1974:152)"),
+            Some("RF")
+        );
+        assert_eq!(table.abbreviation_of("Brottsbalken"), Some("BrB"));
+        assert_eq!(table.abbreviation_of("Appeals guide"), None);
+    }
 
     fn builtin() -> Abbreviations {
         Abbreviations::builtin()
