@@ -211,6 +211,9 @@ pub struct Answer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Union)]
 #[serde(tag = "event", rename_all = "snake_case")]
 #[oai(discriminator_name = "event", one_of)]
+// `done` carries the whole answer; poem-openapi unions cannot hold a `Box`, and each stream
+// sends it once.
+#[allow(clippy::large_enum_variant)]
 pub enum PipelineEvent {
     /// Sources, mode, intent and routing, before any token.
     #[oai(mapping = "metadata")]
