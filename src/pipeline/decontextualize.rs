@@ -163,12 +163,13 @@ const ELLIPTIC_MAX_WORDS: usize = 6;
 const TOPIC_MAX_WORDS: usize = 6;
 
 /// Whether `question` continues an earlier one: connective-led, a pronoun pointing back
-/// (when it names no statute itself), or elliptic.
+/// (when it names no statute itself), or elliptic; never a chat message ("Tack!").
 pub fn is_follow_up(question: &str) -> bool {
     let question = question.trim();
-    connective_len(question).is_some()
+    let continues = connective_len(question).is_some()
         || (find_pronoun(question).is_some() && !names_statute(question))
-        || is_elliptic(question)
+        || is_elliptic(question);
+    continues && mode::classify(question) != ResolvedMode::Chat
 }
 
 /// The standalone form of the follow-up `question`, or `None` when it is standalone or the
@@ -692,6 +693,8 @@ mod tests {
             "How do I apply for a building permit in my municipality?",
             "Andersson v. Sweden concerned which rights under the convention?",
             "Is it legal to record a phone call without consent in Sweden?",
+            "Tack!",
+            "Thanks, bye",
         ] {
             assert!(!is_follow_up(question), "{question}");
         }

@@ -73,6 +73,7 @@ const KNOWN_LAWS: &[KnownLaw] = &[
     known("EKMR", r"europakonvention(?:en)?", None),
 ];
 
+/// A [`KnownLaw`] entry.
 const fn known(
     abbreviation: &'static str,
     names: &'static str,
