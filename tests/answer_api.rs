@@ -473,3 +473,74 @@ async fn the_spec_documents_the_answer_routes_and_their_events() {
         assert!(schemas.contains_key(schema), "{schema} missing");
     }
 }
+
+#[tokio::test]
+async fn crag_rewrites_and_retrieves_again_when_too_few_candidates_are_relevant() {
+    let mut config = common::test_config();
+    // Nothing can reach this grade: every round drops every candidate.
+    config.answer.crag.relevant_score = 1.0;
+    config.answer.crag.max_retries = 2;
+    let server = TestServer::start_with(config).await;
+    statutes::load(&server).await;
+    let body = json!({"question": "Vad säger RF om yttrandefrihet?", "crag": true});
+    let events = sse::parse(
+        &server
+            .post("/v1/answer/stream", &body)
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    let rounds: Vec<&Value> = events
+        .iter()
+        .filter(|e| e.name == "grading")
+        .map(|e| &e.data)
+        .collect();
+    assert!(rounds.len() >= 2, "{rounds:?}");
+    assert_eq!(rounds[0]["query"], "Vad säger RF om yttrandefrihet?");
+    assert_ne!(
+        rounds[1]["query"], rounds[0]["query"],
+        "the retry uses a rewritten query"
+    );
+    assert!(
+        rounds[1]["query"]
+            .as_str()
+            .unwrap()
+            .contains("regeringsformen"),
+        "{:?}",
+        rounds[1]
+    );
+    let done = &events.last().unwrap().data;
+    assert_eq!(
+        done["saknas_underlag"], true,
+        "no candidate survived grading: {done}"
+    );
+}
+
+#[tokio::test]
+async fn the_llm_can_grade_candidates() {
+    let mut config = common::test_config();
+    config.generation.backend = "local".into();
+    config.generation.deterministic = true;
+    config.answer.crag.grader = "llm".into();
+    // Unoptimised test builds on a busy machine are slow; the timeout path is not tested here.
+    config.answer.crag.grade_timeout_ms = 120_000;
+    let server = TestServer::start_with(config).await;
+    statutes::load(&server).await;
+    let graded = answer(
+        &server,
+        json!({"question": "Vad säger RF 2 kap. 1 § om yttrandefrihet?", "mode": "evidence", "crag": true}),
+    )
+    .await;
+    let graders: Vec<&str> = graded["gradings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["grader"].as_str().unwrap())
+        .collect();
+    assert!(graders.contains(&"llm"), "{graded}");
+    for grading in graded["gradings"].as_array().unwrap() {
+        let score = grading["score"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&score), "{grading}");
+    }
+}
