@@ -12,10 +12,8 @@ use futures::StreamExt;
 use poem_openapi::OpenApi;
 use poem_openapi::payload::Json;
 
-use self::dto::{
-    AssistantMessage, ChatChoice, ChatCompletion, ChatCompletionRequest, ModelCard, ModelList,
-};
-use self::reply::{ChatReply, ChunkHeader, chat_usage};
+use self::dto::{ChatCompletionRequest, ModelCard, ModelList};
+use self::reply::{ChatReply, ChunkHeader};
 use super::ApiTags;
 use super::problem::ApiError;
 use super::strict_json::StrictJson;
@@ -66,22 +64,12 @@ impl ChatApi {
             let completion = llm::collect(generator.generate(generation))
                 .await
                 .map_err(AppError::from)?;
-            Ok(ChatReply::Whole(ChatCompletion {
-                id: header.id,
-                object: "chat.completion".into(),
-                created: header.created,
-                model: header.model,
-                choices: vec![ChatChoice {
-                    index: 0,
-                    message: AssistantMessage {
-                        role: "assistant".into(),
-                        content: completion.text,
-                    },
-                    finish_reason: completion.finish_reason.as_str().into(),
-                }],
-                usage: chat_usage(completion.usage),
-                references: None,
-            }))
+            Ok(ChatReply::Whole(header.completion(
+                completion.text,
+                completion.finish_reason,
+                completion.usage,
+                None,
+            )))
         }
     }
 

@@ -8,11 +8,11 @@ use futures::StreamExt;
 use futures::stream::{self, BoxStream};
 use poem::web::sse::Event;
 
-use super::dto::{AssistantMessage, ChatChoice, ChatCompletion, ChatCompletionRequest};
-use super::reply::{ChunkHeader, chat_usage, openai_error};
+use super::dto::{ChatCompletion, ChatCompletionRequest};
+use super::reply::{ChunkHeader, openai_error};
 use crate::api::answer::answer_events;
 use crate::error::{AppError, AppResult};
-use crate::llm::{ChatMessage, Role, Usage};
+use crate::llm::{ChatMessage, FinishReason, Role, Usage};
 use crate::pipeline::types::{Answer, PipelineEvent, Turn, TurnRole};
 use crate::pipeline::{AnswerRequest, Events, Pipeline};
 
@@ -87,23 +87,13 @@ pub async fn whole(
     header: ChunkHeader,
 ) -> AppResult<ChatCompletion> {
     let answer = pipeline.answer(request, &Events::none()).await?;
-    let usage = chat_usage(usage_of(&answer));
-    Ok(ChatCompletion {
-        id: header.id,
-        object: "chat.completion".into(),
-        created: header.created,
-        model: header.model,
-        choices: vec![ChatChoice {
-            index: 0,
-            message: AssistantMessage {
-                role: "assistant".into(),
-                content: answer.answer,
-            },
-            finish_reason: "stop".into(),
-        }],
+    let usage = usage_of(&answer);
+    Ok(header.completion(
+        answer.answer,
+        FinishReason::Stop,
         usage,
-        references: Some(answer.sources),
-    })
+        Some(answer.sources),
+    ))
 }
 
 /// The streamed chunks of a RAG answer: its tokens (or its refusal), then the closing chunk

@@ -12,7 +12,10 @@ use poem_openapi::payload::Json;
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::{ToJSON, Type};
 
-use super::dto::{ChatCompletion, ChatCompletionChunk, ChatUsage, ChunkChoice, ChunkDelta};
+use super::dto::{
+    AssistantMessage, ChatChoice, ChatCompletion, ChatCompletionChunk, ChatUsage, ChunkChoice,
+    ChunkDelta,
+};
 use crate::api::problem::ApiError;
 use crate::error::AppError;
 use crate::llm::{FinishReason, GenerationError, GenerationEvent, Usage};
@@ -169,6 +172,32 @@ impl ChunkHeader {
         Event::message(chunk.to_json_string())
     }
 
+    /// The whole completion with this header: one choice holding `content`.
+    pub fn completion(
+        self,
+        content: String,
+        finish_reason: FinishReason,
+        usage: Usage,
+        references: Option<Vec<Source>>,
+    ) -> ChatCompletion {
+        ChatCompletion {
+            id: self.id,
+            object: "chat.completion".into(),
+            created: self.created,
+            model: self.model,
+            choices: vec![ChatChoice {
+                index: 0,
+                message: AssistantMessage {
+                    role: "assistant".into(),
+                    content,
+                },
+                finish_reason: finish_reason.as_str().into(),
+            }],
+            usage: chat_usage(usage),
+            references,
+        }
+    }
+
     /// The first chunk: the assistant's role and no text yet.
     pub fn opening(&self) -> Event {
         self.chunk(
@@ -212,7 +241,7 @@ impl ChunkHeader {
 }
 
 /// OpenAI's token counts from ours.
-pub fn chat_usage(usage: Usage) -> ChatUsage {
+fn chat_usage(usage: Usage) -> ChatUsage {
     ChatUsage {
         prompt_tokens: usage.prompt_tokens,
         completion_tokens: usage.completion_tokens,
