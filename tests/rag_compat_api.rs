@@ -148,3 +148,82 @@ async fn chat_completions_with_the_rag_model_return_references() {
     let response = server.post("/v1/chat/completions", &unknown).await;
     expect_problem(response, StatusCode::NOT_FOUND, "not_found").await;
 }
+
+#[tokio::test]
+async fn the_old_operational_routes_report_from_the_same_counters() {
+    let server = server().await;
+    let health = expect_json(
+        server.get("/api/constitutional/health").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(health["status"], "healthy", "{health}");
+    for service in ["database", "encoder", "reranker"] {
+        assert_eq!(health["services"][service], "healthy", "{health}");
+    }
+
+    let collections = expect_json(
+        server.get("/api/constitutional/collections").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(collections["total"], 3);
+    let sfs = collections["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "sfs")
+        .unwrap();
+    assert_eq!(sfs["documents"], 1);
+    assert!(sfs["count"].as_u64().unwrap() >= 5, "{sfs}");
+
+    let before = expect_json(
+        server.get("/api/constitutional/metrics").await,
+        StatusCode::OK,
+    )
+    .await;
+    for question in [
+        "Vad säger RF 2 kap. 1 § om yttrandefrihet?",
+        "Vem vann valet 2030?",
+    ] {
+        let body = json!({"question": question});
+        expect_json(
+            server.post("/api/constitutional/agent/query", &body).await,
+            StatusCode::OK,
+        )
+        .await;
+    }
+    let after = expect_json(
+        server.get("/api/constitutional/metrics").await,
+        StatusCode::OK,
+    )
+    .await;
+    let count = |m: &Value, key: &str| m[key].as_u64().unwrap();
+    assert_eq!(
+        count(&after, "total_queries"),
+        count(&before, "total_queries") + 2,
+        "{after}"
+    );
+    assert_eq!(
+        count(&after, "refusals"),
+        count(&before, "refusals") + 1,
+        "{after}"
+    );
+    assert_eq!(
+        after["queries_by_mode"]["evidence"]["answered"], 1,
+        "{after}"
+    );
+    assert!(after["average_latency_ms"].as_f64().unwrap() > 0.0);
+
+    let text = server
+        .get("/api/constitutional/metrics/prometheus")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("crag_answers_total{mode=\"evidence\",outcome=\"answered\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("crag_answer_stage_duration_seconds_bucket{stage=\"retrieve\""));
+}

@@ -35,12 +35,17 @@ impl MetricsApi {
     /// and queue depths.
     #[oai(path = "/metrics", method = "get", tag = "ApiTags::Metrics")]
     async fn metrics(&self) -> Exposition {
-        let mut out = TextWriter::new();
-        self.library.metrics().render(&mut out);
-        write_cache(&self.library, &mut out);
-        write_models(&self.library, &mut out);
-        Exposition::Ok(PlainText(out.finish()))
+        Exposition::Ok(PlainText(exposition(&self.library)))
     }
+}
+
+/// The Prometheus text of every metric of `library`.
+pub fn exposition(library: &Library) -> String {
+    let mut out = TextWriter::new();
+    library.metrics().render(&mut out);
+    write_cache(library, &mut out);
+    write_models(library, &mut out);
+    out.finish()
 }
 
 fn write_cache(library: &Library, out: &mut TextWriter) {

@@ -9,6 +9,7 @@ mod health;
 mod keys;
 mod legacy;
 mod legacy_agent;
+mod legacy_ops;
 mod limits;
 mod metrics;
 pub mod middleware;
@@ -93,6 +94,9 @@ fn openapi(
                 pipeline: pipeline.clone(),
             },
             legacy_agent::LegacyAgentApi {
+                pipeline: pipeline.clone(),
+            },
+            legacy_ops::LegacyOpsApi {
                 pipeline: pipeline.clone(),
             },
         ),

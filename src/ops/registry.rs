@@ -113,6 +113,16 @@ impl Histogram {
             Some((f64::from_bits(bits) + value).to_bits())
         });
     }
+
+    /// Observations so far.
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().map(|b| b.load(Relaxed)).sum()
+    }
+
+    /// Sum of the observations so far.
+    pub fn sum(&self) -> f64 {
+        f64::from_bits(self.sum.load(Relaxed))
+    }
 }
 
 impl Metric for Histogram {

@@ -33,14 +33,14 @@ mod timing;
 
 pub use events::{EventReceiver, Events};
 pub use request::AnswerRequest;
-pub use timing::server_timing;
+pub use timing::{PipelineMetrics, server_timing};
 
 use std::time::Instant;
 
 use assets::Assets;
 use deadline::Deadline;
 use flow::{answer_usage, evidence_level, to_source};
-use timing::{PipelineMetrics, Stopwatch};
+use timing::Stopwatch;
 use types::*;
 
 use crate::error::AppResult;
@@ -111,6 +111,11 @@ impl Pipeline {
         let _ = self.assets.constitution.apply(text);
         let _ = citations::check("[1]", 1);
         let _ = terms::content_terms(text, language::detect(text));
+    }
+
+    /// The pipeline's counters and latency histograms.
+    pub fn metrics(&self) -> &PipelineMetrics {
+        &self.metrics
     }
 
     /// The library answered from.

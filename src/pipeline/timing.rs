@@ -33,6 +33,31 @@ impl PipelineMetrics {
         }
     }
 
+    /// Answers so far by mode (`chat`, `assist`, `evidence`): answered and refused.
+    pub fn answers_by_mode(&self) -> Vec<(&'static str, u64, u64)> {
+        ["chat", "assist", "evidence"]
+            .into_iter()
+            .map(|mode| {
+                let count = |outcome| self.answers.with(&[mode, outcome]).get();
+                (mode, count("answered"), count("refused"))
+            })
+            .collect()
+    }
+
+    /// Answers timed so far and their mean end-to-end latency in seconds.
+    pub fn total_latency(&self) -> (u64, f64) {
+        let total = self.stage_seconds.with(&["total"]);
+        let count = total.count();
+        (
+            count,
+            if count == 0 {
+                0.0
+            } else {
+                total.sum() / count as f64
+            },
+        )
+    }
+
     /// Counts one finished answer.
     pub fn answered(&self, mode: &str, refused: bool) {
         let outcome = if refused { "refused" } else { "answered" };

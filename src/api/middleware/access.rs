@@ -19,11 +19,13 @@ pub enum Access {
 }
 
 /// Routes anyone may call (`/openapi.json` and `/docs` are outside the spec and open too).
-const OPEN: [&str; 4] = [
+const OPEN: [&str; 6] = [
     "/health/live",
     "/health/ready",
     "/metrics",
     "/api/constitutional/health",
+    "/api/constitutional/metrics",
+    "/api/constitutional/metrics/prometheus",
 ];
 
 /// `POST` routes that only read: questions, retrieval and model calls.
