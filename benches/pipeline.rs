@@ -4,8 +4,9 @@
 //! Over `BENCH_CHUNKS` chunks (default 100,000, the corpus of the retrieval bench):
 //! - evidence mode (extractive, no LLM) end to end, without and with reranking of 16
 //!   candidates, at concurrency 1 and 10, with per-stage p50/p95;
-//! - assist mode with the local decoder: time to first token and the share of it spent
-//!   outside generation, at concurrency 1 and 10.
+//! - assist mode with the local decoder and with llama.cpp's server (SmolLM2-135M Q4_1 on
+//!   both): time to first token and the share of it spent before generation, at concurrency
+//!   1 and 10.
 //!
 //! Passages are cut to 128 tokens for reranking unless `CRAG_INFERENCE_RERANK_MAX_LENGTH`
 //! says otherwise.
@@ -25,6 +26,11 @@ use serde_json::{Value, json};
 mod common;
 use common::corpus::{ingest_corpus, section_pool};
 use common::summary;
+
+#[path = "../tests/common/peers.rs"]
+#[allow(dead_code)]
+mod peers;
+use peers::{LlamaCpp, generation_config};
 
 /// Questions whose words come from the corpus's sections, so that they are answerable.
 fn questions(count: usize) -> Vec<String> {
@@ -184,25 +190,23 @@ async fn main() {
         }
     }
 
+    let llama = tokio::task::spawn_blocking(LlamaCpp::start).await.unwrap();
     let mut local = (*config).clone();
     local.generation.backend = "local".into();
-    let generator =
-        tokio::task::spawn_blocking(move || constitutional_rag::llm::from_config(&local))
+    let mut remote = (*config).clone();
+    remote.generation = generation_config("openai", &llama.base);
+    for (name, generation) in [("assist_local", local), ("assist_llamacpp", remote)] {
+        let load = move || constitutional_rag::llm::from_config(&generation);
+        let generator = tokio::task::spawn_blocking(load)
             .await
             .unwrap()
-            .expect("local generator");
-    let pipeline =
-        Pipeline::new(library.with_generator(generator), &Registry::new()).expect("pipeline");
-    for concurrency in [1, 10] {
-        let result = scenario(
-            "assist_local",
-            &pipeline,
-            &questions[..20],
-            concurrency,
-            assist,
-        )
-        .await;
-        report.insert(format!("assist_local_c{concurrency}"), result);
+            .expect("generator");
+        let pipeline = Pipeline::new(library.clone().with_generator(generator), &Registry::new())
+            .expect("pipeline");
+        for concurrency in [1, 10] {
+            let result = scenario(name, &pipeline, &questions[..20], concurrency, assist).await;
+            report.insert(format!("{name}_c{concurrency}"), result);
+        }
     }
 
     std::fs::create_dir_all("bench/results").expect("results dir");

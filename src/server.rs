@@ -42,6 +42,11 @@ impl BoundServer {
             tokio::task::spawn_blocking(move || crate::llm::from_config(&generator_config))
                 .await
                 .map_err(|e| AppError::Internal(format!("loading the generator: {e}")))??;
+        // Generations are counted in the server's metrics, whichever backend runs them.
+        let generator = generator.map(|g| {
+            Arc::new(crate::llm::Metered::new(g, library.metrics()))
+                as Arc<dyn crate::llm::Generator>
+        });
         let library = library.with_generator(generator);
         let pipeline = Arc::new(Pipeline::new(library.clone(), library.metrics())?);
         let acceptor = TcpListener::bind(config.server.bind.clone())

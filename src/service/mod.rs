@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::inference::embedder::Embedder;
 use crate::inference::reranker::Reranker;
-use crate::llm::{Generator, Metered};
+use crate::llm::Generator;
 use crate::ops::Registry;
 use crate::retrieval::index::SearchIndex;
 use crate::store::Store;
@@ -72,10 +72,8 @@ impl Library {
     }
 
     /// This library answering with `generator` (`None` = no generation).
-    /// Generations are counted in the library's metrics.
     pub fn with_generator(mut self, generator: Option<Arc<dyn Generator>>) -> Self {
-        self.generator =
-            generator.map(|g| Arc::new(Metered::new(g, &self.metrics)) as Arc<dyn Generator>);
+        self.generator = generator;
         self
     }
 
