@@ -399,7 +399,7 @@ mod tests {
         assert_eq!(route.primary, ["sfs"]);
         assert_eq!(route.support, ["prop"]);
         assert_eq!(route.skipped, ["lagtext", "statutes", "forarbeten"]);
-        assert_eq!((route.primary_budget, route.support_budget), (40, 10));
+        assert_eq!((route.primary_budget, route.support_budget), (20, 8));
         assert!(!route.fallback);
         let route = table.route(Intent::Practical, &available);
         assert_eq!(route.primary, ["myndigheter"]);
@@ -449,7 +449,7 @@ mod tests {
         assert!(RoutingTable::from_toml("").is_err());
         let unknown_field = format!("{BUILTIN}\n[other]\nprimary_budget = 1\n");
         assert!(RoutingTable::from_toml(&unknown_field).is_err());
-        let zero_budget = BUILTIN.replace("primary_budget = 40", "primary_budget = 0");
+        let zero_budget = BUILTIN.replace("primary_budget = 20", "primary_budget = 0");
         let error = RoutingTable::from_toml(&zero_budget).unwrap_err();
         assert!(error.contains("primary_budget"), "{error}");
         let keywords_for_unknown =

@@ -28,7 +28,9 @@ impl Library {
                 &model.model_id,
                 model.dimension as u32,
             )
-            .await?;
+            .await;
+        self.catalog.invalidate();
+        let collection = collection?;
         self.index.ensure(name, language, model.dimension);
         Ok(collection)
     }
@@ -36,19 +38,21 @@ impl Library {
     /// One collection with its counts, or 404.
     pub async fn collection(&self, name: &str) -> AppResult<Collection> {
         validate::collection_name(name)?;
-        let collection = self
-            .store
-            .collection(name)
-            .await?
+        let records = self.catalog.records(&self.store).await?;
+        let collection = records
+            .iter()
+            .find(|c| c.name == name)
+            .cloned()
             .ok_or_else(|| AppError::not_found(format!("collection '{name}'")))?;
         Ok(self.with_counts(collection))
     }
 
     /// Every collection with its counts.
     pub async fn collections(&self) -> AppResult<Vec<Collection>> {
-        let collections = self.store.collections().await?;
-        Ok(collections
-            .into_iter()
+        let records = self.catalog.records(&self.store).await?;
+        Ok(records
+            .iter()
+            .cloned()
             .map(|c| self.with_counts(c))
             .collect())
     }
@@ -68,7 +72,9 @@ impl Library {
     pub async fn delete_collection(&self, name: &str) -> AppResult<()> {
         validate::collection_name(name)?;
         let _guard = self.lock_collection(name).await;
-        if self.store.delete_collection(name).await? {
+        let deleted = self.store.delete_collection(name).await;
+        self.catalog.invalidate();
+        if deleted? {
             self.index.drop_collection(name);
             Ok(())
         } else {

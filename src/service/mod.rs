@@ -1,5 +1,6 @@
 //! The document library: collections, documents and search, independent of HTTP.
 
+mod catalog;
 mod collections;
 mod documents;
 mod hashing;
@@ -38,6 +39,7 @@ pub struct Library {
     generator: Option<Arc<dyn Generator>>,
     metrics: Arc<Registry>,
     write_locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    catalog: catalog::Catalog,
 }
 
 impl Library {
@@ -58,6 +60,7 @@ impl Library {
             generator: None,
             metrics: Arc::default(),
             write_locks: Arc::default(),
+            catalog: catalog::Catalog::default(),
         }
     }
 

@@ -48,9 +48,12 @@ impl Library {
             self.store.set_embeddings(&updates).await?;
         }
         let model = self.embedder.info();
-        self.store
+        let recorded = self
+            .store
             .set_collection_model(name, &model.model_id, model.dimension as u32)
-            .await?;
+            .await;
+        self.catalog.invalidate();
+        recorded?;
         let updated = self.collection(name).await?;
         let index = self.build_index(&updated).await?;
         self.index.replace(name, index);
