@@ -30,6 +30,7 @@ impl Library {
             )
             .await?;
         self.index.ensure(name, language, model.dimension);
+        self.generations.bump_catalog(name);
         Ok(collection)
     }
 
@@ -70,6 +71,7 @@ impl Library {
         let _guard = self.lock_collection(name).await;
         if self.store.delete_collection(name).await? {
             self.index.drop_collection(name);
+            self.generations.bump_catalog(name);
             Ok(())
         } else {
             Err(AppError::not_found(format!("collection '{name}'")))

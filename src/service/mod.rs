@@ -2,6 +2,7 @@
 
 mod collections;
 mod documents;
+mod generations;
 mod hashing;
 mod health;
 mod reindex;
@@ -10,12 +11,15 @@ mod startup;
 pub mod validate;
 
 pub use documents::{DocumentInput, DocumentListing};
+pub use generations::GenerationSnapshot;
 pub use health::{Probe, Readiness, State};
 pub use reindex::ReindexSummary;
 pub use search::{SearchMode, SearchRequest};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+use generations::Generations;
 
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
@@ -38,6 +42,7 @@ pub struct Library {
     generator: Option<Arc<dyn Generator>>,
     metrics: Arc<Registry>,
     write_locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    generations: Arc<Generations>,
 }
 
 impl Library {
@@ -58,6 +63,7 @@ impl Library {
             generator: None,
             metrics: Arc::default(),
             write_locks: Arc::default(),
+            generations: Arc::default(),
         }
     }
 
@@ -101,6 +107,14 @@ impl Library {
     /// The configuration in force.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The write generations now: every committed write to a collection (document upsert
+    /// that changed something, update, delete, bulk line, reindex) bumps that collection's
+    /// generation, and creating or deleting a collection bumps that of the set of
+    /// collections. Take the snapshot before reading what it should vouch for.
+    pub fn generations(&self) -> GenerationSnapshot {
+        self.generations.snapshot()
     }
 
     /// Serialises writes within one collection so that upserts by external id or content
