@@ -142,6 +142,10 @@ pub struct CacheConfig {
     pub embedding_path: String,
     /// Memory bound of the in-memory embedding cache, in MiB.
     pub embedding_memory_mib: u64,
+    /// Most finished answers kept by the answer cache; 0 = no answer cache.
+    pub answer_entries: usize,
+    /// Seconds a cached answer may be served (it is dropped sooner when its sources change).
+    pub answer_ttl_s: u64,
 }
 
 /// Which text generator answers and how it is reached.
@@ -306,6 +310,8 @@ impl Default for CacheConfig {
         Self {
             embedding_path: "data/embedding-cache.redb".into(),
             embedding_memory_mib: 256,
+            answer_entries: 1024,
+            answer_ttl_s: 600,
         }
     }
 }
@@ -521,11 +527,31 @@ impl Config {
         if self.inference.max_batch_tokens < 512 {
             return fail("inference.max_batch_tokens", "must be at least 512");
         }
+        self.cache.validate()?;
         self.validate_generation()?;
         self.validate_limits()?;
         self.answer.validate()?;
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return fail("log.level", "not a valid tracing filter");
+        }
+        Ok(())
+    }
+}
+
+/// Most entries `cache.answer_entries` may ask for.
+const MAX_ANSWER_ENTRIES: usize = 1_000_000;
+
+impl CacheConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let fail = |key: &str, why: &str| Err(ConfigError(format!("cache.{key}: {why}")));
+        if self.answer_entries > MAX_ANSWER_ENTRIES {
+            return fail("answer_entries", "must be at most 1000000 (0 = off)");
+        }
+        if self.answer_entries > 0 && self.answer_ttl_s == 0 {
+            return fail(
+                "answer_ttl_s",
+                "must be positive while the answer cache is on",
+            );
         }
         Ok(())
     }
@@ -740,6 +766,35 @@ mod tests {
                 "CRAG_LIMITS_CORS_ORIGINS",
                 r#"["*"]"#,
                 "limits.cors_origins",
+            ),
+        ] {
+            let err = Config::load(None, env(&[(name, value)])).unwrap_err();
+            assert!(err.to_string().contains(key), "{err}");
+        }
+    }
+
+    #[test]
+    fn answer_cache_settings_come_from_env_and_are_checked() {
+        let defaults = Config::default().cache;
+        assert_eq!(
+            (defaults.answer_entries, defaults.answer_ttl_s),
+            (1024, 600)
+        );
+        let config = Config::load(
+            None,
+            env(&[
+                ("CRAG_CACHE_ANSWER_ENTRIES", "0"),
+                ("CRAG_CACHE_ANSWER_TTL_S", "0"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.cache.answer_entries, 0);
+        for (name, value, key) in [
+            ("CRAG_CACHE_ANSWER_TTL_S", "0", "cache.answer_ttl_s"),
+            (
+                "CRAG_CACHE_ANSWER_ENTRIES",
+                "1000001",
+                "cache.answer_entries",
             ),
         ] {
             let err = Config::load(None, env(&[(name, value)])).unwrap_err();

@@ -4,7 +4,7 @@
 //! tiers → tiering (calibrated relevance, dedupe, floor) → rerank → optional CRAG → grounds
 //! check → generation by mode → guardrail → citation check → optional self-reflection.
 //! Each stage times itself; a stage's refusal is an answer with `saknas_underlag`, not an
-//! error.
+//! error. A fresh answer of the answer cache (`[cache] answer_entries`) skips them all.
 
 pub mod decontextualize;
 pub mod extract;
@@ -17,6 +17,7 @@ pub mod terms;
 pub mod types;
 
 mod assets;
+mod cached;
 mod calibrate;
 mod crag;
 mod deadline;
@@ -35,14 +36,16 @@ pub use events::{EventReceiver, Events};
 pub use request::AnswerRequest;
 pub use timing::{PipelineMetrics, server_timing};
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use assets::Assets;
+use cached::Lookup;
 use deadline::Deadline;
 use flow::{answer_usage, evidence_level, to_source};
 use timing::Stopwatch;
 use types::*;
 
+use crate::cache::answers::AnswerCache;
 use crate::error::AppResult;
 use crate::guard::{citations, safety};
 use crate::llm::{AnswerMode, sampling_for};
@@ -55,6 +58,8 @@ pub struct Pipeline {
     library: Library,
     assets: Assets,
     metrics: PipelineMetrics,
+    /// Finished answers; `None` when `cache.answer_entries` is 0.
+    answers: Option<AnswerCache>,
 }
 
 /// What one answer knows so far.
@@ -90,10 +95,18 @@ impl Pipeline {
     /// with `registry`.
     pub fn new(library: Library, registry: &Registry) -> AppResult<Self> {
         let assets = Assets::load(&library.config().answer)?;
+        let cache = &library.config().cache;
+        let answers = (cache.answer_entries > 0).then(|| {
+            AnswerCache::new(
+                cache.answer_entries,
+                Duration::from_secs(cache.answer_ttl_s),
+            )
+        });
         let pipeline = Self {
             library,
             assets,
             metrics: PipelineMetrics::register(registry),
+            answers,
         };
         pipeline.warm_up();
         Ok(pipeline)
@@ -129,10 +142,22 @@ impl Pipeline {
         request::check(request, &self.library.config().answer).map(|_| ())
     }
 
-    /// Answers `request`, reporting progress to `events`.
+    /// Answers `request`, reporting progress to `events`: from the answer cache when it
+    /// holds a fresh answer, else by running the stages (and caching what may be cached).
     pub async fn answer(&self, request: AnswerRequest, events: &Events) -> AppResult<Answer> {
         let config = &self.library.config().answer;
         let deadline = request::check(&request, config)?;
+        let started = Instant::now();
+        let clock = Stopwatch::start(&self.metrics);
+        let pending = match self.lookup(&request) {
+            Lookup::Hit(cached) => {
+                let answer = self.replay(cached, started, clock, events).await;
+                self.count(&answer);
+                return answer;
+            }
+            Lookup::Miss(pending) => Some(pending),
+            Lookup::Off => None,
+        };
         let mut run = Run {
             question: request.question.clone(),
             language: language::detect(&request.question),
@@ -144,15 +169,23 @@ impl Pipeline {
             request,
             events,
             deadline,
-            clock: Stopwatch::start(&self.metrics),
+            clock,
         };
         let answer = self.answer_run(&mut run).await;
-        if let Ok(answer) = &answer {
+        if let (Ok(answer), Some(pending)) = (&answer, pending) {
+            self.remember(pending, &run.request, answer);
+        }
+        self.count(&answer);
+        answer
+    }
+
+    /// Counts a finished answer by mode and outcome.
+    fn count(&self, answer: &AppResult<Answer>) {
+        if let Ok(answer) = answer {
             let mode = serde_json::to_value(answer.mode).unwrap_or_default();
             self.metrics
                 .answered(mode.as_str().unwrap_or("unknown"), answer.saknas_underlag);
         }
-        answer
     }
 
     async fn answer_run(&self, run: &mut Run<'_>) -> AppResult<Answer> {
@@ -360,6 +393,7 @@ impl Pipeline {
             skipped_stages: std::mem::take(&mut run.skipped),
             timings: run.clock.finish(),
             usage,
+            cached: false,
         })
     }
 
@@ -469,6 +503,7 @@ impl Pipeline {
             skipped_stages: std::mem::take(&mut run.skipped),
             timings: run.clock.finish(),
             usage: AnswerUsage::default(),
+            cached: false,
         }
     }
 }

@@ -13,6 +13,8 @@ use crate::ops::{Counter, Family, Histogram, LATENCY_BUCKETS, Registry};
 pub struct PipelineMetrics {
     stage_seconds: Arc<Family<Histogram>>,
     answers: Arc<Family<Counter>>,
+    cache_hits: Arc<Counter>,
+    cache_misses: Arc<Counter>,
 }
 
 impl PipelineMetrics {
@@ -30,6 +32,29 @@ impl PipelineMetrics {
                 "Answers produced, by mode and outcome (answered or refused).",
                 &["mode", "outcome"],
             ),
+            cache_hits: registry
+                .counter(
+                    "crag_answer_cache_hits_total",
+                    "Answers served from the answer cache.",
+                    &[],
+                )
+                .with(&[]),
+            cache_misses: registry
+                .counter(
+                    "crag_answer_cache_misses_total",
+                    "Answer cache lookups that found no fresh answer.",
+                    &[],
+                )
+                .with(&[]),
+        }
+    }
+
+    /// Counts one answer cache lookup.
+    pub fn cache_lookup(&self, hit: bool) {
+        if hit {
+            self.cache_hits.inc();
+        } else {
+            self.cache_misses.inc();
         }
     }
 

@@ -152,7 +152,8 @@ pub struct Routing {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
 pub struct StageTiming {
     /// Stage name (`safety`, `classify`, `decontextualize`, `route`, `retrieve`, `tier`,
-    /// `rerank`, `crag`, `generate`, `guardrail`, `citations`, `total`).
+    /// `rerank`, `crag`, `generate`, `guardrail`, `citations`, `total`; `cache` for an answer
+    /// served from the answer cache).
     pub stage: String,
     /// Wall time in milliseconds.
     pub ms: f64,
@@ -203,8 +204,13 @@ pub struct Answer {
     pub skipped_stages: Vec<String>,
     /// Time per stage.
     pub timings: Vec<StageTiming>,
-    /// Generation token counts.
+    /// Generation token counts (zero for a cached answer: nothing was generated).
     pub usage: AnswerUsage,
+    /// True when the answer comes from the answer cache: the same question (up to case and
+    /// spacing) with the same mode, collections, history and settings was answered before
+    /// and none of the collections it searched has been written since. Its `timings` are
+    /// then `cache` and `total`.
+    pub cached: bool,
 }
 
 /// What the pipeline reports while it works; the streaming routes turn these into SSE.

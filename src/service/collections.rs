@@ -32,6 +32,7 @@ impl Library {
         self.catalog.invalidate();
         let collection = collection?;
         self.index.ensure(name, language, model.dimension);
+        self.generations.bump_catalog(name);
         Ok(collection)
     }
 
@@ -76,6 +77,7 @@ impl Library {
         self.catalog.invalidate();
         if deleted? {
             self.index.drop_collection(name);
+            self.generations.bump_catalog(name);
             Ok(())
         } else {
             Err(AppError::not_found(format!("collection '{name}'")))

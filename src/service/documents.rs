@@ -85,6 +85,7 @@ impl Library {
             }
         };
         self.index_document(&document.id, &target, prepared);
+        self.generations.bump(collection);
         Ok((document, outcome))
     }
 
@@ -123,6 +124,7 @@ impl Library {
             .replace_document(id, &prepared, existing.version + 1)
             .await?;
         self.index_document(id, &target, prepared);
+        self.generations.bump(collection);
         Ok((updated, UpsertOutcome::Updated))
     }
 
@@ -232,6 +234,7 @@ impl Library {
             if let Some(index) = self.index.collection(collection) {
                 index.write().expect("index lock").remove_document(id);
             }
+            self.generations.bump(collection);
             Ok(())
         } else {
             Err(AppError::not_found(format!(

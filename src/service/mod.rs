@@ -3,6 +3,7 @@
 mod catalog;
 mod collections;
 mod documents;
+mod generations;
 mod hashing;
 mod health;
 mod reindex;
@@ -11,12 +12,15 @@ mod startup;
 pub mod validate;
 
 pub use documents::{DocumentInput, DocumentListing};
+pub use generations::GenerationSnapshot;
 pub use health::{Probe, Readiness, State};
 pub use reindex::ReindexSummary;
 pub use search::{SearchMode, SearchRequest};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+use generations::Generations;
 
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
@@ -40,6 +44,7 @@ pub struct Library {
     metrics: Arc<Registry>,
     write_locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     catalog: catalog::Catalog,
+    generations: Arc<Generations>,
 }
 
 impl Library {
@@ -61,6 +66,7 @@ impl Library {
             metrics: Arc::default(),
             write_locks: Arc::default(),
             catalog: catalog::Catalog::default(),
+            generations: Arc::default(),
         }
     }
 
@@ -102,6 +108,14 @@ impl Library {
     /// The configuration in force.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The write generations now: every committed write to a collection (document upsert
+    /// that changed something, update, delete, bulk line, reindex) bumps that collection's
+    /// generation, and creating or deleting a collection bumps that of the set of
+    /// collections. Take the snapshot before reading what it should vouch for.
+    pub fn generations(&self) -> GenerationSnapshot {
+        self.generations.snapshot()
     }
 
     /// Serialises writes within one collection so that upserts by external id or content

@@ -57,6 +57,7 @@ impl Library {
         let updated = self.collection(name).await?;
         let index = self.build_index(&updated).await?;
         self.index.replace(name, index);
+        self.generations.bump(name);
         tracing::info!(collection = name, chunks = rows.len(), previous = %collection.embedding_model, "reindexed");
         Ok(ReindexSummary {
             collection: name.to_string(),
