@@ -43,18 +43,20 @@ setup:
     touch "$stamp"
 
 # Real peers the tests talk to: llama.cpp's OpenAI-compatible server (llama-cpp-python builds
-# llama.cpp from source once; the wheel is kept outside the clone) and the official openai client.
+# llama.cpp from source once; the wheel is kept outside the clone), the official openai client,
+# and the OpenAPI tools that check the served spec (a validator and a Python SDK generator).
 test-peers: setup
     #!/usr/bin/env bash
     set -euo pipefail
-    stamp=.cache/test-peers-v2.done
+    stamp=.cache/test-peers-v3.done
     [ -f "$stamp" ] && exit 0
     wheels="${CRAG_WHEEL_CACHE:-$HOME/.cache/constitutional-rag/wheels}"
     mkdir -p "$wheels"
     ls "$wheels"/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 \
         || "{{venv}}/bin/pip" wheel --quiet --disable-pip-version-check -w "$wheels" "llama-cpp-python[server]==0.3.36"
     "{{venv}}/bin/pip" install --quiet --disable-pip-version-check --find-links "$wheels" \
-        "llama-cpp-python[server]==0.3.36" openai==3.51.0 gguf==0.19.0
+        "llama-cpp-python[server]==0.3.36" openai==3.51.0 gguf==0.19.0 \
+        openapi-python-client==0.29.1 openapi-spec-validator==0.9.0
     touch "$stamp"
 
 # Benchmarks (release build): search latency, encoder, batching, ingestion, cold start,

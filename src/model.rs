@@ -48,11 +48,13 @@ pub struct Document {
     pub collection: String,
     /// The client's own identifier, unique within the collection when set.
     #[serde(default)]
+    #[oai(skip_serializing_if_is_none)]
     pub external_id: Option<String>,
     /// Title.
     pub title: String,
-    /// Where it came from (file path, URL).
+    /// Where it came from (file path, URL); absent when not given.
     #[serde(default)]
+    #[oai(skip_serializing_if_is_none)]
     pub source: Option<String>,
     /// Free-form metadata; usable in filters.
     #[serde(default)]

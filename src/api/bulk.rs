@@ -27,11 +27,14 @@ pub enum BulkBody {
 pub struct BulkItem {
     /// 1-based line number in the body.
     pub line: u64,
-    /// Document id when the line was stored.
+    /// Document id when the line was stored (absent when it failed).
+    #[oai(skip_serializing_if_is_none)]
     pub id: Option<String>,
     /// What the upsert did; absent when the line failed.
+    #[oai(skip_serializing_if_is_none)]
     pub outcome: Option<UpsertOutcome>,
     /// Why the line failed; absent when it was stored.
+    #[oai(skip_serializing_if_is_none)]
     pub error: Option<Problem>,
 }
 

@@ -85,6 +85,7 @@ pub struct DocumentPage {
     /// Documents matching the filter across all pages.
     pub total: u64,
     /// The next page's number, absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
     pub next_page: Option<u32>,
 }
 

@@ -21,7 +21,8 @@ pub struct LegacyDocument {
     pub document_id: String,
     /// Collection it lives in.
     pub collection: String,
-    /// Full text (present on single-document reads).
+    /// Full text on single-document reads, else null (the old system's shape).
+    #[oai(nullable)]
     pub content: Option<String>,
     /// Title.
     pub title: String,
@@ -31,7 +32,8 @@ pub struct LegacyDocument {
     pub chunks: u32,
     /// Version, from 1.
     pub version: u32,
-    /// `created`, `updated` or `unchanged` on writes.
+    /// `created`, `updated` or `unchanged` on writes, else null.
+    #[oai(nullable)]
     pub status: Option<UpsertOutcome>,
 }
 

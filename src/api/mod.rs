@@ -15,6 +15,7 @@ mod metrics;
 pub mod middleware;
 mod models;
 pub mod problem;
+mod schema_refs;
 mod search;
 mod security;
 mod strict_json;
@@ -116,9 +117,16 @@ pub fn spec_json(library: &Library) -> crate::error::AppResult<String> {
         library.clone(),
         &crate::ops::Registry::new(),
     )?);
-    Ok(security::document(
-        &openapi(library, &keys, &pipeline).spec(),
-    ))
+    Ok(document(&openapi(library, &keys, &pipeline).spec()))
+}
+
+/// The served OpenAPI document: poem-openapi's `spec` with the security requirements of
+/// [`security`] and documented references in the shape of [`schema_refs`].
+fn document(spec: &str) -> String {
+    let mut spec: serde_json::Value = serde_json::from_str(spec).expect("the spec is JSON");
+    security::add_requirements(&mut spec);
+    schema_refs::drop_repeated_all_of_members(&mut spec);
+    serde_json::to_string_pretty(&spec).expect("JSON serialises")
 }
 
 /// Every route: the API, `/openapi.json`, Swagger UI at `/docs`, with body limits, API keys
@@ -127,7 +135,7 @@ pub fn spec_json(library: &Library) -> crate::error::AppResult<String> {
 pub fn routes(library: Library, keys: Arc<KeyRing>, pipeline: Arc<Pipeline>) -> impl Endpoint {
     let service = openapi(&library, &keys, &pipeline);
     let plain_spec = service.spec();
-    let spec_json = security::document(&plain_spec);
+    let spec_json = document(&plain_spec);
     let spec = {
         let spec_json = spec_json.clone();
         make_sync(move |_| {

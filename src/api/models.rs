@@ -132,7 +132,8 @@ pub struct RerankResult {
     pub index: u32,
     /// Relevance; higher is better.
     pub score: f32,
-    /// The passage, when `return_text` was set.
+    /// The passage, when `return_text` was set (absent otherwise).
+    #[oai(skip_serializing_if_is_none)]
     pub text: Option<String>,
 }
 

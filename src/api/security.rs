@@ -11,9 +11,8 @@ const BEARER: &str = "bearerKey";
 /// Name of the `X-API-Key` scheme.
 const HEADER: &str = "headerKey";
 
-/// `spec` (an OpenAPI document as JSON) with security schemes and per-operation requirements.
-pub fn document(spec: &str) -> String {
-    let mut spec: Value = serde_json::from_str(spec).expect("the spec is JSON");
+/// Adds to `spec` (an OpenAPI document) the security schemes and per-operation requirements.
+pub fn add_requirements(spec: &mut Value) {
     spec["components"]["securitySchemes"] = json!({
         BEARER: {
             "type": "http",
@@ -59,7 +58,6 @@ pub fn document(spec: &str) -> String {
             });
         }
     }
-    serde_json::to_string_pretty(&spec).expect("JSON serialises")
 }
 
 #[cfg(test)]
@@ -68,11 +66,11 @@ mod tests {
 
     #[test]
     fn operations_get_their_requirements() {
-        let spec = r#"{"paths": {
+        let mut spec = json!({"paths": {
             "/v1/search": {"post": {"responses": {"200": {}}}},
             "/health/live": {"get": {"responses": {"200": {}}}}
-        }, "components": {"schemas": {}}}"#;
-        let spec: Value = serde_json::from_str(&document(spec)).unwrap();
+        }, "components": {"schemas": {}}});
+        add_requirements(&mut spec);
         let schemes = &spec["components"]["securitySchemes"];
         assert_eq!(schemes[HEADER]["name"], "X-API-Key");
         assert_eq!(schemes[BEARER]["scheme"], "bearer");

@@ -65,8 +65,10 @@ pub struct ApiKey {
     pub created_at: DateTime<Utc>,
     /// When it was last accepted (updated at most once a minute per key); absent if never.
     #[serde(default)]
+    #[oai(skip_serializing_if_is_none)]
     pub last_used_at: Option<DateTime<Utc>>,
     /// When it was revoked; absent while the key is active.
     #[serde(default)]
+    #[oai(skip_serializing_if_is_none)]
     pub revoked_at: Option<DateTime<Utc>>,
 }

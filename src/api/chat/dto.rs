@@ -222,7 +222,8 @@ pub struct ChunkChoice {
     pub index: u32,
     /// New text.
     pub delta: ChunkDelta,
-    /// `stop` or `length` in the last chunk, else null.
+    /// `stop` or `length` in the last chunk, else null (as OpenAI sends it).
+    #[oai(nullable)]
     pub finish_reason: Option<String>,
 }
 
