@@ -83,15 +83,19 @@ pub struct SourceScores {
     pub relevance: f64,
     /// Cosine similarity of the dense embeddings, when the dense signal found it.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dense: Option<f64>,
     /// BM25 score, when the lexical signal found it.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bm25: Option<f64>,
     /// Weighted reciprocal-rank-fusion score (ordering only, never thresholded).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fused: Option<f64>,
     /// Reranker score, when reranked.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rerank: Option<f64>,
     /// Share of the question's content terms the passage contains, in [0, 1].
     pub lexical: f64,
@@ -181,6 +185,7 @@ pub struct Answer {
     pub saknas_underlag: bool,
     /// Why the pipeline refused, when it did.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refusal_reason: Option<String>,
     /// How strongly the sources back the answer.
     pub evidence_level: EvidenceLevel,
