@@ -349,10 +349,7 @@ async fn streams_send_sources_before_tokens_and_end_with_done() {
     let body = json!({"question": "How do I appeal a decision from an authority?", "mode": "assist", "max_tokens": 24});
     let response = server.post("/v1/answer/stream", &body).await;
     assert_eq!(response.status(), StatusCode::OK);
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let content_type = common::content_type(&response);
     assert!(
         content_type.starts_with("text/event-stream"),
         "{content_type}"

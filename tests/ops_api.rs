@@ -68,10 +68,7 @@ fn parse_exposition(text: &str) -> HashMap<String, f64> {
 async fn scrape(server: &TestServer) -> HashMap<String, f64> {
     let response = server.get("/metrics").await;
     assert_eq!(response.status(), StatusCode::OK);
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let content_type = common::content_type(&response);
     assert!(
         content_type.starts_with("text/plain; version=0.0.4"),
         "{content_type}"

@@ -155,6 +155,15 @@ impl TestServer {
     }
 }
 
+/// The response's `Content-Type` (empty when absent).
+pub fn content_type(response: &Response) -> String {
+    response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
 /// Asserts `status` and returns the JSON body.
 pub async fn expect_json(response: Response, status: StatusCode) -> Value {
     let actual = response.status();
@@ -165,11 +174,7 @@ pub async fn expect_json(response: Response, status: StatusCode) -> Value {
 
 /// Asserts a problem+json error with `status` and `code`; returns the problem.
 pub async fn expect_problem(response: Response, status: StatusCode, code: &str) -> Value {
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
+    let content_type = content_type(&response);
     let problem = expect_json(response, status).await;
     assert!(
         content_type.starts_with("application/problem+json"),
