@@ -5,8 +5,11 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 venv := justfile_directory() / ".cache" / "venv"
 models := justfile_directory() / ".cache" / "models"
 
-# tch builds against the PyTorch wheel in the setup venv (see DESIGN.md).
-export LIBTORCH_USE_PYTORCH := "1"
+# tch builds against the PyTorch wheel in the setup venv (see DESIGN.md). torch-sys only asks
+# whether this variable is set, but cargo reruns its build script when the value changes: the
+# venv's path as value makes a clone elsewhere (CI) relink against its own libtorch instead of
+# reusing a cached build that points into another clone's venv.
+export LIBTORCH_USE_PYTORCH := venv
 export PATH := venv / "bin" + ":" + env_var("PATH")
 export CRAG_MODELS_DIR := models
 
