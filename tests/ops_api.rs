@@ -292,8 +292,74 @@ async fn an_empty_bucket_answers_429_with_retry_after() {
         assert_eq!(server.get(path).await.status(), StatusCode::OK, "{path}");
     }
     let samples = scrape(&server).await;
-    let limited = "crag_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"429\"}";
+    let limited =
+        "crag_http_requests_total{method=\"GET\",route=\"/v1/collections\",status=\"429\"}";
     assert_eq!(value(&samples, limited), 1.0);
+    server.stop().await;
+}
+
+/// Creates an API key with `role` through the admin API (`admin` = None while auth is off).
+async fn create_key(server: &TestServer, admin: Option<&str>, role: &str) -> String {
+    let mut request = server.client.post(server.url("/v1/keys"));
+    if let Some(admin) = admin {
+        request = request.bearer_auth(admin);
+    }
+    let response = request
+        .json(&json!({"name": role, "role": role}))
+        .send()
+        .await
+        .unwrap();
+    let created = expect_json(response, StatusCode::CREATED).await;
+    created["key"].as_str().unwrap().to_string()
+}
+
+async fn list_with(server: &TestServer, key: &str) -> reqwest::Response {
+    server
+        .client
+        .get(server.url("/v1/collections"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn each_api_key_has_its_own_bucket() {
+    let mut config = test_config();
+    config.limits.requests_per_second = 0.001;
+    config.limits.burst = 2;
+    let server = TestServer::start_with(config).await;
+    // Key creation spends the loopback address's bucket while auth is still off.
+    let admin = create_key(&server, None, "admin").await;
+    let reader = create_key(&server, Some(&admin), "reader").await;
+    let other = create_key(&server, Some(&admin), "reader").await;
+    for _ in 0..2 {
+        expect_json(list_with(&server, &reader).await, StatusCode::OK).await;
+    }
+    let refused = list_with(&server, &reader).await;
+    assert!(retry_after(refused.headers()) >= 1);
+    let problem = expect_problem(refused, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("API key"),
+        "{problem}"
+    );
+    // Same address, another key: a full bucket of its own.
+    for _ in 0..2 {
+        expect_json(list_with(&server, &other).await, StatusCode::OK).await;
+    }
+    expect_problem(
+        list_with(&server, &other).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+    )
+    .await;
+    // The admin key spent its own two tokens creating the reader keys.
+    expect_problem(
+        list_with(&server, &admin).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+    )
+    .await;
     server.stop().await;
 }
 
@@ -438,6 +504,9 @@ async fn readiness_reports_each_component() {
         "{limited}"
     );
     let states = &spec["components"]["schemas"]["State"]["enum"];
-    assert_eq!(*states, json!(["ready", "degraded", "unavailable"]));
+    assert_eq!(
+        *states,
+        json!(["ready", "degraded", "loading", "unavailable"])
+    );
     server.stop().await;
 }

@@ -16,8 +16,8 @@ pub struct Liveness {
 /// Readiness of the server and of each of its components.
 #[derive(Debug, Object)]
 pub struct ReadinessBody {
-    /// `unavailable` when the database or the encoder is; `degraded` when any component is
-    /// not ready; else `ready`.
+    /// `unavailable` when the database or the encoder is; `loading` while a model loads;
+    /// `degraded` when any component is not ready; else `ready`.
     pub status: State,
     /// Each component's state.
     pub components: Components,
@@ -41,9 +41,9 @@ pub struct Components {
 /// The state of one component.
 #[derive(Debug, Object)]
 pub struct ComponentStatus {
-    /// `ready`, `degraded` or `unavailable`.
+    /// `ready`, `degraded`, `loading` or `unavailable`.
     pub status: State,
-    /// Why it is not ready; absent when ready.
+    /// Why it is not ready, or a note (a lazy model not loaded yet).
     #[oai(skip_serializing_if_is_none)]
     pub detail: Option<String>,
 }
@@ -77,7 +77,7 @@ pub enum ReadinessResponse {
     /// Serving: every component ready, or only optional ones down (`degraded`).
     #[oai(status = 200)]
     Ready(Json<ReadinessBody>),
-    /// A required component (database, encoder) is unavailable.
+    /// A required component (database, encoder) is unavailable, or a model is loading.
     #[oai(status = 503)]
     NotReady(Json<ReadinessBody>),
 }
@@ -104,7 +104,7 @@ impl HealthApi {
     async fn ready(&self) -> ReadinessResponse {
         let body = ReadinessBody::from(self.library.readiness().await);
         match body.status {
-            State::Unavailable => ReadinessResponse::NotReady(Json(body)),
+            State::Loading | State::Unavailable => ReadinessResponse::NotReady(Json(body)),
             State::Ready | State::Degraded => ReadinessResponse::Ready(Json(body)),
         }
     }

@@ -128,8 +128,8 @@ impl LegacyOpsApi {
             timestamp: chrono::Utc::now().to_rfc3339(),
         });
         match readiness.state {
-            State::Unavailable => LegacyHealthResponse::Unhealthy(body),
-            _ => LegacyHealthResponse::Ok(body),
+            State::Loading | State::Unavailable => LegacyHealthResponse::Unhealthy(body),
+            State::Ready | State::Degraded => LegacyHealthResponse::Ok(body),
         }
     }
 
@@ -207,6 +207,6 @@ fn word(state: State) -> &'static str {
     match state {
         State::Ready => "healthy",
         State::Degraded => "degraded",
-        State::Unavailable => "unhealthy",
+        State::Loading | State::Unavailable => "unhealthy",
     }
 }

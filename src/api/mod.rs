@@ -148,12 +148,10 @@ pub fn routes(library: Library, keys: Arc<KeyRing>, pipeline: Arc<Pipeline>) -> 
     let docs_html = service.swagger_ui_html().replace(&plain_spec, &spec_json);
     let docs = Route::new().at("/", make_sync(move |_| Html(docs_html.clone())));
     let limits = limits::BodyLimits::from_config(library.config());
-    let auth = Arc::new(middleware::auth::Authenticate::new(keys, &spec_json));
     let app = Route::new()
         .nest("/", service)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
-        .around(move |endpoint, request| limits.apply(endpoint, request))
-        .around(move |endpoint, request| auth.clone().apply(endpoint, request));
-    middleware::wrap(app, &library, &spec_json)
+        .around(move |endpoint, request| limits.apply(endpoint, request));
+    middleware::wrap(app, &library, keys, &spec_json)
 }

@@ -58,16 +58,48 @@ pub enum BatchError {
     /// The worker has stopped.
     #[error("the model worker has stopped")]
     Stopped,
+    /// The model could not be loaded.
+    #[error("the model is not available: {0}")]
+    NotLoaded(String),
 }
 
 impl From<BatchError> for crate::error::AppError {
-    /// A full queue is back-pressure (503); anything else is an internal failure.
+    /// A full queue (back-pressure) and a model that did not load are 503s; anything else is
+    /// an internal failure.
     fn from(err: BatchError) -> Self {
         match err {
-            BatchError::QueueFull(_) => crate::error::AppError::Unavailable(err.to_string()),
+            BatchError::QueueFull(_) | BatchError::NotLoaded(_) => {
+                crate::error::AppError::Unavailable(err.to_string())
+            }
             other => crate::error::AppError::Internal(other.to_string()),
         }
     }
+}
+
+/// When a worker loads its model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Loading {
+    /// Before [`Batcher::start`] returns; a model that does not load fails the start.
+    Eager,
+    /// On the worker thread at once; submissions wait until it is loaded.
+    #[default]
+    Background,
+    /// On the worker thread when the first input arrives.
+    Lazy,
+}
+
+/// Where a worker's model is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelState {
+    /// Not loaded yet: [`Loading::Lazy`] loads it on the first input.
+    NotLoaded,
+    /// Loading now.
+    Loading,
+    /// Loaded and serving.
+    Loaded,
+    /// Loading failed; every submission gets [`BatchError::NotLoaded`].
+    Failed(String),
 }
 
 /// Counters of one batcher, for metrics.
@@ -104,6 +136,8 @@ struct Queues<I, O> {
     interactive: VecDeque<Item<I, O>>,
     bulk: VecDeque<Item<I, O>>,
     stopping: bool,
+    /// Kept under the queues' lock so that no input is queued after a failed load.
+    model: ModelState,
 }
 
 impl<I, O> Queues<I, O> {
@@ -152,8 +186,14 @@ impl<I, O> Drop for WorkerGuard<I, O> {
 
 impl<M: BatchModel> Batcher<M> {
     /// Starts a worker thread named `name` that builds its model with `load` (so the model
-    /// is created on, and never leaves, that thread). Fails when `load` fails.
-    pub fn start<F>(name: &str, limits: BatchLimits, load: F) -> Result<Self, String>
+    /// is created on, and never leaves, that thread) when `loading` says. Fails when the
+    /// thread cannot start, or, with [`Loading::Eager`], when `load` fails.
+    pub fn start<F>(
+        name: &str,
+        limits: BatchLimits,
+        loading: Loading,
+        load: F,
+    ) -> Result<Self, String>
     where
         F: FnOnce() -> Result<M, String> + Send + 'static,
     {
@@ -162,6 +202,7 @@ impl<M: BatchModel> Batcher<M> {
                 interactive: VecDeque::new(),
                 bulk: VecDeque::new(),
                 stopping: false,
+                model: ModelState::NotLoaded,
             }),
             ready: Condvar::new(),
             limits,
@@ -171,24 +212,29 @@ impl<M: BatchModel> Batcher<M> {
         let worker_inner = inner.clone();
         let thread = std::thread::Builder::new()
             .name(name.to_string())
-            .spawn(move || match load() {
-                Ok(model) => {
-                    let _ = loaded_tx.send(Ok(()));
+            .spawn(move || {
+                let loaded = load_when_due(&worker_inner, loading, load);
+                let _ = loaded_tx.send(loaded.as_ref().map(|_| ()).map_err(Clone::clone));
+                if let Ok(model) = loaded {
                     worker_loop(model, &worker_inner);
-                }
-                Err(err) => {
-                    let _ = loaded_tx.send(Err(err));
                 }
             })
             .map_err(|e| format!("cannot start thread {name}: {e}"))?;
-        let loaded = loaded_rx
-            .recv()
-            .unwrap_or_else(|_| Err(format!("{name} worker died while loading")));
         let worker = Arc::new(WorkerGuard {
             inner: inner.clone(),
             thread: Mutex::new(Some(thread)),
         });
-        loaded.map(|()| Self { inner, worker })
+        if loading == Loading::Eager {
+            loaded_rx
+                .recv()
+                .unwrap_or_else(|_| Err(format!("{name} worker died while loading")))?;
+        }
+        Ok(Self { inner, worker })
+    }
+
+    /// Where the model is now.
+    pub fn model_state(&self) -> ModelState {
+        self.inner.queues.lock().expect("queue lock").model.clone()
     }
 
     /// Queues `inputs` and waits for their outputs (in order). Refused at once when the
@@ -210,6 +256,9 @@ impl<M: BatchModel> Batcher<M> {
         }));
         {
             let mut queues = self.inner.queues.lock().expect("queue lock");
+            if let ModelState::Failed(why) = &queues.model {
+                return Err(BatchError::NotLoaded(why.clone()));
+            }
             let waiting = queues.len();
             if waiting > 0 && waiting + count > self.inner.limits.max_queued {
                 return Err(BatchError::QueueFull(waiting));
@@ -253,6 +302,48 @@ impl<M: BatchModel> Batcher<M> {
             .as_ref()
             .is_some_and(|thread| !thread.is_finished())
     }
+}
+
+/// Waits for the first input when `loading` is lazy (or for a stop), then loads the model.
+/// On failure every waiting input gets [`BatchError::NotLoaded`], as will later ones.
+fn load_when_due<M: BatchModel>(
+    inner: &Inner<M::Input, M::Output>,
+    loading: Loading,
+    load: impl FnOnce() -> Result<M, String>,
+) -> Result<M, String> {
+    {
+        let mut queues = inner.queues.lock().expect("queue lock");
+        while loading == Loading::Lazy && queues.len() == 0 && !queues.stopping {
+            queues = inner.ready.wait(queues).expect("queue lock");
+        }
+        if queues.stopping {
+            return Err("stopped before loading".into());
+        }
+        queues.model = ModelState::Loading;
+    }
+    let started = std::time::Instant::now();
+    let loaded = load();
+    let worker = std::thread::current().name().unwrap_or("model").to_string();
+    let mut queues = inner.queues.lock().expect("queue lock");
+    match &loaded {
+        Ok(_) => {
+            queues.model = ModelState::Loaded;
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            tracing::info!(worker, elapsed_ms, "model loaded");
+        }
+        Err(why) => {
+            tracing::error!(worker, error = %why, "model failed to load");
+            queues.model = ModelState::Failed(why.clone());
+            let mut waiting: Vec<_> = queues.interactive.drain(..).collect();
+            waiting.extend(queues.bulk.drain(..));
+            for item in waiting {
+                if let Some(reply) = item.pending.lock().expect("pending lock").reply.take() {
+                    let _ = reply.send(Err(BatchError::NotLoaded(why.clone())));
+                }
+            }
+        }
+    }
+    loaded
 }
 
 fn worker_loop<M: BatchModel>(mut model: M, inner: &Inner<M::Input, M::Output>) {
@@ -410,7 +501,7 @@ mod tests {
     fn start(limits: BatchLimits, delay_ms: u64) -> (Batcher<Doubler>, Seen) {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let model_seen = seen.clone();
-        let batcher = Batcher::start("test-batcher", limits, move || {
+        let batcher = Batcher::start("test-batcher", limits, Loading::Eager, move || {
             Ok(Doubler {
                 seen: model_seen,
                 delay: Duration::from_millis(delay_ms),
@@ -538,8 +629,63 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failing_load_is_reported() {
-        let result = Batcher::<Doubler>::start("bad", LIMITS, || Err("no weights".into()));
+    async fn a_failing_eager_load_fails_the_start() {
+        let result =
+            Batcher::<Doubler>::start("bad", LIMITS, Loading::Eager, || Err("no weights".into()));
         assert_eq!(result.err().as_deref(), Some("no weights"));
+    }
+
+    #[tokio::test]
+    async fn a_failing_background_load_refuses_every_submission() {
+        let batcher = Batcher::<Doubler>::start("bad", LIMITS, Loading::Background, || {
+            std::thread::sleep(Duration::from_millis(50));
+            Err("no weights".into())
+        })
+        .unwrap();
+        let waiting = batcher.submit(vec![1], Priority::Interactive).await;
+        assert!(
+            matches!(&waiting, Err(BatchError::NotLoaded(why)) if why == "no weights"),
+            "{waiting:?}"
+        );
+        assert_eq!(
+            batcher.model_state(),
+            ModelState::Failed("no weights".into())
+        );
+        let later = batcher.submit(vec![2], Priority::Bulk).await;
+        assert!(matches!(later, Err(BatchError::NotLoaded(_))), "{later:?}");
+    }
+
+    #[tokio::test]
+    async fn a_lazy_model_loads_on_the_first_input() {
+        let loads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = loads.clone();
+        let batcher = Batcher::start("lazy", LIMITS, Loading::Lazy, move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Ok(Doubler {
+                seen: Arc::default(),
+                delay: Duration::ZERO,
+            })
+        })
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(loads.load(Ordering::SeqCst), 0);
+        assert_eq!(batcher.model_state(), ModelState::NotLoaded);
+        let out = batcher.submit(vec![4], Priority::Interactive).await;
+        assert_eq!(out.unwrap(), vec![8]);
+        assert_eq!(batcher.model_state(), ModelState::Loaded);
+        batcher
+            .submit(vec![5], Priority::Interactive)
+            .await
+            .unwrap();
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_lazy_worker_that_never_loaded_stops_cleanly() {
+        let batcher = Batcher::<Doubler>::start("idle", LIMITS, Loading::Lazy, || {
+            panic!("an unused lazy model is never loaded")
+        })
+        .unwrap();
+        drop(batcher);
     }
 }

@@ -3,23 +3,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
+pub use super::encoder::ModelInfo;
+
 use super::LoadOptions;
-use super::batcher::{BatchLimits, BatchModel, Batcher, Priority};
+use super::batcher::{BatchLimits, BatchModel, Batcher, Loading, ModelState, Priority};
 use super::encoder::SentenceEncoder;
 use super::tokenizer::{Encoded, TextTokenizer};
 use crate::cache::embedding::{CacheKey, EmbeddingCache};
 use crate::error::{AppError, AppResult};
-
-/// What a loaded encoder is.
-#[derive(Debug, Clone)]
-pub struct ModelInfo {
-    /// Directory name plus a hash of the weights.
-    pub model_id: String,
-    /// Embedding length.
-    pub dimension: usize,
-    /// Token budget per text, special tokens included.
-    pub max_length: usize,
-}
 
 /// Embeddings of a list of texts, in order.
 #[derive(Debug, Clone)]
@@ -60,36 +51,30 @@ pub struct Embedder {
 }
 
 impl Embedder {
-    /// Loads the encoder in `dir` on its own worker thread.
+    /// Starts the worker that loads the encoder in `dir` (when `loading` says) and runs it.
     pub fn load(
         dir: &Path,
         options: LoadOptions,
         limits: BatchLimits,
+        loading: Loading,
         cache: Arc<EmbeddingCache>,
     ) -> AppResult<Self> {
-        let (info_tx, info_rx) = std::sync::mpsc::channel();
-        let model_dir = dir.to_path_buf();
         let load_options = LoadOptions {
             batch_size: limits.max_batch_size,
             ..options
         };
-        let batcher = Batcher::start("encoder", limits, move || {
-            let encoder = SentenceEncoder::load(&model_dir, load_options)
-                .map_err(|e| format!("cannot load encoder from {}: {e}", model_dir.display()))?;
-            let _ = info_tx.send(ModelInfo {
-                model_id: encoder.model_id().to_string(),
-                dimension: encoder.dimension(),
-                max_length: encoder.max_length(),
-            });
-            Ok(EncoderModel(encoder))
+        let unavailable = |e: super::InferenceError| {
+            AppError::Unavailable(format!("cannot load encoder from {}: {e}", dir.display()))
+        };
+        let info = SentenceEncoder::describe(dir, &load_options).map_err(unavailable)?;
+        let tokenizer = TextTokenizer::load(dir, info.max_length).map_err(unavailable)?;
+        let model_dir = dir.to_path_buf();
+        let batcher = Batcher::start("encoder", limits, loading, move || {
+            SentenceEncoder::load(&model_dir, load_options)
+                .map(EncoderModel)
+                .map_err(|e| format!("cannot load encoder from {}: {e}", model_dir.display()))
         })
         .map_err(AppError::Unavailable)?;
-        let info = info_rx
-            .recv()
-            .map_err(|_| AppError::Unavailable("encoder worker gave no model info".into()))?;
-        let tokenizer = TextTokenizer::load(dir, info.max_length).map_err(|e| {
-            AppError::Unavailable(format!("cannot load tokenizer from {}: {e}", dir.display()))
-        })?;
         Ok(Self {
             batcher,
             tokenizer: Arc::new(tokenizer),
@@ -111,6 +96,11 @@ impl Embedder {
     /// Whether the model worker still runs.
     pub fn is_running(&self) -> bool {
         self.batcher.is_running()
+    }
+
+    /// Where the encoder's weights are: not loaded yet, loading, loaded or failed.
+    pub fn model_state(&self) -> ModelState {
+        self.batcher.model_state()
     }
 
     /// Hit and miss counters of the embedding cache.

@@ -5,11 +5,23 @@ use std::path::Path;
 
 use tch::{Device, Kind, Tensor};
 
+use super::bert::BertConfig;
 use super::bert::{Bert, BertInput};
 use super::tokenizer::{Encoded, TextTokenizer};
-use super::{Backbone, InferenceError, LoadOptions, in_length_batches, read_json};
+use super::{Backbone, InferenceError, LoadOptions, in_length_batches, read_json, token_budget};
 
 type Result<T> = std::result::Result<T, InferenceError>;
+
+/// What an encoder is, known from its files before its weights are loaded.
+#[derive(Debug, Clone)]
+pub struct ModelInfo {
+    /// Directory name plus a hash of the weights.
+    pub model_id: String,
+    /// Embedding length.
+    pub dimension: usize,
+    /// Token budget per text, special tokens included.
+    pub max_length: usize,
+}
 
 /// A sentence-transformers bi-encoder (BERT or XLM-R backbone with mean pooling).
 /// `Send` but not `Sync` (libtorch tensors): share it behind a `Mutex`.
@@ -36,6 +48,19 @@ impl SentenceEncoder {
             tokenizer: backbone.tokenizer,
             options,
             model_id: model_id(dir)?,
+        })
+    }
+
+    /// What [`Self::load`] with the same arguments gives, read from `dir`'s configuration
+    /// without loading the weights (they are hashed for the model id).
+    pub fn describe(dir: &Path, options: &LoadOptions) -> Result<ModelInfo> {
+        check_mean_pooling(dir)?;
+        let config = BertConfig::load(dir)?;
+        Ok(ModelInfo {
+            model_id: model_id(dir)?,
+            dimension: usize::try_from(config.hidden_size)
+                .map_err(|_| InferenceError::Unsupported("negative hidden_size".into()))?,
+            max_length: token_budget(&config, options, sentence_max_length(dir)?)?,
         })
     }
 

@@ -162,6 +162,23 @@ struct Backbone {
     tokenizer: TextTokenizer,
 }
 
+/// The token budget per input: `options.max_length`, else `default_max_length`, else the
+/// model's limit; never beyond that limit.
+fn token_budget(
+    config: &BertConfig,
+    options: &LoadOptions,
+    default_max_length: Option<usize>,
+) -> Result<usize, InferenceError> {
+    let limit = config.max_input_length()?;
+    let max_length = options.max_length.or(default_max_length).unwrap_or(limit);
+    if max_length > limit {
+        return Err(InferenceError::Invalid(format!(
+            "max_length {max_length} exceeds the model's {limit} positions"
+        )));
+    }
+    Ok(max_length)
+}
+
 impl Backbone {
     /// Loads `config.json`, `model.safetensors` and `tokenizer.json` from `dir`. The token
     /// budget is `options.max_length`, else `default_max_length`, else the model's limit.
@@ -172,13 +189,7 @@ impl Backbone {
     ) -> Result<Self, InferenceError> {
         options.apply_threads()?;
         let config = BertConfig::load(dir)?;
-        let limit = config.max_input_length()?;
-        let max_length = options.max_length.or(default_max_length).unwrap_or(limit);
-        if max_length > limit {
-            return Err(InferenceError::Invalid(format!(
-                "max_length {max_length} exceeds the model's {limit} positions"
-            )));
-        }
+        let max_length = token_budget(&config, options, default_max_length)?;
         let mut rest = Weights::load(&dir.join("model.safetensors"), options.device, options.kind)?;
         let bert = Bert::load(&mut rest, &config)?;
         let tokenizer = TextTokenizer::load(dir, max_length)?;

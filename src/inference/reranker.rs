@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::LoadOptions;
-use super::batcher::{BatchLimits, BatchModel, BatchStats, Batcher, Priority};
+use super::batcher::{BatchLimits, BatchModel, BatchStats, Batcher, Loading, ModelState, Priority};
 use super::cross_encoder::CrossEncoder;
 use super::encoder::{SentenceEncoder, TokenVectors, max_sim};
 use super::tokenizer::{Encoded, TextTokenizer};
@@ -67,13 +67,14 @@ impl Reranker {
         dir: &Path,
         options: LoadOptions,
         limits: BatchLimits,
+        loading: Loading,
         max_length: usize,
     ) -> AppResult<Self> {
         let batcher = start_worker(
             "reranker",
             dir,
             options,
-            limits,
+            (limits, loading),
             max_length,
             |dir, options| CrossEncoder::load(dir, options).map(PairScorer),
         )?;
@@ -90,13 +91,14 @@ impl Reranker {
         dir: &Path,
         options: LoadOptions,
         limits: BatchLimits,
+        loading: Loading,
         max_length: usize,
     ) -> AppResult<Self> {
         let batcher = start_worker(
             "maxsim",
             dir,
             options,
-            limits,
+            (limits, loading),
             max_length,
             |dir, options| SentenceEncoder::load(dir, options).map(TokenEncoder),
         )?;
@@ -150,6 +152,14 @@ impl Reranker {
         match &*self.engine {
             Engine::CrossEncoder(batcher) => batcher.is_running(),
             Engine::MaxSim(batcher) => batcher.is_running(),
+        }
+    }
+
+    /// Where the reranker's weights are: not loaded yet, loading, loaded or failed.
+    pub fn model_state(&self) -> ModelState {
+        match &*self.engine {
+            Engine::CrossEncoder(batcher) => batcher.model_state(),
+            Engine::MaxSim(batcher) => batcher.model_state(),
         }
     }
 
@@ -218,12 +228,13 @@ fn encode(
     }
 }
 
-/// Starts a worker that loads its model from `dir` with inputs cut to `max_length` tokens.
+/// Starts a worker that loads its model from `dir` (when `loading` says) with inputs cut to
+/// `max_length` tokens.
 fn start_worker<M: BatchModel>(
     name: &str,
     dir: &Path,
     options: LoadOptions,
-    limits: BatchLimits,
+    (limits, loading): (BatchLimits, Loading),
     max_length: usize,
     load: fn(&Path, LoadOptions) -> Result<M, super::InferenceError>,
 ) -> AppResult<Batcher<M>> {
@@ -233,7 +244,7 @@ fn start_worker<M: BatchModel>(
         batch_size: limits.max_batch_size,
         ..options
     };
-    Batcher::start(name, limits, move || {
+    Batcher::start(name, limits, loading, move || {
         load(&model_dir, options)
             .map_err(|e| format!("cannot load reranker from {}: {e}", model_dir.display()))
     })

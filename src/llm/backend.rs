@@ -3,11 +3,34 @@
 use std::sync::Arc;
 
 use super::Generator;
+use super::deferred::Deferred;
 use super::local::LocalGenerator;
 use super::ollama::OllamaGenerator;
 use super::openai::OpenAiGenerator;
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
+use crate::inference::batcher::Loading;
+
+/// The configured generator, loaded as `[models] loading` says: the local decoder in the
+/// background or on its first generation unless `eager`; HTTP backends are clients only and
+/// start at once. `None` when `backend = "none"`.
+pub async fn start(config: Arc<Config>) -> AppResult<Option<Arc<dyn Generator>>> {
+    let loading = config.models.loading;
+    if config.generation.backend != "local" || loading == Loading::Eager {
+        return tokio::task::spawn_blocking(move || from_config(&config))
+            .await
+            .map_err(|e| AppError::Internal(format!("loading the generator: {e}")))?;
+    }
+    let model = LocalGenerator::model_name(&config).map_err(|e| {
+        AppError::Unavailable(format!("generation backend local failed to load: {e}"))
+    })?;
+    let load = move || match from_config(&config) {
+        Ok(Some(generator)) => Ok(generator),
+        Ok(None) => Err("no generator is configured".to_string()),
+        Err(err) => Err(err.to_string()),
+    };
+    Ok(Some(Arc::new(Deferred::new(model, loading, load))))
+}
 
 /// The configured generator; `None` when `backend = "none"`. Loading the local decoder is
 /// CPU-bound: call this off the async executor.

@@ -2,17 +2,24 @@
 //! ends or is dropped, so a cancelled generation leaves at once) and tokens consumed.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures::StreamExt;
 
 use super::{GenerationEvent, GenerationRequest, GenerationStream, Generator};
-use crate::ops::{Counter, Family, Gauge, Registry};
+use crate::ops::{Counter, Family, Gauge, Histogram, Registry};
+
+/// Bucket bounds of the decoding-speed histogram, in tokens per second.
+const SPEED_BUCKETS: [f64; 12] = [
+    1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 50.0, 75.0, 100.0, 200.0, 500.0, 1000.0,
+];
 
 /// A generator whose streams are counted.
 pub struct Metered {
     inner: Arc<dyn Generator>,
     in_flight: Arc<Gauge>,
     tokens: Arc<Family<Counter>>,
+    speed: Arc<Histogram>,
 }
 
 impl Metered {
@@ -33,6 +40,15 @@ impl Metered {
                 "Tokens consumed by finished generations, by kind (prompt or completion).",
                 &["kind"],
             ),
+            speed: registry
+                .histogram(
+                    "crag_generation_tokens_per_second",
+                    "Decoding speed of finished generations: completion tokens after the \
+                     first, per second from the first text to the end.",
+                    &[],
+                    &SPEED_BUCKETS,
+                )
+                .with(&[]),
         }
     }
 }
@@ -54,18 +70,31 @@ impl Generator for Metered {
     fn generate(&self, request: GenerationRequest) -> GenerationStream {
         self.in_flight.inc();
         let guard = InFlight(self.in_flight.clone());
-        let tokens = self.tokens.clone();
+        let (tokens, speed) = (self.tokens.clone(), self.speed.clone());
+        let mut first_text: Option<Instant> = None;
         self.inner
             .generate(request)
             .map(move |event| {
                 let _held = &guard;
-                if let Ok(GenerationEvent::Finished { usage, .. }) = &event {
-                    tokens
-                        .with(&["prompt"])
-                        .inc_by(u64::from(usage.prompt_tokens));
-                    tokens
-                        .with(&["completion"])
-                        .inc_by(u64::from(usage.completion_tokens));
+                match &event {
+                    Ok(GenerationEvent::Delta(_)) => {
+                        first_text.get_or_insert_with(Instant::now);
+                    }
+                    Ok(GenerationEvent::Finished { usage, .. }) => {
+                        tokens
+                            .with(&["prompt"])
+                            .inc_by(u64::from(usage.prompt_tokens));
+                        tokens
+                            .with(&["completion"])
+                            .inc_by(u64::from(usage.completion_tokens));
+                        let decoding = first_text.map(|at| at.elapsed().as_secs_f64());
+                        if let Some(seconds) = decoding.filter(|s| *s > 0.0)
+                            && usage.completion_tokens > 1
+                        {
+                            speed.observe(f64::from(usage.completion_tokens - 1) / seconds);
+                        }
+                    }
+                    Err(_) => {}
                 }
                 event
             })
@@ -74,5 +103,9 @@ impl Generator for Metered {
 
     fn check(&self) -> futures::future::BoxFuture<'_, Result<(), String>> {
         self.inner.check()
+    }
+
+    fn is_loading(&self) -> bool {
+        self.inner.is_loading()
     }
 }

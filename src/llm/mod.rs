@@ -6,6 +6,7 @@
 //! Dropping a [`GenerationStream`] cancels the generation and frees its slot.
 
 mod backend;
+mod deferred;
 mod http;
 pub mod local;
 mod metered;
@@ -14,7 +15,7 @@ pub mod openai;
 mod sampling;
 mod types;
 
-pub use backend::from_config;
+pub use backend::{from_config, start};
 pub use metered::Metered;
 pub use sampling::{AnswerMode, SamplingOverrides, sampling_for, valid_temperature, valid_top_p};
 pub use types::{
@@ -36,5 +37,10 @@ pub trait Generator: Send + Sync + 'static {
     /// their upstream; the default suits backends that are ready once constructed.
     fn check(&self) -> futures::future::BoxFuture<'_, Result<(), String>> {
         Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// Whether the model is loading now (readiness waits for it).
+    fn is_loading(&self) -> bool {
+        false
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use poem_openapi::Enum;
 
 use super::Library;
+use crate::inference::batcher::ModelState;
 
 /// Longest wait for one component's probe.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -17,6 +18,8 @@ pub enum State {
     Ready,
     /// Serving, but refusing some requests (a full queue) or with an optional part down.
     Degraded,
+    /// A model is still loading; requests that need it wait for it.
+    Loading,
     /// Not serving.
     Unavailable,
 }
@@ -26,7 +29,7 @@ pub enum State {
 pub struct Probe {
     /// The state found.
     pub state: State,
-    /// Why it is not ready; `None` when ready.
+    /// Why it is not ready, or a note on a ready one (a lazy model not loaded yet).
     pub detail: Option<String>,
 }
 
@@ -49,8 +52,8 @@ impl Probe {
 /// Every component's probe and the verdict drawn from them.
 #[derive(Debug, Clone)]
 pub struct Readiness {
-    /// `unavailable` when a required part (database, encoder) is; `degraded` when any part
-    /// is not ready; else `ready`.
+    /// `unavailable` when a required part (database, encoder) is; `loading` while any model
+    /// loads; `degraded` when any part is not ready; else `ready`.
     pub state: State,
     /// The database answers a query.
     pub database: Probe,
@@ -71,8 +74,14 @@ impl Readiness {
             .chain(generator.as_ref())
             .map(|probe| probe.state)
             .fold(required, State::max);
+        let loading = [&database, &encoder, &reranker]
+            .into_iter()
+            .chain(generator.as_ref())
+            .any(|probe| probe.state == State::Loading);
         let state = if required == State::Unavailable {
             State::Unavailable
+        } else if loading {
+            State::Loading
         } else {
             worst.min(State::Degraded)
         };
@@ -99,6 +108,9 @@ impl Library {
             }),
             async {
                 match &self.generator {
+                    Some(generator) if generator.is_loading() => {
+                        Some(Probe::not(State::Loading, "loading the model"))
+                    }
                     Some(generator) => Some(
                         bounded(async {
                             match generator.check().await {
@@ -113,11 +125,13 @@ impl Library {
             }
         );
         let encoder = worker(
+            self.embedder.model_state(),
             self.embedder.is_running(),
             self.embedder.batcher_stats().0,
             max_queue,
         );
         let reranker = worker(
+            self.reranker.model_state(),
             self.reranker.is_running(),
             self.reranker.batcher_stats().0,
             max_queue,
@@ -138,17 +152,26 @@ async fn bounded(probe: impl Future<Output = Probe>) -> Probe {
         })
 }
 
-/// A model worker's state from whether it runs and how full its queue is.
-fn worker(running: bool, queued: usize, max_queue: usize) -> Probe {
-    if !running {
-        Probe::not(State::Unavailable, "the model worker has stopped")
-    } else if queued >= max_queue {
-        Probe::not(
+/// A model worker's state from where its model is, whether it runs and how full its queue is.
+fn worker(model: ModelState, running: bool, queued: usize, max_queue: usize) -> Probe {
+    match model {
+        ModelState::NotLoaded => Probe {
+            state: State::Ready,
+            detail: Some("not loaded yet: loads on first use".into()),
+        },
+        ModelState::Loading => Probe::not(State::Loading, "loading the model"),
+        ModelState::Failed(why) => Probe::not(
+            State::Unavailable,
+            format!("the model failed to load: {why}"),
+        ),
+        ModelState::Loaded if !running => {
+            Probe::not(State::Unavailable, "the model worker has stopped")
+        }
+        ModelState::Loaded if queued >= max_queue => Probe::not(
             State::Degraded,
             format!("the model queue is full ({queued} inputs waiting)"),
-        )
-    } else {
-        Probe::ready()
+        ),
+        ModelState::Loaded => Probe::ready(),
     }
 }
 
@@ -176,12 +199,22 @@ mod tests {
         assert_eq!(verdict(Ready, Degraded, Ready, None), Degraded);
         assert_eq!(verdict(Unavailable, Ready, Ready, None), Unavailable);
         assert_eq!(verdict(Ready, Unavailable, Ready, Some(Ready)), Unavailable);
+        assert_eq!(verdict(Ready, Loading, Ready, None), Loading);
+        assert_eq!(verdict(Ready, Ready, Ready, Some(Loading)), Loading);
+        assert_eq!(verdict(Unavailable, Loading, Ready, None), Unavailable);
     }
 
     #[test]
-    fn workers_report_stopped_and_full() {
-        assert_eq!(worker(true, 0, 10).state, State::Ready);
-        assert_eq!(worker(true, 10, 10).state, State::Degraded);
-        assert_eq!(worker(false, 0, 10).state, State::Unavailable);
+    fn workers_report_loading_stopped_and_full() {
+        use ModelState::*;
+        assert_eq!(worker(Loaded, true, 0, 10).state, State::Ready);
+        assert_eq!(worker(Loaded, true, 10, 10).state, State::Degraded);
+        assert_eq!(worker(Loaded, false, 0, 10).state, State::Unavailable);
+        assert_eq!(worker(Loading, true, 0, 10).state, State::Loading);
+        assert_eq!(worker(NotLoaded, true, 0, 10).state, State::Ready);
+        assert_eq!(
+            worker(Failed("gone".into()), false, 0, 10).state,
+            State::Unavailable
+        );
     }
 }

@@ -19,8 +19,9 @@ use crate::retrieval::index::{CollectionIndex, IndexedChunk, SearchIndex};
 use crate::store::Store;
 
 impl Library {
-    /// Opens the store, loads the encoder and rebuilds the search indexes from the store
-    /// (the text generator is attached separately, by [`Library::with_generator`]).
+    /// Opens the store, starts the encoder and reranker workers (loading their models as
+    /// `[models] loading` says) and rebuilds the search indexes from the store (the text
+    /// generator is attached separately, by [`Library::with_generator`]).
     pub async fn open(config: Arc<Config>) -> AppResult<Self> {
         let store = Store::open(&config.storage).await?;
         let embedder = load_embedder(&config)?;
@@ -114,10 +115,10 @@ fn load_reranker(config: &Config) -> AppResult<Reranker> {
     let max_length = config.inference.rerank_max_length;
     if config.models.reranker.is_empty() {
         let dir = config.models.path_of(&config.models.embedding);
-        Reranker::max_sim(&dir, options, limits, max_length)
+        Reranker::max_sim(&dir, options, limits, config.models.loading, max_length)
     } else {
         let dir = config.models.path_of(&config.models.reranker);
-        Reranker::cross_encoder(&dir, options, limits, max_length)
+        Reranker::cross_encoder(&dir, options, limits, config.models.loading, max_length)
     }
 }
 
@@ -140,6 +141,7 @@ fn load_embedder(config: &Config) -> AppResult<Embedder> {
         &dir,
         load_options(config)?,
         batch_limits(config),
+        config.models.loading,
         Arc::new(cache),
     )
 }

@@ -48,9 +48,30 @@ impl TestServer {
         Self::start_with(config).await
     }
 
-    /// Starts a server with `config`; retries briefly while a previous process's database
-    /// lock is being released.
+    /// Starts a server with `config` and waits until its models have loaded (readiness is no
+    /// longer `loading`), as an orchestrator would before sending traffic.
     pub async fn start_with(config: Config) -> Self {
+        let server = Self::launch(config).await;
+        server.wait_until_loaded().await;
+        server
+    }
+
+    /// Polls `/health/ready` until its status is no longer `loading`; returns that body.
+    pub async fn wait_until_loaded(&self) -> Value {
+        for _ in 0..6000 {
+            let response = self.get("/health/ready").await;
+            let body: Value = response.json().await.expect("readiness is JSON");
+            if body["status"] != "loading" {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the models did not load within 120 s");
+    }
+
+    /// Starts a server with `config` without waiting for its models; retries briefly while a
+    /// previous process's database lock is being released.
+    pub async fn launch(config: Config) -> Self {
         constitutional_rag::telemetry::init(&config.log);
         let config = Arc::new(config);
         let mut attempts = 0;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use poem::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use poem::http::{HeaderValue, StatusCode};
-use poem::{Endpoint, IntoResponse, Request, Response};
+use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
 
 use super::access::{Access, AccessTable};
 use crate::api::problem::{ApiError, Problem};
@@ -52,10 +52,12 @@ impl Authenticate {
             Ok(Ok(Caller::Key { role, .. })) if role < needed => forbidden(role, needed),
             Ok(Ok(caller)) => {
                 request.set_data(caller);
-                return endpoint
-                    .call(request)
-                    .await
-                    .map(IntoResponse::into_response);
+                let mut response = endpoint.call(request).await?.into_response();
+                // Refusals of inner layers (the rate limit) are labelled with the route too.
+                if response.data::<PathPattern>().is_none() {
+                    response.set_data(pattern);
+                }
+                return Ok(response);
             }
         };
         refusal.set_data(pattern);

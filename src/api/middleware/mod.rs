@@ -1,5 +1,6 @@
 //! Layers around every route: request ids, tracing and HTTP metrics (outermost), CORS, the
-//! per-client rate limit and the in-flight bound (innermost).
+//! in-flight bound (every request counts, refused ones too), API keys and the per-client
+//! rate limit (innermost, so that it knows the caller's key).
 
 pub(crate) mod access;
 pub mod auth;
@@ -18,29 +19,34 @@ use poem::http::header::RETRY_AFTER;
 use poem::{Endpoint, EndpointExt, Response};
 
 use super::problem::Problem;
+use crate::auth::KeyRing;
 use crate::service::Library;
 
 /// Routes that the rate limit and the in-flight bound never refuse, so that probes and
 /// scrapes keep answering under load.
 const EXEMPT: [&str; 3] = ["/health/live", "/health/ready", "/metrics"];
 
-/// `app` with every layer, configured from `library`'s `[limits]`; errors from any layer
-/// become problem responses. `spec` (the OpenAPI document as JSON) names the routes in metrics.
-/// Call it once per library: it registers the HTTP metric families.
-pub fn wrap<E>(app: E, library: &Library, spec: &str) -> impl Endpoint + use<E>
+/// `app` with every layer, configured from `library`'s `[limits]`, keys checked against
+/// `keys`; errors from any layer become problem responses. `spec` (the OpenAPI document as
+/// JSON) names each route's role and its label in metrics. Call it once per library: it
+/// registers the HTTP metric families.
+pub fn wrap<E>(app: E, library: &Library, keys: Arc<KeyRing>, spec: &str) -> impl Endpoint + use<E>
 where
     E: Endpoint<Output = Response> + 'static,
 {
     let limits = &library.config().limits;
-    let in_flight = Arc::new(concurrency::ConcurrencyLimit::new(limits.max_in_flight));
-    let mut endpoint = app
-        .around(move |endpoint, request| in_flight.clone().apply(endpoint, request))
-        .boxed();
+    let mut endpoint = app.boxed();
     if let Some(rate) = rate_limit::RateLimiter::from_config(limits).map(Arc::new) {
         endpoint = endpoint
             .around(move |endpoint, request| rate.clone().apply(endpoint, request))
             .boxed();
     }
+    let auth = Arc::new(auth::Authenticate::new(keys, spec));
+    let in_flight = Arc::new(concurrency::ConcurrencyLimit::new(limits.max_in_flight));
+    let endpoint = endpoint
+        .around(move |endpoint, request| auth.clone().apply(endpoint, request))
+        .around(move |endpoint, request| in_flight.clone().apply(endpoint, request))
+        .boxed();
     let endpoint = cors::allow(endpoint, &limits.cors_origins);
     let observe = Arc::new(observe::Observe::register(library.metrics(), spec));
     endpoint.around(move |endpoint, request| observe.clone().apply(endpoint, request))

@@ -112,6 +112,11 @@ fn load_model(
 }
 
 impl LocalGenerator {
+    /// The name [`Self::load`] would report, found without loading the weights.
+    pub fn model_name(config: &Config) -> Result<String, GenerationError> {
+        Ok(ModelFiles::find(&config.models.path_of(&config.generation.model))?.name())
+    }
+
     /// Loads `generation.model` (resolved under `models.dir`) on `inference.device` and
     /// starts its worker thread.
     pub fn load(config: &Config) -> Result<LocalGenerator, GenerationError> {
