@@ -379,6 +379,18 @@ async fn streams_send_sources_before_tokens_and_end_with_done() {
         sources(done).len()
     );
     assert_citations_valid(done);
+    let metrics = server.get("/metrics").await.text().await.unwrap();
+    let sample = |series: &str| {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(series))
+            .map_or(0.0, |v| v.trim().parse::<f64>().unwrap())
+    };
+    assert!(sample("crag_generation_tokens_total{kind=\"completion\"} ") > 1.0);
+    assert!(
+        sample("crag_generation_tokens_per_second_count ") >= 1.0,
+        "decoding speed is observed"
+    );
 
     let refusal = server
         .post(

@@ -197,6 +197,23 @@ async fn metrics_parse_and_move_with_requests() {
     // The scrape itself is being served.
     assert!(value(&after, "crag_http_requests_in_flight") >= 1.0);
 
+    let db_round_trips = |samples: &HashMap<String, f64>| -> f64 {
+        samples
+            .iter()
+            .filter(|(series, _)| series.starts_with("crag_db_query_duration_seconds_count"))
+            .map(|(_, count)| count)
+            .sum()
+    };
+    assert!(
+        db_round_trips(&after) > db_round_trips(&before),
+        "database latency is recorded"
+    );
+    assert!(
+        value(
+            &after,
+            "crag_db_query_duration_seconds_count{statement=\"select\"}"
+        ) >= 1.0
+    );
     assert!(value(&after, "crag_model_batches_total{model=\"encoder\"}") >= 1.0);
     assert!(value(&after, "crag_model_batch_inputs_total{model=\"encoder\"}") >= 1.0);
     assert!(value(&after, "crag_model_tokens_total{model=\"encoder\"}") >= 1.0);

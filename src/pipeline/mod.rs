@@ -179,12 +179,20 @@ impl Pipeline {
         answer
     }
 
-    /// Counts a finished answer by mode and outcome.
+    /// Counts a finished answer by mode and outcome, and the corrections made to it unless
+    /// it was served from the cache.
     fn count(&self, answer: &AppResult<Answer>) {
         if let Ok(answer) = answer {
             let mode = serde_json::to_value(answer.mode).unwrap_or_default();
-            self.metrics
-                .answered(mode.as_str().unwrap_or("unknown"), answer.saknas_underlag);
+            let mode = mode.as_str().unwrap_or("unknown");
+            self.metrics.answered(mode, answer.saknas_underlag);
+            if !answer.cached {
+                self.metrics.corrected(
+                    mode,
+                    answer.corrections.len(),
+                    answer.removed_citations.len(),
+                );
+            }
         }
     }
 

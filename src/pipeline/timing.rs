@@ -13,6 +13,7 @@ use crate::ops::{Counter, Family, Histogram, LATENCY_BUCKETS, Registry};
 pub struct PipelineMetrics {
     stage_seconds: Arc<Family<Histogram>>,
     answers: Arc<Family<Counter>>,
+    corrections: Arc<Family<Counter>>,
     cache_hits: Arc<Counter>,
     cache_misses: Arc<Counter>,
 }
@@ -31,6 +32,12 @@ impl PipelineMetrics {
                 "crag_answers_total",
                 "Answers produced, by mode and outcome (answered or refused).",
                 &["mode", "outcome"],
+            ),
+            corrections: registry.counter(
+                "crag_answer_corrections_total",
+                "Corrections made to generated answers, by mode and kind (term: a guardrail \
+                 term correction; citation: an invalid citation removed).",
+                &["mode", "kind"],
             ),
             cache_hits: registry
                 .counter(
@@ -87,6 +94,15 @@ impl PipelineMetrics {
     pub fn answered(&self, mode: &str, refused: bool) {
         let outcome = if refused { "refused" } else { "answered" };
         self.answers.with(&[mode, outcome]).inc();
+    }
+
+    /// Counts the corrections made to one freshly generated answer.
+    pub fn corrected(&self, mode: &str, terms: usize, citations: usize) {
+        for (kind, count) in [("term", terms), ("citation", citations)] {
+            if count > 0 {
+                self.corrections.with(&[mode, kind]).inc_by(count as u64);
+            }
+        }
     }
 }
 

@@ -56,6 +56,8 @@ impl Library {
         reranker: Reranker,
         index: SearchIndex,
     ) -> Self {
+        let metrics = Arc::new(Registry::new());
+        store.record_latency_in(&metrics);
         Self {
             store,
             config,
@@ -63,7 +65,7 @@ impl Library {
             reranker,
             index,
             generator: None,
-            metrics: Arc::default(),
+            metrics,
             write_locks: Arc::default(),
             catalog: catalog::Catalog::default(),
             generations: Arc::default(),
