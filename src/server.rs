@@ -70,18 +70,22 @@ impl BoundServer {
             .expect("a TCP listener has a socket address")
     }
 
-    /// Serves until `shutdown` completes, then drains in-flight requests.
+    /// Serves until `shutdown` completes, then stops accepting connections, drains in-flight
+    /// requests (for at most [`SHUTDOWN_GRACE`]) and flushes the caches.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        poem::Server::new_with_acceptor(self.acceptor)
+        let library = self.library.clone();
+        let served = poem::Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(
                 api::routes(self.library, self.keys, self.pipeline),
                 shutdown,
                 Some(SHUTDOWN_GRACE),
             )
-            .await
+            .await;
+        library.close().await;
+        served
     }
 }
 

@@ -3,6 +3,7 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
 use common::{TestServer, expect_json, expect_problem, test_config};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -420,6 +421,81 @@ async fn requests_beyond_the_in_flight_limit_get_503() {
     let summary = expect_json(held.await.unwrap().unwrap(), StatusCode::OK).await;
     assert_eq!(summary["created"], 1, "{summary}");
     expect_json(server.get("/v1/collections").await, StatusCode::OK).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn graceful_shutdown_completes_an_in_flight_request_and_keeps_its_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config();
+    config.storage.url = format!("surrealkv://{}", dir.path().join("db").display());
+    config.cache.embedding_path = dir.path().join("embeddings.redb").display().to_string();
+    let server = TestServer::start_with(config.clone()).await;
+    server.create_collection("drain", "english").await;
+    // Embedded now, so its vector sits in the disk cache's write queue at shutdown.
+    let probe = json!({"input": "What happens to queued cache writes at shutdown?"});
+    expect_json(server.post("/v1/embeddings", &probe).await, StatusCode::OK).await;
+
+    // A bulk request whose body is still being sent when the shutdown begins.
+    let (lines, body) = futures::channel::mpsc::unbounded::<Result<Vec<u8>, std::io::Error>>();
+    let held = tokio::spawn(
+        server
+            .client
+            .post(server.url("/v1/collections/drain/documents/bulk"))
+            .header("content-type", "application/x-ndjson")
+            .body(reqwest::Body::wrap_stream(body))
+            .send(),
+    );
+    // In flight: the bulk request and the scrape itself.
+    while value(&scrape(&server).await, "crag_http_requests_in_flight") < 2.0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let base = server.base.clone();
+    let stopping = tokio::spawn(server.stop());
+    // The listener closes: a new connection is refused while the old request still runs.
+    let mut refused = false;
+    for _ in 0..200 {
+        if reqwest::Client::new()
+            .get(format!("{base}/health/live"))
+            .send()
+            .await
+            .is_err()
+        {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(refused, "new connections are refused once shutting down");
+    assert!(
+        !stopping.is_finished(),
+        "the shutdown waits for the request"
+    );
+
+    let text = "Article 1. A document written while the server drains.";
+    lines
+        .unbounded_send(Ok(format!("{}\n", json!({"text": text})).into_bytes()))
+        .unwrap();
+    drop(lines);
+    let summary = expect_json(held.await.unwrap().unwrap(), StatusCode::OK).await;
+    assert_eq!(summary["created"], 1, "{summary}");
+    stopping.await.unwrap();
+
+    // After a restart the write is there and the probe's vector comes from the flushed disk
+    // cache.
+    let server = TestServer::start_with(config).await;
+    let listing = expect_json(
+        server.get("/v1/collections/drain/documents").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(listing["total"], 1, "{listing}");
+    expect_json(server.post("/v1/embeddings", &probe).await, StatusCode::OK).await;
+    let samples = scrape(&server).await;
+    assert_eq!(
+        value(&samples, "crag_embedding_cache_hits_total{level=\"disk\"}"),
+        1.0
+    );
     server.stop().await;
 }
 

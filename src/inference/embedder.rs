@@ -103,6 +103,11 @@ impl Embedder {
         self.batcher.model_state()
     }
 
+    /// Blocks until every queued write of the embedding cache is on disk.
+    pub fn flush_cache(&self) {
+        self.cache.flush();
+    }
+
     /// Hit and miss counters of the embedding cache.
     pub fn cache_stats(&self) -> crate::cache::embedding::CacheStats {
         self.cache.stats()

@@ -97,6 +97,16 @@ impl Library {
         })
     }
 
+    /// Ends serving: commits the embedding cache's queued writes to disk. The database
+    /// commits every write before acknowledging it and closes when the last handle drops.
+    pub async fn close(&self) {
+        let embedder = self.embedder.clone();
+        match tokio::task::spawn_blocking(move || embedder.flush_cache()).await {
+            Ok(()) => tracing::info!("embedding cache flushed"),
+            Err(err) => tracing::error!(error = %err, "flushing the embedding cache failed"),
+        }
+    }
+
     /// The metrics registry every part of the server registers its families with.
     pub fn metrics(&self) -> &Registry {
         &self.metrics
