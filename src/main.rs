@@ -11,7 +11,7 @@ use constitutional_rag::config::Config;
 use constitutional_rag::eval::{EvalSet, evaluate, format_table};
 use constitutional_rag::ingest::files::{collect_files, ingest_files};
 use constitutional_rag::model::Language;
-use constitutional_rag::server::{BoundServer, shutdown_signal};
+use constitutional_rag::server::{BoundServer, shutdown_signal, wait_for_background_tasks};
 use constitutional_rag::service::Library;
 use constitutional_rag::{api, telemetry};
 
@@ -109,6 +109,7 @@ async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
     println!("constitutional-rag listening on http://{addr}");
     println!("Swagger UI: http://{addr}/docs   OpenAPI: http://{addr}/openapi.json");
     server.serve(shutdown_signal()).await?;
+    wait_for_background_tasks().await;
     tracing::info!("stopped");
     Ok(())
 }

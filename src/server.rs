@@ -89,6 +89,25 @@ impl BoundServer {
     }
 }
 
+/// How long the background tasks may take to end after the server stopped.
+const CLOSE_GRACE: Duration = Duration::from_secs(3);
+
+/// Waits (at most [`CLOSE_GRACE`]) until every task on the runtime has ended — above all
+/// the embedded database's engine, which flushes and closes its storage once the last
+/// handle is dropped — so that the process does not exit with the database half closed.
+pub async fn wait_for_background_tasks() {
+    let runtime = tokio::runtime::Handle::current();
+    let started = std::time::Instant::now();
+    while runtime.metrics().num_alive_tasks() > 0 && started.elapsed() < CLOSE_GRACE {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        still_running = runtime.metrics().num_alive_tasks(),
+        "background tasks ended"
+    );
+}
+
 /// Completes on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
