@@ -127,6 +127,7 @@ impl<'a> Stopwatch<'a> {
     pub async fn record(&mut self, stage: &str, since: Instant, events: &Events) -> AppResult<()> {
         let seconds = since.elapsed().as_secs_f64();
         self.metrics.stage_seconds.with(&[stage]).observe(seconds);
+        tracing::debug!(stage, ms = seconds * 1000.0, "answer stage finished");
         let timing = StageTiming {
             stage: stage.to_string(),
             ms: seconds * 1000.0,
