@@ -7,6 +7,7 @@ use std::sync::Arc;
 use futures::Stream;
 use futures::stream;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::api::problem::ApiError;
 use crate::pipeline::types::{ErrorEvent, PipelineEvent};
@@ -27,7 +28,9 @@ pub fn answer_events(
     request: AnswerRequest,
 ) -> impl Stream<Item = PipelineEvent> + Send + 'static {
     let (events, receiver) = Events::channel();
-    let task = tokio::spawn(async move { pipeline.answer(request, &events).await });
+    // The task keeps the request's span, so its log lines carry the request id.
+    let task =
+        tokio::spawn(async move { pipeline.answer(request, &events).await }.in_current_span());
     let state: Option<(EventReceiver, AbortOnDrop)> = Some((receiver, AbortOnDrop(task)));
     stream::unfold(state, |state| async move {
         let (mut receiver, mut task) = state?;
