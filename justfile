@@ -74,7 +74,7 @@ fuzz-peers: setup
 
 # A longer schemathesis session over every operation (`examples` per operation, default 100).
 fuzz-api examples="100" seed="1": setup fuzz-peers
-    CRAG_FUZZ_EXAMPLES={{examples}} CRAG_FUZZ_SEED={{seed}} cargo test --release --test schema_fuzz -- --nocapture
+    CRAG_FUZZ_EXAMPLES={{examples}} CRAG_FUZZ_SEED={{seed}} cargo test --test schema_fuzz -- --nocapture
 
 # Benchmarks (release build): search latency, encoder, batching, ingestion, cold start,
 # generation, and the answer pipeline end to end.
