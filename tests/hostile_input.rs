@@ -28,10 +28,19 @@ const INJECTIONS: [&str; 8] = [
     "`chunk`; UPDATE chunk SET text = 'pwned'",
 ];
 
-/// Prints how many hostile requests this file's tests have sent so far (the last test to
-/// finish prints the total).
-fn report() {
+/// A server over the statute corpus, with a snapshot of its data.
+async fn loaded() -> (TestServer, Value) {
+    let server = TestServer::start().await;
+    statutes::load(&server).await;
+    let before = snapshot(&server).await;
+    (server, before)
+}
+
+/// Stops `server` and prints how many hostile requests this file's tests have sent so far
+/// (the last test to finish prints the total).
+async fn finish(server: TestServer) {
     println!("hostile requests so far: {}", CASES.load(Ordering::Relaxed));
+    server.stop().await;
 }
 
 /// Asserts that `response` is a success or a 4xx problem+json (never a 5xx); returns its
@@ -76,6 +85,21 @@ async fn post_raw(server: &TestServer, path: &str, kind: &str, body: Vec<u8>) ->
         .expect("POST")
 }
 
+/// POST an NDJSON `body` to `collection`'s bulk route.
+async fn post_bulk(server: &TestServer, collection: &str, body: Vec<u8>) -> Response {
+    let path = format!("/v1/collections/{collection}/documents/bulk");
+    post_raw(server, &path, "application/x-ndjson", body).await
+}
+
+/// The string `field` of each object in the array `list`.
+fn strings<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
+    let items = list.as_array().expect("an array");
+    items
+        .iter()
+        .filter_map(|item| item[field].as_str())
+        .collect()
+}
+
 /// The server still answers an ordinary request.
 async fn still_serving(server: &TestServer) {
     let response = server.get("/v1/collections").await;
@@ -111,9 +135,7 @@ fn nested(depth: usize) -> String {
 
 #[tokio::test]
 async fn malformed_bodies_get_problems() {
-    let server = TestServer::start().await;
-    statutes::load(&server).await;
-    let before = snapshot(&server).await;
+    let (server, before) = loaded().await;
     let json_routes = [
         "/v1/collections",
         "/v1/collections/sfs/documents",
@@ -201,13 +223,7 @@ async fn malformed_bodies_get_problems() {
         )
         .await;
         let line = format!("{document}\n").into_bytes();
-        let response = post_raw(
-            &server,
-            "/v1/collections/sfs/documents/bulk",
-            "application/x-ndjson",
-            line,
-        )
-        .await;
+        let response = post_bulk(&server, "sfs", line).await;
         let (_, results) = handled("deep bulk metadata", response).await;
         assert_eq!(results["items"][0]["error"]["status"], 400, "{results}");
     }
@@ -237,13 +253,7 @@ async fn malformed_bodies_get_problems() {
         b"not json\n\x00\x00\n{}\n".to_vec(),
     ]
     .concat();
-    let response = post_raw(
-        &server,
-        "/v1/collections/guides/documents/bulk",
-        "application/x-ndjson",
-        bulk,
-    )
-    .await;
+    let response = post_bulk(&server, "guides", bulk).await;
     let (_, results) = handled("bulk", response).await;
     for item in results["items"].as_array().into_iter().flatten() {
         assert!(
@@ -257,8 +267,7 @@ async fn malformed_bodies_get_problems() {
         before,
         "malformed bodies changed data"
     );
-    report();
-    server.stop().await;
+    finish(server).await;
 }
 
 /// Sends `body_bytes` of body to `path` over a raw connection, as fast as the server reads,
@@ -335,8 +344,7 @@ async fn hundred_megabyte_bodies_are_refused_unread() {
     let huge = json!({"query": "x", "collections": vec!["sfs"; 700_000]});
     refused("huge JSON", server.post("/v1/search", &huge).await).await;
     still_serving(&server).await;
-    report();
-    server.stop().await;
+    finish(server).await;
 }
 
 #[tokio::test]
@@ -395,15 +403,12 @@ async fn slow_bodies_time_out_without_blocking_others() {
         assert!(took < Duration::from_secs(10), "timed out after {took:?}");
     }
     still_serving(&server).await;
-    report();
-    server.stop().await;
+    finish(server).await;
 }
 
 #[tokio::test]
 async fn limits_and_pages_out_of_range_are_refused() {
-    let server = TestServer::start().await;
-    statutes::load(&server).await;
-    let before = snapshot(&server).await;
+    let (server, before) = loaded().await;
     for limit in [
         json!(-1),
         json!(1e12),
@@ -425,7 +430,7 @@ async fn limits_and_pages_out_of_range_are_refused() {
         let body = json!({"question": "Vad säger 2 kap. 1 §?", "deadline_ms": deadline});
         handled("deadline", server.post("/v1/answer", &body).await).await;
     }
-    for query in [
+    let pages = [
         "page=0",
         "page=-1",
         "page=99999999999999999999",
@@ -436,19 +441,18 @@ async fn limits_and_pages_out_of_range_are_refused() {
         "page=abc",
         "filter=%5B1%2C2%5D",
         "filter=%7B",
-    ] {
-        let path = format!("/v1/collections/sfs/documents?{query}");
-        refused(&path, server.get(&path).await).await;
-    }
-    for query in [
+    ]
+    .map(|query| format!("/v1/collections/sfs/documents?{query}"));
+    let legacy = [
         "limit=-1",
         "offset=-1",
         "limit=99999999999",
         "offset=abc",
         "limit=1.5",
-    ] {
-        let path = format!("/api/documents?collection=sfs&{query}");
-        refused(&path, server.get(&path).await).await;
+    ]
+    .map(|query| format!("/api/documents?collection=sfs&{query}"));
+    for path in pages.iter().chain(&legacy) {
+        refused(path, server.get(path).await).await;
     }
     // A page past the end is an empty page, not an error.
     let far = server
@@ -487,8 +491,7 @@ async fn limits_and_pages_out_of_range_are_refused() {
     )
     .await;
     assert_eq!(snapshot(&server).await, before);
-    report();
-    server.stop().await;
+    finish(server).await;
 }
 
 #[tokio::test]
@@ -537,12 +540,7 @@ async fn injection_strings_are_stored_and_matched_as_data() {
             urlencode(&filter)
         );
         let (_, listed) = handled(injection, server.get(&path).await).await;
-        let ids: Vec<&str> = listed["documents"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d["id"].as_str().unwrap())
-            .collect();
+        let ids = strings(&listed["documents"], "id");
         assert_eq!(ids, vec![id.as_str()], "filter {filter}");
         let search = json!({"query": injection, "collections": ["guides"], "mode": "bm25",
                             "filter": {"inj": injection}});
@@ -628,22 +626,14 @@ async fn injection_strings_are_stored_and_matched_as_data() {
         .await
         .unwrap();
     let listed = expect_json(listed, StatusCode::OK).await;
-    let names: Vec<&str> = listed["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["name"].as_str().unwrap())
-        .collect();
+    let names = strings(&listed["keys"], "name");
     assert_eq!(names, INJECTIONS.to_vec());
-    report();
-    server.stop().await;
+    finish(server).await;
 }
 
 #[tokio::test]
 async fn path_like_names_and_nul_bytes_are_refused_or_kept_as_data() {
-    let server = TestServer::start().await;
-    statutes::load(&server).await;
-    let before = snapshot(&server).await;
+    let (server, before) = loaded().await;
     for name in [
         "../x",
         "..",
@@ -738,8 +728,7 @@ async fn path_like_names_and_nul_bytes_are_refused_or_kept_as_data() {
     assert_ne!(response.headers()["x-request-id"], long_id.as_str());
     handled("long request id", response).await;
     still_serving(&server).await;
-    report();
-    server.stop().await;
+    finish(server).await;
 }
 
 /// Percent-encodes everything but unreserved characters.
@@ -887,6 +876,5 @@ async fn streams_histories_and_prompt_injections() {
         }
     }
     assert_eq!(snapshot(&server).await, before);
-    report();
-    server.stop().await;
+    finish(server).await;
 }
