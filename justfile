@@ -62,6 +62,20 @@ test-peers: setup
         openapi-python-client==0.29.1 openapi-spec-validator==0.9.0
     touch "$stamp"
 
+# Schemathesis, the schema-driven fuzzer `tests/schema_fuzz.rs` runs against the live server's
+# OpenAPI document (never used at run time).
+fuzz-peers: setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    stamp=.cache/fuzz-peers-v1.done
+    [ -f "$stamp" ] && exit 0
+    "{{venv}}/bin/pip" install --quiet --disable-pip-version-check schemathesis==4.32.5
+    touch "$stamp"
+
+# A longer schemathesis session over every operation (`examples` per operation, default 100).
+fuzz-api examples="100" seed="1": setup fuzz-peers
+    CRAG_FUZZ_EXAMPLES={{examples}} CRAG_FUZZ_SEED={{seed}} cargo test --test schema_fuzz -- --nocapture
+
 # Benchmarks (release build): search latency, encoder, batching, ingestion, cold start,
 # generation, and the answer pipeline end to end.
 bench: setup test-peers

@@ -52,6 +52,9 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Largest accepted bulk-ingest body in bytes (read as a stream).
     pub max_bulk_bytes: usize,
+    /// Longest time a client may take to send a body (all routes but bulk ingest); a client
+    /// trickling its body slower gets 408 and its connection back.
+    pub body_timeout_ms: u64,
 }
 
 /// Where the database lives.
@@ -245,6 +248,7 @@ impl Default for ServerConfig {
             bind: "127.0.0.1:8080".into(),
             max_body_bytes: 8 * 1024 * 1024,
             max_bulk_bytes: 256 * 1024 * 1024,
+            body_timeout_ms: 30_000,
         }
     }
 }
@@ -476,6 +480,9 @@ impl Config {
         }
         if self.server.max_body_bytes < 1024 {
             return fail("server.max_body_bytes", "must be at least 1024");
+        }
+        if self.server.body_timeout_ms == 0 {
+            return fail("server.body_timeout_ms", "must be at least 1");
         }
         if self.ingest.max_chunk_tokens < 16 || self.ingest.max_chunk_tokens > 8192 {
             return fail("ingest.max_chunk_tokens", "must be within 16..=8192");

@@ -54,6 +54,7 @@ impl LegacyDocument {
 
 /// A write in the old system's shape.
 #[derive(Debug, Object, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LegacyDocumentInput {
     /// Target collection.
     pub collection: String,

@@ -24,6 +24,7 @@ use crate::pipeline::{AnswerRequest, Events, Pipeline, server_timing};
 
 /// A question in the old system's shape.
 #[derive(Debug, Clone, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LegacyQuery {
     /// The question.
     pub question: String,

@@ -1,4 +1,7 @@
-//! Request body limits, enforced before any handler reads the body.
+//! Request body limits, enforced before any handler reads the body: size, and the time a
+//! client may take to send it.
+
+use std::time::Duration;
 
 use poem::http::StatusCode;
 use poem::{Body, Endpoint, IntoResponse, Request, Response};
@@ -6,11 +9,13 @@ use poem::{Body, Endpoint, IntoResponse, Request, Response};
 use super::problem::Problem;
 use crate::config::Config;
 
-/// Byte limits for ordinary bodies and for streamed bulk bodies.
+/// Byte limits for ordinary bodies and for streamed bulk bodies, and the time an ordinary
+/// body may take to arrive.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimits {
     regular: usize,
     bulk: usize,
+    timeout: Duration,
 }
 
 impl BodyLimits {
@@ -19,11 +24,13 @@ impl BodyLimits {
         Self {
             regular: config.server.max_body_bytes,
             bulk: config.server.max_bulk_bytes,
+            timeout: Duration::from_millis(config.server.body_timeout_ms),
         }
     }
 
-    /// Rejects bodies over the limit with 413; ordinary bodies are read here (bounded), bulk
-    /// bodies are left to stream and only their declared length is checked.
+    /// Rejects bodies over the limit with 413; ordinary bodies are read here (bounded in size
+    /// and time: 408 when the client sends too slowly), bulk bodies are left to stream and
+    /// only their declared length is checked.
     pub async fn apply<E: Endpoint>(
         self,
         endpoint: std::sync::Arc<E>,
@@ -41,10 +48,13 @@ impl BodyLimits {
         }
         if !is_bulk {
             let body = request.take_body();
-            match body.into_bytes_limit(limit).await {
-                Ok(bytes) => request.set_body(Body::from_bytes(bytes)),
-                Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(too_large(limit)),
-                Err(err) => {
+            match tokio::time::timeout(self.timeout, body.into_bytes_limit(limit)).await {
+                Err(_) => return Ok(too_slow(self.timeout)),
+                Ok(Ok(bytes)) => request.set_body(Body::from_bytes(bytes)),
+                Ok(Err(poem::error::ReadBodyError::PayloadTooLarge)) => {
+                    return Ok(too_large(limit));
+                }
+                Ok(Err(err)) => {
                     return Ok(Problem::new(
                         StatusCode::BAD_REQUEST,
                         "invalid_body",
@@ -68,4 +78,22 @@ fn too_large(limit: usize) -> Response {
         format!("request body exceeds the limit of {limit} bytes"),
     )
     .into_http_response()
+}
+
+fn too_slow(timeout: Duration) -> Response {
+    let mut response = Problem::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "body_timeout",
+        format!(
+            "the request body did not arrive within {} ms",
+            timeout.as_millis()
+        ),
+    )
+    .into_http_response();
+    // The rest of the body may never come: the connection is not reused.
+    response.headers_mut().insert(
+        poem::http::header::CONNECTION,
+        poem::http::HeaderValue::from_static("close"),
+    );
+    response
 }

@@ -5,7 +5,9 @@ mod bulk;
 mod chat;
 mod collections;
 mod documents;
+mod event_streams;
 mod health;
+mod json_depth;
 mod keys;
 mod legacy;
 mod legacy_agent;
@@ -19,6 +21,7 @@ mod schema_refs;
 mod search;
 mod security;
 mod strict_json;
+mod unions;
 
 use std::sync::Arc;
 
@@ -121,11 +124,14 @@ pub fn spec_json(library: &Library) -> crate::error::AppResult<String> {
 }
 
 /// The served OpenAPI document: poem-openapi's `spec` with the security requirements of
-/// [`security`] and documented references in the shape of [`schema_refs`].
+/// [`security`], documented references in the shape of [`schema_refs`], unions typed by
+/// [`unions`] and event streams described by [`event_streams`].
 fn document(spec: &str) -> String {
     let mut spec: serde_json::Value = serde_json::from_str(spec).expect("the spec is JSON");
     security::add_requirements(&mut spec);
     schema_refs::drop_repeated_all_of_members(&mut spec);
+    unions::drop_object_type_of_scalar_unions(&mut spec);
+    event_streams::describe_events(&mut spec);
     serde_json::to_string_pretty(&spec).expect("JSON serialises")
 }
 

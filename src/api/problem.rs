@@ -68,6 +68,9 @@ pub enum ApiError {
     /// The request conflicts with the current state.
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Problem>),
+    /// The body did not arrive within `server.body_timeout_ms` (`body_timeout`).
+    #[oai(status = 408, content_type = "application/problem+json")]
+    RequestTimeout(Json<Problem>),
     /// The body is larger than allowed.
     #[oai(status = 413, content_type = "application/problem+json")]
     PayloadTooLarge(Json<Problem>),
@@ -100,6 +103,7 @@ impl ApiError {
         match body.0.status {
             400 => ApiError::BadRequest(body),
             404 => ApiError::NotFound(body),
+            408 => ApiError::RequestTimeout(body),
             409 => ApiError::Conflict(body),
             413 => ApiError::PayloadTooLarge(body),
             415 => ApiError::UnsupportedMediaType(body),
@@ -118,6 +122,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(p)
             | ApiError::NotFound(p)
+            | ApiError::RequestTimeout(p)
             | ApiError::Conflict(p)
             | ApiError::PayloadTooLarge(p)
             | ApiError::UnsupportedMediaType(p)

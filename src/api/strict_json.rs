@@ -1,6 +1,6 @@
 //! A JSON request body decoded by serde through sonic-rs: types are strict (a number is not
-//! a string) and the DTO's serde attributes reject unknown fields; the schema still comes
-//! from poem-openapi.
+//! a string), the DTO's serde attributes reject unknown fields and nesting is bounded (see
+//! [`json_depth`]); the schema still comes from poem-openapi.
 
 use poem::{FromRequest, Request, RequestBody};
 use poem_openapi::error::ParseRequestPayloadError;
@@ -9,6 +9,8 @@ use poem_openapi::payload::{ParsePayload, Payload};
 use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
 use serde::de::DeserializeOwned;
+
+use super::json_depth;
 
 /// A strictly decoded `application/json` body.
 #[derive(Debug)]
@@ -38,6 +40,15 @@ impl<T: Type + DeserializeOwned> ParsePayload for StrictJson<T> {
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
         let data = Vec::<u8>::from_request(request, body).await?;
+        if json_depth::too_deep(&data) {
+            return Err(ParseRequestPayloadError {
+                reason: format!(
+                    "invalid JSON body: nested deeper than {} levels",
+                    json_depth::MAX_DEPTH
+                ),
+            }
+            .into());
+        }
         sonic_rs::from_slice(&data).map(StrictJson).map_err(|err| {
             ParseRequestPayloadError {
                 reason: format!("invalid JSON body: {err}"),

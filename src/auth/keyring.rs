@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{ApiKey, Role, secret};
+use super::secret::{self, Digest};
+use super::{ApiKey, Role};
 use crate::error::{AppError, AppResult};
 use crate::store::Store;
 
@@ -57,7 +58,7 @@ pub struct KeyRing {
 #[derive(Default)]
 struct State {
     /// Active keys by the digest of their secret, with when they were read.
-    verified: HashMap<String, (Caller, Instant)>,
+    verified: HashMap<Digest, (Caller, Instant)>,
     /// When each key's `last_used_at` was last written, by key id.
     touched: HashMap<String, Instant>,
     /// Whether an active key exists, and when that was read.
@@ -93,7 +94,7 @@ impl KeyRing {
         let id = uuid::Uuid::now_v7().to_string();
         let record = self
             .store
-            .insert_api_key(&id, name, role, &secret::digest(&key))
+            .insert_api_key(&id, name, role, &Digest::of(&key).to_hex())
             .await?;
         self.state().any_active = Some((true, Instant::now()));
         Ok((record, key))
@@ -145,11 +146,19 @@ impl KeyRing {
                 Ok(Caller::Anonymous)
             });
         };
-        let digest = secret::digest(key);
+        let digest = Digest::of(key);
         let cached = self.state().verified.get(&digest).cloned();
         let caller = match cached {
             Some((caller, read)) if read.elapsed() < VERIFIED_TTL => caller,
-            _ => match self.store.api_key_by_digest(&digest).await? {
+            // The database finds the row by its indexed digest; whether the key matches is
+            // decided by a constant-time comparison of the whole digest.
+            _ => match self
+                .store
+                .api_key_by_digest(&digest.to_hex())
+                .await?
+                .filter(|(_, stored)| Digest::from_hex(stored) == Some(digest))
+                .map(|(record, _)| record)
+            {
                 Some(record) if record.revoked_at.is_none() => {
                     let caller = Caller::Key {
                         id: record.id,

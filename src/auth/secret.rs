@@ -25,14 +25,32 @@ pub(super) fn generate() -> AppResult<String> {
     Ok(key)
 }
 
-/// The digest stored for `key`. Keys carry 256 random bits, so an unsalted (but
-/// domain-separated) hash is enough: there is no dictionary to try.
-pub(super) fn digest(key: &str) -> String {
-    blake3::Hasher::new_derive_key(DIGEST_CONTEXT)
-        .update(key.as_bytes())
-        .finalize()
-        .to_hex()
-        .to_string()
+/// The digest under which a key's secret is stored and looked up. Equality is constant-time
+/// (that of [`blake3::Hash`]), so deciding whether a presented key matches a stored digest
+/// reveals nothing through timing about how much of it matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct Digest(blake3::Hash);
+
+impl Digest {
+    /// The digest of `key`. Keys carry 256 random bits, so an unsalted (but
+    /// domain-separated) hash is enough: there is no dictionary to try.
+    pub(super) fn of(key: &str) -> Self {
+        Self(
+            blake3::Hasher::new_derive_key(DIGEST_CONTEXT)
+                .update(key.as_bytes())
+                .finalize(),
+        )
+    }
+
+    /// A digest as stored (64 hex digits); `None` when `hex` is not one.
+    pub(super) fn from_hex(hex: &str) -> Option<Self> {
+        blake3::Hash::from_hex(hex).ok().map(Self)
+    }
+
+    /// The digest as stored: 64 lowercase hex digits.
+    pub(super) fn to_hex(self) -> String {
+        self.0.to_hex().to_string()
+    }
 }
 
 #[cfg(test)]
@@ -51,8 +69,11 @@ mod tests {
     #[test]
     fn digests_are_stable_and_hide_the_key() {
         let key = generate().unwrap();
-        assert_eq!(digest(&key), digest(&key));
-        assert_ne!(digest(&key), digest(&generate().unwrap()));
-        assert!(!digest(&key).contains(&key[PREFIX.len()..]));
+        assert_eq!(Digest::of(&key), Digest::of(&key));
+        assert_ne!(Digest::of(&key), Digest::of(&generate().unwrap()));
+        let hex = Digest::of(&key).to_hex();
+        assert!(!hex.contains(&key[PREFIX.len()..]));
+        assert_eq!(Digest::from_hex(&hex), Some(Digest::of(&key)));
+        assert_eq!(Digest::from_hex("not hex"), None);
     }
 }

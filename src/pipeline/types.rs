@@ -39,6 +39,7 @@ pub enum TurnRole {
 
 /// One earlier turn of the conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Object)]
+#[serde(deny_unknown_fields)]
 pub struct Turn {
     /// Author of the turn.
     pub role: TurnRole,

@@ -270,6 +270,7 @@ impl Library {
         if let Some(source) = &input.source {
             validate::optional_text("source", source, 4_096)?;
         }
+        validate::metadata(&input.metadata)?;
         let metadata_size = serde_json::to_string(&input.metadata).map_or(0, |s| s.len());
         if metadata_size > 64 * 1024 {
             return Err(AppError::invalid(

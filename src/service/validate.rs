@@ -17,6 +17,10 @@ static METADATA_KEY: LazyLock<Regex> =
 const MAX_FILTER_CONDITIONS: usize = 16;
 /// Longest accepted external id or title, in characters.
 const MAX_SHORT_TEXT: usize = 512;
+/// Deepest nesting of arrays and objects in a document's metadata. Storing a value recurses
+/// once per level with large frames (SurrealDB's value conversion): metadata nested 60 deep
+/// overflowed the stack of a debug build and aborted the server.
+pub const MAX_METADATA_DEPTH: usize = 16;
 
 /// A collection name: lowercase ASCII letters, digits, `_`, `-`; 1–64 characters.
 pub fn collection_name(name: &str) -> AppResult<()> {
@@ -66,6 +70,28 @@ pub fn short_text(field: &str, value: &str) -> AppResult<()> {
     optional_text(field, value, MAX_SHORT_TEXT)
 }
 
+/// Document metadata: values nested at most [`MAX_METADATA_DEPTH`] levels (the object
+/// itself is the first).
+pub fn metadata(metadata: &std::collections::BTreeMap<String, Value>) -> AppResult<()> {
+    // Depth first, without recursion: (value, its depth).
+    let mut pending: Vec<(&Value, usize)> = metadata.values().map(|v| (v, 2)).collect();
+    while let Some((value, depth)) = pending.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(fields) => Box::new(fields.values()),
+            _ => continue,
+        };
+        if depth > MAX_METADATA_DEPTH {
+            return Err(AppError::invalid(
+                "invalid_metadata",
+                format!("metadata may nest at most {MAX_METADATA_DEPTH} levels deep"),
+            ));
+        }
+        pending.extend(children.map(|child| (child, depth + 1)));
+    }
+    Ok(())
+}
+
 /// Turns a JSON object of `key: value` (value a scalar or an array of scalars) into a filter.
 pub fn metadata_filter(
     filter: Option<&std::collections::BTreeMap<String, Value>>,
@@ -110,6 +136,18 @@ pub fn metadata_filter(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metadata_nesting_is_bounded() {
+        let nested = |depth: usize| -> std::collections::BTreeMap<String, Value> {
+            let text = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+            [("deep".to_string(), serde_json::from_str(&text).unwrap())].into()
+        };
+        assert!(metadata(&nested(MAX_METADATA_DEPTH - 1)).is_ok());
+        let err = metadata(&nested(MAX_METADATA_DEPTH)).unwrap_err();
+        assert_eq!(err.code(), "invalid_metadata");
+        assert!(metadata(&nested(100)).is_err());
+    }
 
     #[test]
     fn collection_names() {

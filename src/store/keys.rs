@@ -9,6 +9,14 @@ use crate::error::{AppError, AppResult};
 /// Fields selected for a key (its digest stays in the database).
 const KEY_FIELDS: &str = "record::id(id) AS id, name, role, created_at, last_used_at, revoked_at";
 
+/// A key's row with its digest.
+#[derive(serde::Deserialize)]
+struct StoredKey {
+    #[serde(flatten)]
+    key: ApiKey,
+    digest: String,
+}
+
 impl Store {
     /// Stores a new key under `id` with the digest of its secret.
     pub async fn insert_api_key(
@@ -40,11 +48,15 @@ impl Store {
         rows(&mut response, 0)
     }
 
-    /// The key whose secret has `digest`, revoked or not.
-    pub async fn api_key_by_digest(&self, digest: &str) -> AppResult<Option<ApiKey>> {
-        let sql = format!("SELECT {KEY_FIELDS} FROM api_key WHERE digest = $digest LIMIT 1;");
+    /// The key whose secret has `digest`, revoked or not, with the digest as stored (for the
+    /// caller's own constant-time comparison).
+    pub async fn api_key_by_digest(&self, digest: &str) -> AppResult<Option<(ApiKey, String)>> {
+        let sql =
+            format!("SELECT {KEY_FIELDS}, digest FROM api_key WHERE digest = $digest LIMIT 1;");
         let mut response = self.query(&sql, json!({ "digest": digest })).await?;
-        Ok(rows(&mut response, 0)?.pop())
+        Ok(rows::<StoredKey>(&mut response, 0)?
+            .pop()
+            .map(|row| (row.key, row.digest)))
     }
 
     /// Revokes key `id` (keeping the first revocation time); `None` when there is no such key.
