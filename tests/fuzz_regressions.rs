@@ -39,11 +39,15 @@ fn gguf(
     bytes
 }
 
-/// Parses `bytes` and takes tensor `t` every way the decoder does.
+/// Parses `bytes` and takes every tensor every way the decoder does.
 fn read_all(bytes: Vec<u8>) -> Result<(), String> {
     let file = GgufFile::parse(bytes).map_err(|e| e.to_string())?;
-    file.dequantize("t").map(drop).map_err(|e| e.to_string())?;
-    file.q4_blocks("t").map_err(|e| e.to_string())?;
+    for info in &file.tensors {
+        file.dequantize(&info.name)
+            .map(drop)
+            .map_err(|e| e.to_string())?;
+        file.q4_blocks(&info.name).map_err(|e| e.to_string())?;
+    }
     Ok(())
 }
 
@@ -52,7 +56,23 @@ fn a_dimension_beyond_i64_is_an_error() {
     // Zero elements, so no data is needed; the shape would be negative in torch.
     let bytes = gguf(0, &[], &[1 << 63, 0], F32, 0, &[]);
     let err = read_all(bytes).unwrap_err();
-    assert!(err.contains("huge dimension"), "{err}");
+    assert!(err.contains("too large"), "{err}");
+}
+
+#[test]
+fn zero_elements_whose_other_dimensions_overflow_are_an_error() {
+    // Torch multiplies the shape's dimensions before it meets the zero: 4 * 2^62 overflows.
+    let bytes = gguf(0, &[], &[0, 1 << 62, 4], F32, 0, &[]);
+    let err = read_all(bytes).unwrap_err();
+    assert!(err.contains("too large"), "{err}");
+}
+
+#[test]
+fn fuzz_crash_zero_element_tensor_with_overflowing_shape() {
+    // Found by `just fuzz` (gguf target): torch's reshape panicked with "numel: integer
+    // multiplication overflow".
+    let bytes = include_bytes!("data/fuzz/gguf-zero-element-overflow").to_vec();
+    assert!(read_all(bytes).is_err());
 }
 
 #[test]

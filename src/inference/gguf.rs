@@ -261,9 +261,8 @@ impl GgufFile {
             let dims = (0..n_dims)
                 .map(|_| reader.u64())
                 .collect::<Result<Vec<_>>>()?;
-            // Torch shapes are i64.
-            if dims.iter().any(|&d| i64::try_from(d).is_err()) {
-                return Err(malformed(&format!("tensor {name:?} has a huge dimension")));
+            if !fits_torch(&dims) {
+                return Err(malformed(&format!("tensor {name:?} is too large")));
             }
             let dtype = GgmlType::from_id(reader.u32()?);
             let offset = reader.u64()?;
@@ -462,6 +461,16 @@ fn q4_parts(dtype: GgmlType, table: &Tensor) -> Q4Parts {
         scale,
         zero,
     }
+}
+
+/// Whether torch can hold a tensor of `dims`: its shape is i64 and it multiplies the
+/// dimensions in any order, so the product of the non-zero ones must fit in i64 even when
+/// another dimension is zero.
+fn fits_torch(dims: &[u64]) -> bool {
+    dims.iter()
+        .filter(|&&d| d != 0)
+        .try_fold(1i64, |n, &d| n.checked_mul(i64::try_from(d).ok()?))
+        .is_some()
 }
 
 fn malformed(why: &str) -> InferenceError {
