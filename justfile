@@ -89,3 +89,22 @@ bench: setup test-peers
 check:
     cargo fmt --check
     cargo clippy --all-targets -- -D warnings
+
+# Fuzz the chunker, the parsers, the GGUF reader and the guardrails with cargo-fuzz (libFuzzer,
+# nightly), each for `seconds`. The instrumented build keeps its own target dir outside the
+# clone (its first build compiles every dependency again). Each target starts from the small
+# inputs in fuzz/seeds/<target>/ (the first byte or two pick the format or the limits) and
+# keeps what it learns in fuzz/corpus/<target>/. Crashes are saved under
+# fuzz/artifacts/<target>/ and fail the recipe.
+fuzz seconds="60": setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    rustup run nightly rustc --version >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal
+    command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+    target_dir="${CRAG_FUZZ_TARGET_DIR:-$HOME/.cache/constitutional-rag/fuzz-target}"
+    for target in chunker parsers gguf guardrail; do
+        mkdir -p "fuzz/corpus/$target"
+        cargo +nightly fuzz run --dev --sanitizer none --fuzz-dir fuzz --target-dir "$target_dir" \
+            "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" \
+            -- -max_total_time={{seconds}} -max_len=16384 -rss_limit_mb=4096 -print_final_stats=1
+    done

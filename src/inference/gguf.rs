@@ -16,6 +16,9 @@ type Result<T> = std::result::Result<T, InferenceError>;
 
 const MAGIC: &[u8; 4] = b"GGUF";
 const DEFAULT_ALIGNMENT: u64 = 32;
+/// Deepest nesting of metadata arrays accepted (real files nest none); deeper is a corrupt
+/// file that would otherwise recurse without bound.
+const MAX_ARRAY_DEPTH: usize = 8;
 
 /// Elements per block of the 32-element quantisation formats.
 pub const BLOCK: usize = 32;
@@ -184,8 +187,9 @@ impl TensorInfo {
         self.dims.iter().rev().map(|&d| d as i64).collect()
     }
 
-    fn elements(&self) -> u64 {
-        self.dims.iter().product()
+    /// The element count; `None` when it does not fit in `u64`.
+    fn elements(&self) -> Option<u64> {
+        self.dims.iter().try_fold(1u64, |n, &d| n.checked_mul(d))
     }
 }
 
@@ -226,6 +230,7 @@ impl GgufFile {
         let mut reader = Reader {
             bytes: &bytes,
             at: 0,
+            depth: 0,
         };
         if reader.take(4)? != MAGIC {
             return Err(malformed("not a GGUF file (bad magic)"));
@@ -256,6 +261,9 @@ impl GgufFile {
             let dims = (0..n_dims)
                 .map(|_| reader.u64())
                 .collect::<Result<Vec<_>>>()?;
+            if !fits_torch(&dims) {
+                return Err(malformed(&format!("tensor {name:?} is too large")));
+            }
             let dtype = GgmlType::from_id(reader.u32()?);
             let offset = reader.u64()?;
             tensors.push(TensorInfo {
@@ -299,15 +307,23 @@ impl GgufFile {
         let (block_bytes, block_elements) = info.dtype.layout().ok_or_else(|| {
             InferenceError::Unsupported(format!("tensor {:?}: type {:?}", info.name, info.dtype))
         })?;
-        let elements = info.elements() as usize;
-        if !elements.is_multiple_of(block_elements) {
+        // Rows (the first, fastest-varying dimension) are whole blocks, as in ggml.
+        let row = info.dims.first().copied().unwrap_or(1);
+        if !row.is_multiple_of(block_elements as u64) {
             return Err(malformed(&format!("tensor {:?}: partial block", info.name)));
         }
-        let len = elements / block_elements * block_bytes;
-        let start = self.data_start + info.offset as usize;
-        self.bytes
-            .get(start..start + len)
-            .ok_or_else(|| malformed(&format!("tensor {:?} lies past the file end", info.name)))
+        let past_end = || malformed(&format!("tensor {:?} lies past the file end", info.name));
+        let len = info
+            .elements()
+            .and_then(|n| (n / block_elements as u64).checked_mul(block_bytes as u64))
+            .ok_or_else(past_end)?;
+        let start = (self.data_start as u64)
+            .checked_add(info.offset)
+            .ok_or_else(past_end)?;
+        let end = start.checked_add(len).ok_or_else(past_end)?;
+        let range = usize::try_from(start).map_err(|_| past_end())?
+            ..usize::try_from(end).map_err(|_| past_end())?;
+        self.bytes.get(range).ok_or_else(past_end)
     }
 
     /// Tensor `name` dequantised to f32 on the CPU, in torch shape.
@@ -447,6 +463,16 @@ fn q4_parts(dtype: GgmlType, table: &Tensor) -> Q4Parts {
     }
 }
 
+/// Whether torch can hold a tensor of `dims`: its shape is i64 and it multiplies the
+/// dimensions in any order, so the product of the non-zero ones must fit in i64 even when
+/// another dimension is zero.
+fn fits_torch(dims: &[u64]) -> bool {
+    dims.iter()
+        .filter(|&&d| d != 0)
+        .try_fold(1i64, |n, &d| n.checked_mul(i64::try_from(d).ok()?))
+        .is_some()
+}
+
 fn malformed(why: &str) -> InferenceError {
     InferenceError::Unsupported(format!("malformed GGUF: {why}"))
 }
@@ -455,6 +481,8 @@ fn malformed(why: &str) -> InferenceError {
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
+    /// Metadata arrays entered and not yet left.
+    depth: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -504,10 +532,15 @@ impl<'a> Reader<'a> {
                 if len > (self.bytes.len() - self.at) as u64 {
                     return Err(malformed("array longer than the file"));
                 }
+                if self.depth == MAX_ARRAY_DEPTH {
+                    return Err(malformed("metadata arrays nested too deeply"));
+                }
+                self.depth += 1;
                 let items = (0..len)
                     .map(|_| self.value(item_kind))
-                    .collect::<Result<Vec<_>>>()?;
-                MetaValue::Array(items)
+                    .collect::<Result<Vec<_>>>();
+                self.depth -= 1;
+                MetaValue::Array(items?)
             }
             10 => MetaValue::U64(self.u64()?),
             11 => MetaValue::I64(i64::from_le_bytes(self.array()?)),

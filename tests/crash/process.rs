@@ -1,0 +1,114 @@
+//! The real server binary as a child process on an on-disk data directory, configured only
+//! through `CRAG_*` environment variables, and killed with SIGKILL.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::Client;
+
+/// How long a restart may take (model load and index rebuild included).
+const READY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A running `constitutional-rag serve`.
+pub struct ServerProcess {
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    log: PathBuf,
+}
+
+/// The database URL of data directory `dir`.
+pub fn storage_url(dir: &Path) -> String {
+    format!("surrealkv://{}", dir.join("db").display())
+}
+
+impl ServerProcess {
+    /// Starts the server on `dir` (database and embedding cache inside it) on a free port;
+    /// its log goes to `dir/server-<run>.log`.
+    pub fn spawn(dir: &Path, run: usize) -> Self {
+        let port = free_port();
+        let log = dir.join(format!("server-{run}.log"));
+        let stderr = File::create(&log).expect("server log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_constitutional-rag"))
+            .arg("serve")
+            .env_remove("RUST_LOG")
+            .env_remove("CRAG_CONFIG")
+            .env("CRAG_STORAGE_URL", storage_url(dir))
+            .env("CRAG_SERVER_BIND", format!("127.0.0.1:{port}"))
+            .env(
+                "CRAG_CACHE_EMBEDDING_PATH",
+                dir.join("embedding-cache.redb"),
+            )
+            .env(
+                "CRAG_MODELS_DIR",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/.cache/models"),
+            )
+            .env("CRAG_GENERATION_BACKEND", "none")
+            .env("CRAG_CACHE_ANSWER_ENTRIES", "0")
+            .env("CRAG_LOG_LEVEL", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("start the server binary");
+        Self {
+            child: Some(child),
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+        }
+    }
+
+    /// Waits until `/health/ready` answers 200; `false` when the process exited first (its
+    /// log is printed) — a restart right after a kill may still find the database locked.
+    pub async fn wait_ready(&mut self, client: &Client) -> bool {
+        let started = Instant::now();
+        loop {
+            let child = self.child.as_mut().expect("running");
+            if let Some(status) = child.try_wait().expect("poll the server") {
+                eprintln!(
+                    "server exited with {status} before it was ready:\n{}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
+                self.child = None;
+                return false;
+            }
+            let url = format!("{}/health/ready", self.base);
+            if let Ok(response) = client.get(&url).send().await
+                && response.status().is_success()
+            {
+                return true;
+            }
+            assert!(
+                started.elapsed() < READY_TIMEOUT,
+                "server not ready after {READY_TIMEOUT:?}:\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sends SIGKILL and reaps the process.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL the server");
+            child.wait().expect("reap the server");
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A port nobody listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
