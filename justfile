@@ -75,3 +75,13 @@ bench: setup test-peers
 check:
     cargo fmt --check
     cargo clippy --all-targets -- -D warnings
+
+# Load generator against the release server over loopback (scenarios of issue 7 item 8):
+# writes bench/results/<date>.json and load-*.svg. BENCH_DOCS sizes the corpus (default 2000).
+bench-load: setup
+    cargo bench --bench load
+
+# Soak (issue 8 item 3): SOAK_CLIENTS (64) clients for SOAK_SECONDS (120) mixing search,
+# answers and upserts; fails unless there are no errors, readiness holds and RSS stays flat.
+soak: setup
+    cargo bench --bench load -- soak
