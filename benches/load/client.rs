@@ -116,9 +116,11 @@ async fn timed(kind: &'static str, request: RequestBuilder) -> (Outcome, Option<
         return (outcome, None);
     }
     let value: Option<Value> = serde_json::from_slice(&body).ok();
-    outcome.cached = value
-        .as_ref()
-        .is_some_and(|value| value["cached"] == Value::Bool(true));
+    if let Some(value) = &value {
+        outcome.cached = value["cached"] == Value::Bool(true);
+        outcome.server_ms = value["took_ms"].as_f64();
+        outcome.items = value["hits"].as_array().map(Vec::len);
+    }
     (outcome, value)
 }
 

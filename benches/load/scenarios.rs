@@ -13,7 +13,7 @@ use super::ingest::COLLECTIONS;
 use super::monitor::Monitor;
 use super::runner::{Bounds, run};
 use super::server::Server;
-use super::stats::{Outcome, Summary, mean};
+use super::stats::{Latency, Outcome, Summary, mean};
 use crate::common::corpus::{questions, section_pool};
 
 /// Concurrency levels of the search-only scenarios.
@@ -79,7 +79,8 @@ pub async fn run_all(server: &Server, api: &Api, assist_answers: usize) -> Vec<S
             let body = evidence(&q[i]);
             async move { api.answer("evidence", &body).await.0 }
         })
-        .await,
+        .await
+        .0,
     );
 
     let q = questions.clone();
@@ -89,7 +90,8 @@ pub async fn run_all(server: &Server, api: &Api, assist_answers: usize) -> Vec<S
             let body = evidence(&q[30 + i]);
             async move { api.answer("evidence", &body).await.0 }
         })
-        .await,
+        .await
+        .0,
     );
 
     results.push(same_query(server, api, &questions[99]).await);
@@ -104,7 +106,8 @@ pub async fn run_all(server: &Server, api: &Api, assist_answers: usize) -> Vec<S
                 let body = assist(&q[80 + i % 19], 32);
                 async move { api.answer("assist", &body).await.0 }
             })
-            .await,
+            .await
+            .0,
         );
     }
 
@@ -118,7 +121,8 @@ pub async fn run_all(server: &Server, api: &Api, assist_answers: usize) -> Vec<S
                 let body = search(&search_query(&pool, offset + i), 10);
                 async move { api.search("search", &body).await.0 }
             })
-            .await,
+            .await
+            .0,
         );
     }
     results
@@ -132,14 +136,15 @@ fn limits(concurrency: usize, max_requests: usize, max_seconds: u64) -> Bounds {
     }
 }
 
-/// Runs `request` within `bounds` while sampling the server's memory.
+/// Runs `request` within `bounds` while sampling the server's memory; the result and the
+/// outcomes (in request order when `bounds.concurrency` is 1).
 async fn scenario<F, Fut>(
     server: &Server,
     name: &str,
     bounds: Bounds,
     api: &Api,
     request: F,
-) -> ScenarioResult
+) -> (ScenarioResult, Vec<Outcome>)
 where
     F: Fn(Api, usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Outcome> + Send,
@@ -151,13 +156,14 @@ where
     .await
 }
 
-/// Awaits `work` (outcomes and wall seconds) while sampling RSS every 250 ms; its result.
+/// Awaits `work` (outcomes and wall seconds) while sampling RSS every 250 ms; its result and
+/// the outcomes.
 async fn measured(
     server: &Server,
     name: &str,
     concurrency: usize,
     work: impl std::future::Future<Output = (Vec<Outcome>, f64)>,
-) -> ScenarioResult {
+) -> (ScenarioResult, Vec<Outcome>) {
     let before = server.rss_mib();
     let monitor = Monitor::start(server.pid(), Duration::from_millis(250), None);
     let (outcomes, wall_s) = work.await;
@@ -166,42 +172,31 @@ async fn measured(
     let max = samples.iter().map(|s| s.rss_mib).fold(after, f64::max);
     let summary = Summary::of(&outcomes, wall_s);
     println!("{name} (c={concurrency}): {}", summary.line());
-    ScenarioResult {
+    let result = ScenarioResult {
         name: name.to_string(),
         concurrency,
         summary,
         rss_mib: RssWindow { before, after, max },
         details: Value::Null,
-    }
+    };
+    (result, outcomes)
 }
 
 /// The same question 100 times: the first answer is computed, the rest should be cache hits.
 async fn same_query(server: &Server, api: &Api, question: &str) -> ScenarioResult {
     let body = Arc::new(evidence(question));
-    let outcomes = Arc::new(Mutex::new(Vec::new()));
-    let kept = outcomes.clone();
-    let mut result = scenario(
-        server,
-        "same_query_100",
-        limits(1, 100, 60),
-        api,
-        move |api, _| {
-            let (body, kept) = (body.clone(), kept.clone());
-            async move {
-                let outcome = api.answer("evidence", &body).await.0;
-                kept.lock().unwrap().push(outcome.clone());
-                outcome
-            }
-        },
-    )
+    let bounds = limits(1, 100, 60);
+    let (mut result, outcomes) = scenario(server, "same_query_100", bounds, api, move |api, _| {
+        let body = body.clone();
+        async move { api.answer("evidence", &body).await.0 }
+    })
     .await;
-    let outcomes = outcomes.lock().unwrap();
     let hits: Vec<f64> = outcomes.iter().filter(|o| o.cached).map(|o| o.ms).collect();
     result.details = json!({
         "first_ms": outcomes.first().map(|o| o.ms),
         "first_cached": outcomes.first().map(|o| o.cached),
         "cached_responses": hits.len(),
-        "hit_latency": super::stats::Latency::of(hits),
+        "hit_latency": Latency::of(hits),
     });
     result
 }
@@ -209,35 +204,20 @@ async fn same_query(server: &Server, api: &Api, question: &str) -> ScenarioResul
 /// Hybrid searches asking for 100 hits: response size, server time and the rest of the
 /// latency (serialisation and transfer), and memory.
 async fn large_result(server: &Server, api: &Api, pool: Arc<Vec<Vec<String>>>) -> ScenarioResult {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let kept = seen.clone();
-    let mut result = scenario(
-        server,
-        "large_result_100",
-        limits(1, 20, 60),
-        api,
-        move |api, i| {
+    let bounds = limits(1, 20, 60);
+    let (mut result, outcomes) =
+        scenario(server, "large_result_100", bounds, api, move |api, i| {
             let body = search(&search_query(&pool, 12_000 + i), 100);
-            let kept = kept.clone();
-            async move {
-                let (outcome, value) = api.search("search", &body).await;
-                if let Some(value) = value {
-                    let hits = value["hits"].as_array().map_or(0, Vec::len);
-                    let took = value["took_ms"].as_f64().unwrap_or(f64::NAN);
-                    kept.lock().unwrap().push((hits, took, outcome.ms));
-                }
-                outcome
-            }
-        },
-    )
-    .await;
-    let seen = seen.lock().unwrap();
-    let server_ms = mean(seen.iter().map(|s| s.1));
+            async move { api.search("search", &body).await.0 }
+        })
+        .await;
+    let answered: Vec<&Outcome> = outcomes.iter().filter(|o| o.server_ms.is_some()).collect();
     result.details = json!({
-        "min_hits": seen.iter().map(|s| s.0).min(),
+        "min_hits": answered.iter().filter_map(|o| o.items).min(),
         "mean_response_bytes": result.summary.mean_bytes,
-        "server_took_mean_ms": server_ms,
-        "serialisation_and_transfer_mean_ms": mean(seen.iter().map(|s| s.2 - s.1)),
+        "server_took_mean_ms": mean(answered.iter().filter_map(|o| o.server_ms)),
+        "serialisation_and_transfer_mean_ms":
+            mean(answered.iter().map(|o| o.ms - o.server_ms.unwrap_or(0.0))),
     });
     result
 }
@@ -248,7 +228,7 @@ async fn conversation(server: &Server, api: &Api, pool: &[Vec<String>]) -> Scena
     let topics: Vec<String> = (0..20).map(|i| search_query(pool, 15_000 + i)).collect();
     let turns = Arc::new(Mutex::new(Vec::new()));
     let kept = turns.clone();
-    let mut result = measured(server, "conversation_20", 1, async move {
+    let (mut result, _) = measured(server, "conversation_20", 1, async move {
         let started = std::time::Instant::now();
         let mut history: Vec<Value> = Vec::new();
         let mut outcomes = Vec::new();

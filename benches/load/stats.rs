@@ -21,6 +21,10 @@ pub struct Outcome {
     pub stages: Vec<(String, f64)>,
     /// Whether an answer was marked `cached`.
     pub cached: bool,
+    /// The server's own time for the request (a search's `took_ms`).
+    pub server_ms: Option<f64>,
+    /// Hits in a search response.
+    pub items: Option<usize>,
 }
 
 impl Outcome {
@@ -34,6 +38,8 @@ impl Outcome {
             bytes: 0,
             stages: Vec::new(),
             cached: false,
+            server_ms: None,
+            items: None,
         }
     }
 
