@@ -128,7 +128,15 @@ fn elapsed_ms(started: Instant) -> f64 {
     started.elapsed().as_secs_f64() * 1000.0
 }
 
+/// The failure kind of `error`, after printing it with its causes.
 fn transport_failure(error: &reqwest::Error) -> String {
+    let mut causes = vec![error.to_string()];
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        causes.push(cause.to_string());
+        source = cause.source();
+    }
+    eprintln!("request failed: {}", causes.join(": "));
     if error.is_timeout() {
         "timeout".into()
     } else {

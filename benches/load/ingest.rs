@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::client::Api;
+use super::server::Server;
 use super::stats::{Outcome, Summary};
 use crate::common::corpus::{section_pool, statute};
 
@@ -38,7 +39,12 @@ pub struct Ingestion {
 /// `batch` documents a request, one collection after another. Every statute has the same
 /// title, so chunks repeating one of the corpus's 2,000 section texts embed identically and
 /// hit the embedding cache: the rest of the ingestion path is measured, not only the encoder.
-pub async fn ingest_corpus(api: &Api, documents: usize, batch: usize) -> Ingestion {
+pub async fn ingest_corpus(
+    server: &Server,
+    api: &Api,
+    documents: usize,
+    batch: usize,
+) -> Ingestion {
     for name in COLLECTIONS {
         api.create_collection(name).await;
     }
@@ -63,7 +69,11 @@ pub async fn ingest_corpus(api: &Api, documents: usize, batch: usize) -> Ingesti
             })
             .collect();
         let (outcome, summary) = api.bulk(collection, body).await;
-        assert!(outcome.ok(), "bulk ingestion failed: {outcome:?}");
+        assert!(
+            outcome.ok(),
+            "bulk ingestion failed: {outcome:?}\nserver log:\n{}",
+            server.log_tail()
+        );
         failed_lines += summary.map_or(0, |s| s["failed"].as_u64().unwrap_or(0));
         outcomes.push(outcome);
     }

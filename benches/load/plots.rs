@@ -62,8 +62,15 @@ pub fn grouped_bars(
     frame.finish()
 }
 
-/// One bar per category, stacked from the parts of each series (a series per part).
-pub fn stacked_bars(title: &str, y_name: &str, categories: &[String], parts: &[Series]) -> String {
+/// One bar per category, stacked from the parts of each series (a series per part), with
+/// `labels[c]` written above bar `c`.
+pub fn stacked_bars(
+    title: &str,
+    y_name: &str,
+    categories: &[String],
+    parts: &[Series],
+    labels: &[String],
+) -> String {
     let width = 300.0 + 90.0 * categories.len() as f64;
     let mut frame = Frame::new(width, 460.0, title, 140.0);
     let (left, top, right, bottom) = frame.area;
@@ -97,9 +104,10 @@ pub fn stacked_bars(title: &str, y_name: &str, categories: &[String], parts: &[S
             }
         }
         let y = scale.px(totals[c]) - 4.0;
+        let text = labels.get(c).map_or("", String::as_str);
         frame
             .svg
-            .text((x + slot * 0.3, y), 10, "middle", false, &label(totals[c]));
+            .text((x + slot * 0.3, y), 10, "middle", false, text);
         category_label(&mut frame, left + slot * (c as f64 + 0.5), bottom, category);
     }
     frame.legend(&names(parts));

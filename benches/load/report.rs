@@ -54,21 +54,42 @@ pub fn write_plots(results: &[ScenarioResult]) {
         .collect();
     stages.sort();
     stages.dedup();
+    // Each bar shows the stages' shares of the scenario's mean answer time (its label).
+    let share = |r: &ScenarioResult, stage: &str| {
+        let stages = &r.summary.stages_mean_ms;
+        let sum: f64 = stages
+            .iter()
+            .filter(|(s, _)| *s != "total")
+            .map(|(_, ms)| ms)
+            .sum();
+        100.0 * stages.get(stage).copied().unwrap_or(0.0) / sum.max(1e-9)
+    };
     let parts: Vec<Series> = stages
         .iter()
-        .map(|stage| {
-            let means = answers
-                .iter()
-                .map(|r| r.summary.stages_mean_ms.get(stage).copied().unwrap_or(0.0));
-            Series::bars(stage, means)
-        })
+        .map(|stage| Series::bars(stage, answers.iter().map(|r| share(r, stage))))
         .collect();
     let categories: Vec<String> = answers.iter().map(|r| r.name.clone()).collect();
+    let labels: Vec<String> = answers
+        .iter()
+        .map(|r| {
+            format!(
+                "{} ms",
+                label(
+                    r.summary
+                        .stages_mean_ms
+                        .get("total")
+                        .copied()
+                        .unwrap_or(0.0)
+                )
+            )
+        })
+        .collect();
     let breakdown = stacked_bars(
-        "Answer time per stage (mean of Server-Timing)",
-        "milliseconds",
+        "Share of answer time per stage (Server-Timing; mean total above each bar)",
+        "percent of the stages' time",
         &categories,
         &parts,
+        &labels,
     );
     write("load-stages.svg", &breakdown);
 

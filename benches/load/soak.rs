@@ -56,7 +56,8 @@ pub async fn main() {
     let documents = env_usize("BENCH_DOCS", 2_000);
     let server = Server::start().await;
     let api = Api::new(&server.url(""), Duration::from_secs(120));
-    let ingestion = ingest_corpus(&api, documents, env_usize("BENCH_BULK_BATCH", 100)).await;
+    let ingestion =
+        ingest_corpus(&server, &api, documents, env_usize("BENCH_BULK_BATCH", 100)).await;
     let rss_before = server.rss_mib();
     println!(
         "soak: {clients} clients for {seconds} s (warm-up {warmup} s), RSS {rss_before:.0} MiB"

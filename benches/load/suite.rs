@@ -21,7 +21,7 @@ pub async fn main() {
     let server = Server::start().await;
     let startup_rss = server.rss_mib();
     let api = Api::new(&server.url(""), Duration::from_secs(120));
-    let ingestion = ingest_corpus(&api, documents, batch).await;
+    let ingestion = ingest_corpus(&server, &api, documents, batch).await;
     let corpus_rss = server.rss_mib();
     let scenarios = run_all(&server, &api, assist_answers).await;
     let clean_shutdown = server.stop();
