@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use super::plots::{Series, grouped_bars, lines, stacked_bars};
 use super::scenarios::{SEARCH_CONCURRENCY, ScenarioResult};
+use super::svg::label;
 
 /// `bench/results/` of this package, created when missing.
 pub fn results_dir() -> PathBuf {

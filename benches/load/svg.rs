@@ -175,7 +175,7 @@ fn nice_ceiling(value: f64) -> f64 {
     [1.0, 2.0, 5.0, 10.0]
         .into_iter()
         .map(|m| m * decade)
-        .find(|v| *v >= value)
+        .find(|v| *v >= value * (1.0 - 1e-9))
         .unwrap_or(10.0 * decade)
 }
 
