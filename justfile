@@ -76,9 +76,12 @@ fuzz-peers: setup
 fuzz-api examples="100" seed="1": setup fuzz-peers
     CRAG_FUZZ_EXAMPLES={{examples}} CRAG_FUZZ_SEED={{seed}} cargo test --test schema_fuzz -- --nocapture
 
-# Benchmarks (release build): search latency, encoder, batching, ingestion, cold start,
-# generation, and the answer pipeline end to end.
+# Benchmarks (release build): the load-generator suite over loopback (with plots), start-up
+# per loading mode, search latency, encoder, batching, ingestion, cold start, generation, and
+# the answer pipeline end to end.
 bench: setup test-peers
+    cargo bench --bench load
+    cargo build --release && python3 bench/startup.py target/release/constitutional-rag
     cargo bench --bench search
     cargo bench --bench retrieval
     cargo bench --bench llm_client
@@ -108,3 +111,13 @@ fuzz seconds="60": setup
             "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" \
             -- -max_total_time={{seconds}} -max_len=16384 -rss_limit_mb=4096 -print_final_stats=1
     done
+
+# Load generator against the release server over loopback (scenarios of issue 7 item 8):
+# writes bench/results/<date>.json and load-*.svg. BENCH_DOCS sizes the corpus (default 2000).
+bench-load: setup
+    cargo bench --bench load
+
+# Soak (issue 8 item 3): SOAK_CLIENTS (64) clients for SOAK_SECONDS (120) mixing search,
+# answers and upserts; fails unless there are no errors, readiness holds and RSS stays flat.
+soak: setup
+    cargo bench --bench load -- soak

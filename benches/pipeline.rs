@@ -25,25 +25,13 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 
 mod common;
-use common::corpus::{ingest_corpus, section_pool};
+use common::corpus::{ingest_corpus, questions};
 use common::summary;
 
 #[path = "../tests/common/peers.rs"]
 #[allow(dead_code)]
 mod peers;
 use peers::{LlamaCpp, generation_config};
-
-/// Questions whose words come from the corpus's sections, so that they are answerable.
-fn questions(count: usize) -> Vec<String> {
-    let pool = section_pool();
-    (0..count)
-        .map(|i| {
-            let section = i % pool.len();
-            let words: Vec<&str> = pool[section][i % 100].split_whitespace().take(4).collect();
-            format!("What does § {} say about {}?", section + 1, words.join(" "))
-        })
-        .collect()
-}
 
 /// Defaults with `CRAG_*` overrides, reranking 16 candidates cut to 128 tokens.
 fn config(dir: &std::path::Path) -> Config {

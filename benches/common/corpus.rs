@@ -22,6 +22,19 @@ pub fn section_pool() -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Questions whose words come from the corpus's sections, so that they are answerable.
+pub fn questions(count: usize) -> Vec<String> {
+    let pool = section_pool();
+    (0..count)
+        .map(|i| {
+            let section = i % pool.len();
+            let words: Vec<&str> = pool[section][i % 100].split_whitespace().take(4).collect();
+            format!("What does § {} say about {}?", section + 1, words.join(" "))
+        })
+        .collect()
+}
+
+/// Statute number `number`: one chapter of 20 sections, each a variant from `pool`.
 pub fn statute(pool: &[Vec<String>], number: usize) -> String {
     let mut text = String::from("1 kap. Allmänna bestämmelser\n\n");
     for (section, variants) in pool.iter().enumerate() {
