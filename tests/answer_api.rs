@@ -123,6 +123,7 @@ async fn evidence_answers_quote_the_sources_verbatim() {
     for stage in [
         "safety",
         "classify",
+        "decontextualize",
         "route",
         "retrieve",
         "tier",

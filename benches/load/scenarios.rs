@@ -242,16 +242,14 @@ async fn conversation(server: &Server, api: &Api, pool: &[Vec<String>]) -> Scena
             let mut body = evidence(&question);
             body["history"] = Value::Array(history[start..].to_vec());
             let (outcome, answer) = api.answer("evidence", &body).await;
-            // The pipeline classifies and decontextualizes concurrently and times both as
-            // its `classify` stage.
             let decontextualize = outcome
                 .stages
                 .iter()
-                .find(|(stage, _)| stage == "classify")
+                .find(|(stage, _)| stage == "decontextualize")
                 .map(|(_, ms)| *ms);
             kept.lock().unwrap().push(json!({
                 "turn": turn + 1, "history_messages": history.len() - start,
-                "ms": outcome.ms, "classify_and_decontextualize_ms": decontextualize,
+                "ms": outcome.ms, "decontextualize_ms": decontextualize,
                 "rewritten": answer.as_ref().map(|a| a["question"].clone()),
             }));
             let reply: String = answer

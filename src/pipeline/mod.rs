@@ -210,19 +210,19 @@ impl Pipeline {
         }
 
         let started = Instant::now();
-        let (mode, question) = tokio::join!(
-            async {
-                match run.request.mode {
-                    RequestedMode::Auto => mode::classify(&run.request.question),
-                    RequestedMode::Chat => AnswerMode::Chat,
-                    RequestedMode::Assist => AnswerMode::Assist,
-                    RequestedMode::Evidence => AnswerMode::Evidence,
-                }
-            },
-            self.decontextualize(&run.request)
-        );
+        run.mode = match run.request.mode {
+            RequestedMode::Auto => mode::classify(&run.request.question),
+            RequestedMode::Chat => AnswerMode::Chat,
+            RequestedMode::Assist => AnswerMode::Assist,
+            RequestedMode::Evidence => AnswerMode::Evidence,
+        };
         run.clock.record("classify", started, run.events).await?;
-        run.mode = mode;
+
+        let started = Instant::now();
+        let question = self.decontextualize(&run.request).await;
+        run.clock
+            .record("decontextualize", started, run.events)
+            .await?;
         if question != run.request.question {
             run.events
                 .send(PipelineEvent::Decontextualized(DecontextualizedEvent {
