@@ -74,7 +74,8 @@ impl Reranker {
             "reranker",
             dir,
             options,
-            (limits, loading),
+            limits,
+            loading,
             max_length,
             |dir, options| CrossEncoder::load(dir, options).map(PairScorer),
         )?;
@@ -98,7 +99,8 @@ impl Reranker {
             "maxsim",
             dir,
             options,
-            (limits, loading),
+            limits,
+            loading,
             max_length,
             |dir, options| SentenceEncoder::load(dir, options).map(TokenEncoder),
         )?;
@@ -234,7 +236,8 @@ fn start_worker<M: BatchModel>(
     name: &str,
     dir: &Path,
     options: LoadOptions,
-    (limits, loading): (BatchLimits, Loading),
+    limits: BatchLimits,
+    loading: Loading,
     max_length: usize,
     load: fn(&Path, LoadOptions) -> Result<M, super::InferenceError>,
 ) -> AppResult<Batcher<M>> {

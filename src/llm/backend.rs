@@ -24,10 +24,10 @@ pub async fn start(config: Arc<Config>) -> AppResult<Option<Arc<dyn Generator>>>
     let model = LocalGenerator::model_name(&config).map_err(|e| {
         AppError::Unavailable(format!("generation backend local failed to load: {e}"))
     })?;
-    let load = move || match from_config(&config) {
-        Ok(Some(generator)) => Ok(generator),
-        Ok(None) => Err("no generator is configured".to_string()),
-        Err(err) => Err(err.to_string()),
+    let load = move || {
+        LocalGenerator::load(&config)
+            .map(|generator| Arc::new(generator) as Arc<dyn Generator>)
+            .map_err(|e| e.to_string())
     };
     Ok(Some(Arc::new(Deferred::new(model, loading, load))))
 }

@@ -33,9 +33,16 @@ impl State {
             .get_or_init(|| async move {
                 state.started.store(true, Ordering::Release);
                 let loading = state.clone();
-                tokio::task::spawn_blocking(move || (loading.load)())
+                let loaded = tokio::task::spawn_blocking(move || (loading.load)())
                     .await
-                    .unwrap_or_else(|e| Err(format!("the loading thread failed: {e}")))
+                    .unwrap_or_else(|e| Err(format!("the loading thread failed: {e}")));
+                match &loaded {
+                    Ok(generator) => {
+                        tracing::info!(model = generator.model(), "text generator loaded")
+                    }
+                    Err(why) => tracing::error!(error = %why, "the text generator failed to load"),
+                }
+                loaded
             })
             .await
             .clone()
@@ -58,11 +65,7 @@ impl Deferred {
         if loading == Loading::Background {
             state.started.store(true, Ordering::Release);
             let background = state.clone();
-            tokio::spawn(async move {
-                if let Err(why) = background.generator().await {
-                    tracing::error!(error = %why, "the text generator failed to load");
-                }
-            });
+            tokio::spawn(async move { background.generator().await });
         }
         Self { model, state }
     }

@@ -69,15 +69,13 @@ pub struct Readiness {
 impl Readiness {
     fn judge(database: Probe, encoder: Probe, reranker: Probe, generator: Option<Probe>) -> Self {
         let required = database.state.max(encoder.state);
-        let worst = [&reranker]
+        let states: Vec<State> = [&database, &encoder, &reranker]
             .into_iter()
             .chain(generator.as_ref())
             .map(|probe| probe.state)
-            .fold(required, State::max);
-        let loading = [&database, &encoder, &reranker]
-            .into_iter()
-            .chain(generator.as_ref())
-            .any(|probe| probe.state == State::Loading);
+            .collect();
+        let worst = states.iter().copied().fold(required, State::max);
+        let loading = states.contains(&State::Loading);
         let state = if required == State::Unavailable {
             State::Unavailable
         } else if loading {
