@@ -103,6 +103,9 @@ pub struct SearchConfig {
     pub bm25_weight: f32,
     /// Fused candidates passed to the reranker when a request asks for reranking.
     pub rerank_candidates: usize,
+    /// Partitions of a large collection's vectors scanned per dense query (more: higher
+    /// recall, slower); `0` = always scan every vector.
+    pub dense_probes: usize,
 }
 
 /// Where the models are.
@@ -149,6 +152,9 @@ pub struct CacheConfig {
     pub embedding_path: String,
     /// Memory bound of the in-memory embedding cache, in MiB.
     pub embedding_memory_mib: u64,
+    /// Memory bound of the in-memory cache of stored chunk rows (search hits), in MiB;
+    /// 0 = read every hit from the database.
+    pub chunk_memory_mib: u64,
     /// Most finished answers kept by the answer cache; 0 = no answer cache.
     pub answer_entries: usize,
     /// Seconds a cached answer may be served (it is dropped sooner when its sources change).
@@ -285,6 +291,7 @@ impl Default for SearchConfig {
             dense_weight: 1.0,
             bm25_weight: 1.0,
             rerank_candidates: 32,
+            dense_probes: 32,
         }
     }
 }
@@ -319,6 +326,7 @@ impl Default for CacheConfig {
         Self {
             embedding_path: "data/embedding-cache.redb".into(),
             embedding_memory_mib: 256,
+            chunk_memory_mib: 64,
             answer_entries: 1024,
             answer_ttl_s: 600,
         }

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use generations::Generations;
 
+use crate::cache::chunks::ChunkCache;
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::inference::embedder::Embedder;
@@ -45,6 +46,7 @@ pub struct Library {
     write_locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     catalog: catalog::Catalog,
     generations: Arc<Generations>,
+    chunk_rows: ChunkCache,
 }
 
 impl Library {
@@ -58,6 +60,7 @@ impl Library {
     ) -> Self {
         let metrics = Arc::new(Registry::new());
         store.record_latency_in(&metrics);
+        let chunk_rows = ChunkCache::new(config.cache.chunk_memory_mib * 1024 * 1024, &metrics);
         Self {
             store,
             config,
@@ -69,6 +72,7 @@ impl Library {
             write_locks: Arc::default(),
             catalog: catalog::Catalog::default(),
             generations: Arc::default(),
+            chunk_rows,
         }
     }
 

@@ -1,7 +1,7 @@
 //! Retrieval across one or many collections: dense, BM25 or hybrid (weighted RRF) per
 //! collection, all collections concurrently, merged by rank — never by raw scores.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 use futures::future::try_join_all;
@@ -142,13 +142,14 @@ impl Library {
                 .embed(std::slice::from_ref(&request.query), Priority::Interactive)
                 .await?;
             let vector = embedded.vectors[0].clone();
+            let probes = limits.dense_probes;
             try_join_all(indexes.iter().map(|(_, index)| {
                 let (index, vector, filter) = (index.clone(), vector.clone(), filter.clone());
                 blocking(move || {
                     index
                         .read()
                         .expect("index lock")
-                        .dense(&vector, depth, &filter)
+                        .dense(&vector, depth, probes, &filter)
                 })
             }))
             .await
@@ -226,12 +227,7 @@ impl Library {
 
     /// Fetches the stored fields of the merged candidates and attaches their scores.
     async fn materialise(&self, merged: Vec<Candidate>) -> AppResult<Vec<SearchHit>> {
-        let ids: Vec<&str> = merged.iter().map(|c| c.chunk.chunk_id.as_str()).collect();
-        let stored = self.store.chunk_hits(&ids).await?;
-        let mut by_id: std::collections::HashMap<String, SearchHit> = stored
-            .into_iter()
-            .map(|h| (h.chunk_id.clone(), h))
-            .collect();
+        let mut by_id = self.chunk_rows(&merged).await?;
         let signal = |s: Option<(u32, f32)>| {
             s.map(|(rank, score)| SignalScore {
                 score: f64::from(score),
@@ -253,6 +249,30 @@ impl Library {
                 hit.rank = i as u32 + 1;
                 hit
             })
+            .collect())
+    }
+
+    /// The stored rows of `candidates` by chunk id: from the chunk cache, and the rest read
+    /// from the database in one query (and then cached).
+    async fn chunk_rows(&self, candidates: &[Candidate]) -> AppResult<HashMap<String, SearchHit>> {
+        let ids: Vec<&str> = candidates
+            .iter()
+            .map(|c| c.chunk.chunk_id.as_str())
+            .collect();
+        let cached = self.chunk_rows.get_all(&ids);
+        let missing: Vec<&str> = ids
+            .iter()
+            .zip(&cached)
+            .filter(|(_, row)| row.is_none())
+            .map(|(id, _)| *id)
+            .collect();
+        let fetched = self.store.chunk_hits(&missing).await?;
+        self.chunk_rows.insert_all(&fetched);
+        Ok(cached
+            .into_iter()
+            .flatten()
+            .chain(fetched)
+            .map(|row| (row.chunk_id.clone(), row))
             .collect())
     }
 

@@ -15,7 +15,9 @@ use crate::inference::embedder::Embedder;
 use crate::inference::reranker::Reranker;
 use crate::inference::{LoadOptions, parse_device, parse_precision};
 use crate::model::Collection;
-use crate::retrieval::index::{CollectionIndex, IndexedChunk, SearchIndex};
+use crate::retrieval::index::{
+    CollectionIndex, IndexedChunk, SearchIndex, partition_in_background_if_due,
+};
 use crate::store::Store;
 
 impl Library {
@@ -45,7 +47,8 @@ impl Library {
                     "chunks without embeddings are not found by dense search; run `constitutional-rag reindex`"
                 );
             }
-            self.index.replace(&collection.name, index);
+            let installed = self.index.replace(&collection.name, index);
+            partition_in_background_if_due(&installed);
         }
         tracing::info!(
             chunks,
