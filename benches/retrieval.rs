@@ -203,10 +203,7 @@ async fn ingestion_ratio(library: &Library) -> serde_json::Value {
 /// text once (embedding-cache miss), except `hybrid_cache_hit`, which repeats the queries the
 /// dense run embedded.
 async fn search_latency(library: &Library) -> serde_json::Value {
-    let mut rng = Rng(5);
-    let queries: Vec<String> = (0..100)
-        .map(|i| format!("{} {} {} {i}", rng.word(), rng.word(), rng.word()))
-        .collect();
+    let queries = search_queries();
     let fresh: Vec<String> = queries.iter().map(|q| format!("{q} clause")).collect();
     let mut results = serde_json::Map::new();
     for (label, mode, texts) in [
@@ -223,6 +220,14 @@ async fn search_latency(library: &Library) -> serde_json::Value {
         results.insert(label.into(), stats);
     }
     serde_json::Value::Object(results)
+}
+
+/// The 100 query texts of the search scenarios.
+fn search_queries() -> Vec<String> {
+    let mut rng = Rng(5);
+    (0..100)
+        .map(|i| format!("{} {} {} {i}", rng.word(), rng.word(), rng.word()))
+        .collect()
 }
 
 async fn time_searches(
@@ -290,11 +295,14 @@ async fn dense_recall(library: &Library) -> serde_json::Value {
     json!({"recall_at_10": recall})
 }
 
-/// Cold start (open + index rebuild) of the data directory, measured in a child process.
+/// Cold start (open + index rebuild) of the data directory, measured in a child process,
+/// which then times cached hybrid searches with an exhaustive dense scan (every vector's int8
+/// code scored), the baseline of the sign-code shortlist.
 fn cold_start(dir: &std::path::Path) -> serde_json::Value {
     let exe = std::env::current_exe().expect("bench executable");
     let output = std::process::Command::new(exe)
         .env("BENCH_COLD_START_DIR", dir)
+        .env("CRAG_SEARCH_DENSE_EXHAUSTIVE", "true")
         .output()
         .expect("cold start child");
     let report: serde_json::Value = serde_json::from_slice(&output.stdout)
@@ -311,9 +319,13 @@ async fn cold_start_child(dir: &str) {
     let seconds = started.elapsed().as_secs_f64();
     let collections = library.collections().await.expect("collections");
     let chunks: u64 = collections.iter().map(|c| c.chunk_count).sum();
+    let rss = rss_mib();
+    let queries = search_queries();
+    time_searches(&library, SearchMode::Hybrid, &queries).await;
+    let exact = time_searches(&library, SearchMode::Hybrid, &queries).await;
     println!(
         "{}",
-        json!({"seconds": seconds, "chunks": chunks, "rss_mib": rss_mib()})
+        json!({"seconds": seconds, "chunks": chunks, "rss_mib": rss, "exhaustive_hybrid_cache_hit": exact})
     );
 }
 

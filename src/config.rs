@@ -103,9 +103,9 @@ pub struct SearchConfig {
     pub bm25_weight: f32,
     /// Fused candidates passed to the reranker when a request asks for reranking.
     pub rerank_candidates: usize,
-    /// Partitions of a large collection's vectors scanned per dense query (more: higher
-    /// recall, slower); `0` = always scan every vector.
-    pub dense_probes: usize,
+    /// Score every vector's int8 code in dense search, instead of a shortlist picked by
+    /// one-bit sign codes in large collections (slower; for comparison).
+    pub dense_exhaustive: bool,
 }
 
 /// Where the models are.
@@ -291,7 +291,7 @@ impl Default for SearchConfig {
             dense_weight: 1.0,
             bm25_weight: 1.0,
             rerank_candidates: 32,
-            dense_probes: 32,
+            dense_exhaustive: false,
         }
     }
 }

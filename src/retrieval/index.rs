@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::Slot;
 use super::analyzer::AnalyzerLanguage;
 use super::bm25::{Bm25Index, Bm25Params};
-use super::vectors::{VectorIndex, train_partitions};
+use super::vectors::{DenseScan, VectorIndex};
 use crate::model::Language;
 use crate::store::MetadataFilter;
 
@@ -124,17 +124,16 @@ impl CollectionIndex {
         self.filtered(filter, |allowed| self.bm25.search(query, limit, allowed))
     }
 
-    /// Dense (cosine) hits, best first; a partitioned collection scans at least `probes`
-    /// partitions (0 = every vector).
+    /// Dense (cosine) hits, best first.
     pub fn dense(
         &self,
         query: &[f32],
         limit: usize,
-        probes: usize,
+        scan: DenseScan,
         filter: &MetadataFilter,
     ) -> Vec<(ChunkRef, f32)> {
         self.filtered(filter, |allowed| {
-            self.vectors.search(query, limit, probes, allowed)
+            self.vectors.search(query, limit, scan, allowed)
         })
     }
 
@@ -187,43 +186,6 @@ impl CollectionIndex {
     }
 }
 
-/// Partitions the vectors of `index` on a blocking thread if they are due, while it keeps
-/// serving: the write lock is taken only to start and to install, and reads only to copy
-/// rows a step at a time.
-pub fn partition_in_background_if_due(index: &Arc<RwLock<CollectionIndex>>) {
-    let (sample, count, dimension) = {
-        let mut guard = index.write().expect("index lock");
-        if !guard.vectors.partitioning_due() {
-            return;
-        }
-        let (sample, count) = guard.vectors.start_partitioning();
-        (sample, count, guard.vectors.dimension())
-    };
-    let index = index.clone();
-    tokio::task::spawn_blocking(move || {
-        let started = std::time::Instant::now();
-        let trained = train_partitions(&sample, dimension, count, |start| {
-            index.read().expect("index lock").vectors.rows_from(start)
-        });
-        if let Err(err) = &trained {
-            tracing::warn!(error = %err, "partitioning the vectors failed; searches scan them all");
-        }
-        let partitioned = trained.is_ok();
-        index
-            .write()
-            .expect("index lock")
-            .vectors
-            .install(trained.ok());
-        if partitioned {
-            tracing::info!(
-                vectors = count,
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "vectors partitioned"
-            );
-        }
-    });
-}
-
 /// Every collection's index, by name; cheap to clone.
 #[derive(Clone, Default)]
 pub struct SearchIndex {
@@ -258,19 +220,12 @@ impl SearchIndex {
             .clone()
     }
 
-    /// Installs `index` as `collection`'s index and returns it; readers of the old one
-    /// finish undisturbed.
-    pub fn replace(
-        &self,
-        collection: &str,
-        index: CollectionIndex,
-    ) -> Arc<RwLock<CollectionIndex>> {
-        let installed = Arc::new(RwLock::new(index));
+    /// Installs `index` as `collection`'s index; readers of the old one finish undisturbed.
+    pub fn replace(&self, collection: &str, index: CollectionIndex) {
         self.collections
             .write()
             .expect("index lock")
-            .insert(collection.to_string(), installed.clone());
-        installed
+            .insert(collection.to_string(), Arc::new(RwLock::new(index)));
     }
 
     /// Drops `collection`'s index.
@@ -291,69 +246,6 @@ mod tests {
             chunk_id: id.into(),
             text: text.into(),
             embedding: Some(Arc::from(vector.to_vec())),
-        }
-    }
-
-    /// A deterministic unit vector of `dimension` for `seed`.
-    fn unit_vector(seed: u64, dimension: usize) -> Vec<f32> {
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let raw: Vec<f32> = (0..dimension)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state % 2_000) as f32 / 1_000.0 - 1.0
-            })
-            .collect();
-        let norm = raw.iter().map(|x| x * x).sum::<f32>().sqrt();
-        raw.into_iter().map(|x| x / norm).collect()
-    }
-
-    fn document(index: &mut CollectionIndex, number: u64, chunks: u64) {
-        let chunks = (0..chunks)
-            .map(|i| {
-                let seed = number * 10_000 + i;
-                IndexedChunk {
-                    chunk_id: format!("c{seed}"),
-                    text: format!("clause {seed}"),
-                    embedding: Some(Arc::from(unit_vector(seed, 16))),
-                }
-            })
-            .collect();
-        index.put_document(&format!("d{number}"), BTreeMap::new(), chunks);
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn large_collections_are_partitioned_in_the_background_while_serving() {
-        let index = Arc::new(RwLock::new(CollectionIndex::new(Language::English, 16)));
-        for number in 0..21 {
-            document(&mut index.write().unwrap(), number, 1_000);
-        }
-        partition_in_background_if_due(&index);
-        let no_filter = MetadataFilter::default();
-        let started = std::time::Instant::now();
-        let mut written = 21;
-        while !index.read().unwrap().vectors.is_partitioned() {
-            assert!(
-                started.elapsed().as_secs() < 60,
-                "partitioning never finished"
-            );
-            // Reads and writes go on meanwhile.
-            let hits = index
-                .read()
-                .unwrap()
-                .dense(&unit_vector(7, 16), 1, 32, &no_filter);
-            assert_eq!(hits[0].0.chunk_id, "c7");
-            document(&mut index.write().unwrap(), written, 10);
-            written += 1;
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
-        let index = index.read().unwrap();
-        assert_eq!(index.vector_count(), 21_000 + (written as usize - 21) * 10);
-        for seed in [7, 10_500, 20_999, (written - 1) * 10_000 + 3] {
-            let hits = index.dense(&unit_vector(seed, 16), 1, 32, &no_filter);
-            assert_eq!(hits[0].0.chunk_id, format!("c{seed}"));
-            assert!((hits[0].1 - 1.0).abs() < 1e-5);
         }
     }
 
@@ -385,7 +277,12 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["c3"]
         );
-        let dense = index.dense(&[0.0, 1.0], 1, 0, &MetadataFilter::default());
+        let dense = index.dense(
+            &[0.0, 1.0],
+            1,
+            DenseScan::Shortlist,
+            &MetadataFilter::default(),
+        );
         assert_eq!(dense[0].0.chunk_id, "c2");
 
         index.put_document(
@@ -400,9 +297,14 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(
-            index.dense(&[0.0, 1.0], 1, 0, &MetadataFilter::default())[0]
-                .0
-                .chunk_id,
+            index.dense(
+                &[0.0, 1.0],
+                1,
+                DenseScan::Shortlist,
+                &MetadataFilter::default()
+            )[0]
+            .0
+            .chunk_id,
             "c4"
         );
         index.remove_document("d2");

@@ -1,13 +1,12 @@
 //! In-process search indexes kept in step with SurrealDB (the store of record): BM25 and
-//! dense search (exact, or over partitions once a collection is large) per collection, and
-//! rank fusion.
+//! dense search per collection, and rank fusion.
 
 pub mod analyzer;
 pub mod bm25;
 pub mod fusion;
 pub mod index;
 mod kernels;
-pub mod partitions;
+mod signs;
 pub mod vectors;
 
 pub use bm25::Slot;

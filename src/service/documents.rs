@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult};
 use crate::inference::batcher::Priority;
 use crate::ingest::chunker::{ChunkerConfig, chunk_document};
 use crate::model::{ChunkInfo, Collection, Document, PreparedDocument, UpsertOutcome};
-use crate::retrieval::index::{IndexedChunk, partition_in_background_if_due};
+use crate::retrieval::index::IndexedChunk;
 use crate::store::MetadataFilter;
 
 /// Longest accepted title when none is given and one is taken from the text.
@@ -171,7 +171,6 @@ impl Library {
             .write()
             .expect("index lock")
             .put_document(id, prepared.metadata, chunks);
-        partition_in_background_if_due(&index);
     }
 
     /// One document, optionally with its text, or 404.

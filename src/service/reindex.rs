@@ -7,7 +7,6 @@ use super::Library;
 use super::documents::embedding_text;
 use crate::error::AppResult;
 use crate::inference::batcher::Priority;
-use crate::retrieval::index::partition_in_background_if_due;
 
 /// Chunks embedded and written per step.
 const STEP: usize = 256;
@@ -57,7 +56,7 @@ impl Library {
         recorded?;
         let updated = self.collection(name).await?;
         let index = self.build_index(&updated).await?;
-        partition_in_background_if_due(&self.index.replace(name, index));
+        self.index.replace(name, index);
         self.generations.bump(name);
         tracing::info!(collection = name, chunks = rows.len(), previous = %collection.embedding_model, "reindexed");
         Ok(ReindexSummary {

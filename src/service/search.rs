@@ -15,6 +15,7 @@ use crate::inference::batcher::Priority;
 use crate::model::{Collection, SearchHit, SignalScore};
 use crate::retrieval::fusion::{RankedList, reciprocal_rank_fusion};
 use crate::retrieval::index::{ChunkRef, CollectionIndex};
+use crate::retrieval::vectors::DenseScan;
 
 /// Most collections one search may name.
 const MAX_COLLECTIONS: usize = 32;
@@ -142,14 +143,18 @@ impl Library {
                 .embed(std::slice::from_ref(&request.query), Priority::Interactive)
                 .await?;
             let vector = embedded.vectors[0].clone();
-            let probes = limits.dense_probes;
+            let scan = if limits.dense_exhaustive {
+                DenseScan::Exhaustive
+            } else {
+                DenseScan::Shortlist
+            };
             try_join_all(indexes.iter().map(|(_, index)| {
                 let (index, vector, filter) = (index.clone(), vector.clone(), filter.clone());
                 blocking(move || {
                     index
                         .read()
                         .expect("index lock")
-                        .dense(&vector, depth, probes, &filter)
+                        .dense(&vector, depth, scan, &filter)
                 })
             }))
             .await

@@ -15,9 +15,7 @@ use crate::inference::embedder::Embedder;
 use crate::inference::reranker::Reranker;
 use crate::inference::{LoadOptions, parse_device, parse_precision};
 use crate::model::Collection;
-use crate::retrieval::index::{
-    CollectionIndex, IndexedChunk, SearchIndex, partition_in_background_if_due,
-};
+use crate::retrieval::index::{CollectionIndex, IndexedChunk, SearchIndex};
 use crate::store::Store;
 
 impl Library {
@@ -47,8 +45,7 @@ impl Library {
                     "chunks without embeddings are not found by dense search; run `constitutional-rag reindex`"
                 );
             }
-            let installed = self.index.replace(&collection.name, index);
-            partition_in_background_if_due(&installed);
+            self.index.replace(&collection.name, index);
         }
         tracing::info!(
             chunks,
