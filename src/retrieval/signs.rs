@@ -85,11 +85,7 @@ impl SignCodes {
     ) -> Vec<Slot> {
         let mut code = vec![0u64; self.words];
         encode(query, &self.centre, &mut code);
-        let distances = self.distances(&code, slots);
-        let mut histogram = vec![0usize; self.dimension + 1];
-        for (_, distance) in &distances {
-            histogram[*distance as usize] += 1;
-        }
+        let (distances, histogram) = self.distances(&code, slots);
         let (mut cut, mut below) = (0, 0);
         while cut < self.dimension && below + histogram[cut] < size {
             below += histogram[cut];
@@ -110,9 +106,9 @@ impl SignCodes {
             .collect()
     }
 
-    /// The Hamming distance of each of `slots` to `code`, with the CPU's popcount
-    /// instruction where it has one.
-    fn distances(&self, code: &[u64], slots: impl Iterator<Item = Slot>) -> Vec<(Slot, u16)> {
+    /// The Hamming distance of each of `slots` to `code`, and how many rows are at each
+    /// distance; with the CPU's popcount instruction where it has one.
+    fn distances(&self, code: &[u64], slots: impl Iterator<Item = Slot>) -> Distances {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("popcnt") {
             // SAFETY: the CPU supports POPCNT, checked just above.
@@ -128,29 +124,49 @@ impl SignCodes {
         &self,
         code: &[u64],
         slots: impl Iterator<Item = Slot>,
-    ) -> Vec<(Slot, u16)> {
+    ) -> Distances {
         self.distances_portable(code, slots)
     }
 
+    /// Dispatches to a loop unrolled for the code width of common embedding sizes.
     #[inline(always)]
-    fn distances_portable(
+    fn distances_portable(&self, code: &[u64], slots: impl Iterator<Item = Slot>) -> Distances {
+        match self.words {
+            6 => self.distances_of::<6>(code, slots),
+            12 => self.distances_of::<12>(code, slots),
+            16 => self.distances_of::<16>(code, slots),
+            _ => self.distances_of::<0>(code, slots),
+        }
+    }
+
+    /// A plain loop, so that the popcounts are compiled with the caller's features; `WORDS`
+    /// is the code width when known at compile time, 0 when not.
+    #[inline(always)]
+    fn distances_of<const WORDS: usize>(
         &self,
         code: &[u64],
         slots: impl Iterator<Item = Slot>,
-    ) -> Vec<(Slot, u16)> {
-        // A plain loop, so that the popcounts are compiled with the caller's features.
-        let mut distances = Vec::with_capacity(slots.size_hint().0);
+    ) -> Distances {
+        let words = if WORDS == 0 { self.words } else { WORDS };
+        let code = &code[..words];
+        let mut distances = Vec::with_capacity(self.codes.len() / words.max(1));
+        let mut histogram = vec![0usize; self.dimension + 1];
         for slot in slots {
-            let start = slot as usize * self.words;
+            let start = slot as usize * words;
+            let row = &self.codes[start..start + words];
             let mut distance = 0;
-            for (a, b) in self.codes[start..start + self.words].iter().zip(code) {
-                distance += (a ^ b).count_ones();
+            for i in 0..words {
+                distance += (row[i] ^ code[i]).count_ones();
             }
+            histogram[distance as usize] += 1;
             distances.push((slot, distance as u16));
         }
-        distances
+        (distances, histogram)
     }
 }
+
+/// Each row's distance, and the number of rows at each distance.
+type Distances = (Vec<(Slot, u16)>, Vec<usize>);
 
 /// Sets bit `i` of `code` when `vector[i]` exceeds `centre[i]`.
 fn encode(vector: &[f32], centre: &[f32], code: &mut [u64]) {
