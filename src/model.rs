@@ -133,7 +133,7 @@ pub struct PreparedDocument {
 }
 
 /// One search hit.
-#[derive(Debug, Clone, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Object)]
 pub struct SearchHit {
     /// Chunk identifier.
     pub chunk_id: String,

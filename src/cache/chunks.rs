@@ -114,16 +114,9 @@ mod tests {
             title: "Title".into(),
             collection: "c".into(),
             path: "1 §".into(),
-            position: 0,
-            char_start: 0,
             char_end: text.len() as u64,
             text: text.into(),
-            score: 0.0,
-            rank: 0,
-            dense: None,
-            bm25: None,
-            fused: None,
-            rerank: None,
+            ..SearchHit::default()
         }
     }
 

@@ -131,19 +131,8 @@ mod tests {
             hit: SearchHit {
                 chunk_id: chunk.into(),
                 document_id: document.into(),
-                title: String::new(),
                 collection: "c".into(),
-                path: String::new(),
-                position: 0,
-                char_start: 0,
-                char_end: 0,
-                text: String::new(),
-                score: 0.0,
-                rank: 0,
-                dense: None,
-                bm25: None,
-                fused: None,
-                rerank: None,
+                ..SearchHit::default()
             },
             tier,
             scores: SourceScores {

@@ -9,8 +9,8 @@
 //!    is small or the search asks for an exhaustive scan);
 //! 3. the f32 originals rescore the best of those, so the returned scores are exact cosines.
 //!
-//! Every pass scans all rows the filter allows, so filters never cost recall, and there is
-//! no structure to train or rebuild.
+//! Every pass scans all rows the filter allows, so a filter never strands neighbours (as it
+//! does in a graph index), and there is no structure to train or rebuild.
 
 use super::Slot;
 use super::kernels::{dot_f32, dot_i8};
@@ -239,7 +239,7 @@ mod tests {
     }
 
     /// Deterministic pseudo-random unit vectors clustered around `centres` centres.
-    fn clustered(count: usize, dimension: usize, centres: usize, seed: u64) -> Vec<Vec<f32>> {
+    fn clustered(count: usize, dimension: usize, centre_count: usize, seed: u64) -> Vec<Vec<f32>> {
         let mut state = seed;
         let mut next = move || {
             state ^= state << 13;
@@ -247,7 +247,6 @@ mod tests {
             state ^= state << 17;
             (state % 10_000) as f32 / 5_000.0 - 1.0
         };
-        let centre_count = centres;
         let centres: Vec<Vec<f32>> = (0..centre_count)
             .map(|_| (0..dimension).map(|_| next()).collect())
             .collect();
