@@ -152,11 +152,14 @@ fn assert_floors(report: &DevReport) {
     }
 }
 
-const FLOOR_ANSWER_HIT_AT_5: f64 = 0.0;
-const FLOOR_ANSWER_MRR: f64 = 0.0;
-const FLOOR_QUOTE_IN_ANSWER: f64 = 0.0;
-const FLOOR_REFUSAL_RECALL: f64 = 0.0;
-const CEILING_FALSE_REFUSALS: f64 = 1.0;
-const FLOOR_BM25_HIT_AT_5: f64 = 0.0;
-const FLOOR_DENSE_HIT_AT_5: f64 = 0.0;
-const FLOOR_HYBRID_HIT_AT_5: f64 = 0.0;
+// Measured on main 78ba053 (the "before"): answer sources hit@5 0.681, MRR@10 0.594,
+// quote in the answer 0.203; refusal recall 0.409 (9/22), false refusals 0.159 (11/69);
+// search hit@5 without rerank: bm25 0.725, dense 0.812, hybrid 0.899.
+const FLOOR_ANSWER_HIT_AT_5: f64 = 0.63;
+const FLOOR_ANSWER_MRR: f64 = 0.55;
+const FLOOR_QUOTE_IN_ANSWER: f64 = 0.15;
+const FLOOR_REFUSAL_RECALL: f64 = 0.36;
+const CEILING_FALSE_REFUSALS: f64 = 0.22;
+const FLOOR_BM25_HIT_AT_5: f64 = 0.68;
+const FLOOR_DENSE_HIT_AT_5: f64 = 0.76;
+const FLOOR_HYBRID_HIT_AT_5: f64 = 0.85;

@@ -219,7 +219,7 @@ impl DevReport {
         );
         let _ = writeln!(
             out,
-            "{:<7} {:<22} {:>7} {:>7} {:>7} {:>22} {:>8}",
+            "{:<7} {:<28} {:>7} {:>7} {:>7} {:>22} {:>8}",
             "mode", "rerank", "hit@1", "hit@5", "MRR@10", "hit@5 by kind", "p50 ms"
         );
         for row in &self.searches {
@@ -229,7 +229,7 @@ impl DevReport {
                 .collect();
             let _ = writeln!(
                 out,
-                "{:<7} {:<22} {:>7.3} {:>7.3} {:>7.3} {:>22} {:>8.1}",
+                "{:<7} {:<28} {:>7.3} {:>7.3} {:>7.3} {:>22} {:>8.1}",
                 format!("{:?}", row.mode).to_lowercase(),
                 if row.rerank { reranker } else { "-" },
                 row.all.hit_at_1,
