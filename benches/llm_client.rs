@@ -17,6 +17,9 @@ use tokio::net::TcpStream;
 mod common;
 use common::percentile;
 
+#[path = "../tests/common/exit.rs"]
+#[allow(dead_code)]
+mod exit;
 #[path = "../tests/common/peers.rs"]
 #[allow(dead_code)]
 mod peers;

@@ -28,6 +28,9 @@ mod common;
 use common::corpus::{ingest_corpus, questions};
 use common::summary;
 
+#[path = "../tests/common/exit.rs"]
+#[allow(dead_code)]
+mod exit;
 #[path = "../tests/common/peers.rs"]
 #[allow(dead_code)]
 mod peers;

@@ -426,10 +426,10 @@ fn a_crashing_peer_is_reported_with_its_signal_and_stderr() {
     .unwrap();
     let path = script.path().to_str().unwrap().to_string();
     let panic = std::panic::catch_unwind(|| run_python(&path, &[], &json!({}))).unwrap_err();
-    let message = panic
-        .downcast_ref::<String>()
-        .cloned()
-        .unwrap_or_default();
-    assert!(message.contains("killed by signal 11 (SIGSEGV)"), "{message}");
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        message.contains("killed by signal 11 (SIGSEGV)"),
+        "{message}"
+    );
     assert!(message.contains("ggml: about to crash"), "{message}");
 }

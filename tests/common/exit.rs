@@ -7,9 +7,12 @@ use std::process::{ExitStatus, Output};
 /// `exit code 1`, or `killed by signal 11 (SIGSEGV)` for a process (or a shell's child) that
 /// died of a signal.
 pub fn describe(status: ExitStatus) -> String {
-    let signal = status
-        .signal()
-        .or_else(|| status.code().filter(|code| (129..160).contains(code)).map(|code| code - 128));
+    let signal = status.signal().or_else(|| {
+        status
+            .code()
+            .filter(|code| (129..160).contains(code))
+            .map(|code| code - 128)
+    });
     match (signal, status.code()) {
         (Some(signal), _) => format!("killed by signal {signal} ({})", signal_name(signal)),
         (None, Some(code)) => format!("exit code {code}"),
