@@ -73,10 +73,13 @@ pub struct StorageConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IngestConfig {
-    /// Token budget of one chunk.
+    /// Token budget of one chunk's text, counted with the encoder's tokenizer; 0 follows
+    /// the encoder: its sequence length less the special tokens and the context header.
     pub max_chunk_tokens: usize,
     /// Smallest chunk worth keeping on its own when it has no structural path.
     pub min_chunk_tokens: usize,
+    /// Embed each chunk with a context header (document title and structural path).
+    pub context_header: bool,
     /// Longest accepted document text, in characters.
     pub max_document_chars: usize,
     /// Most documents accepted in one bulk request.
@@ -272,8 +275,9 @@ impl Default for StorageConfig {
 impl Default for IngestConfig {
     fn default() -> Self {
         Self {
-            max_chunk_tokens: 200,
+            max_chunk_tokens: 0,
             min_chunk_tokens: 20,
+            context_header: true,
             max_document_chars: 5_000_000,
             max_bulk_documents: 10_000,
         }
@@ -492,10 +496,14 @@ impl Config {
         if self.server.body_timeout_ms == 0 {
             return fail("server.body_timeout_ms", "must be at least 1");
         }
-        if self.ingest.max_chunk_tokens < 16 || self.ingest.max_chunk_tokens > 8192 {
-            return fail("ingest.max_chunk_tokens", "must be within 16..=8192");
+        let max_chunk_tokens = self.ingest.max_chunk_tokens;
+        if max_chunk_tokens != 0 && !(16..=8192).contains(&max_chunk_tokens) {
+            return fail(
+                "ingest.max_chunk_tokens",
+                "must be 0 (follow the encoder) or within 16..=8192",
+            );
         }
-        if self.ingest.min_chunk_tokens >= self.ingest.max_chunk_tokens {
+        if max_chunk_tokens != 0 && self.ingest.min_chunk_tokens >= max_chunk_tokens {
             return fail(
                 "ingest.min_chunk_tokens",
                 "must be below ingest.max_chunk_tokens",

@@ -88,6 +88,11 @@ impl Embedder {
         &self.info
     }
 
+    /// The encoder's tokenizer, to measure text the way the encoder reads it.
+    pub fn tokenizer(&self) -> &Arc<TextTokenizer> {
+        &self.tokenizer
+    }
+
     /// The worker's queue depth and counters.
     pub fn batcher_stats(&self) -> (usize, &super::batcher::BatchStats) {
         (self.batcher.queue_depth(), self.batcher.stats())

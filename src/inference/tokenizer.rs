@@ -23,6 +23,7 @@ pub struct Encoded {
 pub struct TextTokenizer {
     inner: tokenizers::Tokenizer,
     max_length: usize,
+    special_tokens: usize,
 }
 
 impl TextTokenizer {
@@ -31,9 +32,12 @@ impl TextTokenizer {
     pub fn load(dir: &Path, max_length: usize) -> Result<Self, InferenceError> {
         let mut inner = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json"))
             .map_err(|e| InferenceError::Tokenizer(format!("{}: {e}", dir.display())))?;
-        let specials = inner
-            .get_post_processor()
-            .map_or(0, |p| tokenizers::PostProcessor::added_tokens(p, true));
+        let added = |pair| {
+            inner
+                .get_post_processor()
+                .map_or(0, |p| tokenizers::PostProcessor::added_tokens(p, pair))
+        };
+        let (specials, single_specials) = (added(true), added(false));
         if max_length <= specials {
             return Err(InferenceError::Invalid(format!(
                 "max_length {max_length} leaves no room beside {specials} special tokens"
@@ -49,12 +53,33 @@ impl TextTokenizer {
             .with_truncation(Some(truncation))
             .map_err(|e| InferenceError::Tokenizer(e.to_string()))?
             .with_padding(None::<PaddingParams>);
-        Ok(Self { inner, max_length })
+        Ok(Self {
+            inner,
+            max_length,
+            special_tokens: single_specials,
+        })
     }
 
     /// The token budget per input.
     pub fn max_length(&self) -> usize {
         self.max_length
+    }
+
+    /// Tokens of one text's budget left once its special tokens are added.
+    pub fn text_budget(&self) -> usize {
+        self.max_length - self.special_tokens
+    }
+
+    /// Tokens of `text` without special tokens and without truncation: what it uses of
+    /// [`text_budget`](Self::text_budget).
+    pub fn count_tokens(&self, text: &str) -> Result<usize, InferenceError> {
+        let encoding = self
+            .inner
+            .encode_fast(text, false)
+            .map_err(|e| InferenceError::Tokenizer(e.to_string()))?;
+        // Truncation without stride keeps the rest as overflow pieces, none repeated.
+        let overflow: usize = encoding.get_overflowing().iter().map(|o| o.len()).sum();
+        Ok(encoding.len() + overflow)
     }
 
     /// Encodes one text.

@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::chunking::{chunk_for_encoder, embedding_text};
 use super::hashing::content_hash;
 use super::{Library, validate};
 use crate::error::{AppError, AppResult};
 use crate::inference::batcher::Priority;
-use crate::ingest::chunker::{ChunkerConfig, chunk_document};
+use crate::ingest::chunker::Chunk;
 use crate::model::{ChunkInfo, Collection, Document, PreparedDocument, UpsertOutcome};
 use crate::retrieval::index::IndexedChunk;
 use crate::store::MetadataFilter;
@@ -52,7 +53,7 @@ impl Library {
         input: DocumentInput,
     ) -> AppResult<(Document, UpsertOutcome)> {
         let target = self.collection(collection).await?;
-        let mut prepared = self.prepare(&target, input)?;
+        let mut prepared = self.prepare(&target, input).await?;
         if let Some(existing) = self.identical_document(&prepared).await? {
             return Ok((existing, UpsertOutcome::Unchanged));
         }
@@ -97,7 +98,7 @@ impl Library {
         input: DocumentInput,
     ) -> AppResult<(Document, UpsertOutcome)> {
         let target = self.collection(collection).await?;
-        let mut prepared = self.prepare(&target, input)?;
+        let mut prepared = self.prepare(&target, input).await?;
         let existing = self.existing_document(collection, id).await?;
         if existing.content_hash == prepared.content_hash
             && existing.external_id == prepared.external_id
@@ -143,7 +144,14 @@ impl Library {
         let texts: Vec<String> = prepared
             .chunks
             .iter()
-            .map(|chunk| embedding_text(&prepared.title, &chunk.path, &chunk.text))
+            .map(|chunk| {
+                embedding_text(
+                    self.config.ingest.context_header,
+                    &prepared.title,
+                    &chunk.path,
+                    &chunk.text,
+                )
+            })
             .collect();
         prepared.embeddings = self.embedder.embed(&texts, Priority::Bulk).await?.vectors;
         Ok(())
@@ -254,7 +262,7 @@ impl Library {
     }
 
     /// Validates, hashes and chunks a document for `collection`.
-    fn prepare(
+    async fn prepare(
         &self,
         collection: &Collection,
         input: DocumentInput,
@@ -288,20 +296,14 @@ impl Library {
             &input.metadata,
             &input.text,
         );
-        let chunks = chunk_document(
-            &input.text,
-            &ChunkerConfig {
-                max_tokens: limits.max_chunk_tokens,
-                min_tokens: limits.min_chunk_tokens,
-            },
-        );
+        let (text, chunks) = self.chunk(&title, input.text).await?;
         Ok(PreparedDocument {
             collection: collection.name.clone(),
             external_id: input.external_id,
             title,
             source: input.source,
             metadata: input.metadata,
-            content: input.text,
+            content: text,
             content_hash,
             chunk_ids: chunks
                 .iter()
@@ -313,13 +315,19 @@ impl Library {
     }
 }
 
-/// The text a chunk is embedded as: its document title and structural path give context.
-pub(super) fn embedding_text(title: &str, path: &str, text: &str) -> String {
-    match (title.is_empty(), path.is_empty()) {
-        (true, true) => text.to_string(),
-        (false, true) => format!("{title}\n{text}"),
-        (true, false) => format!("{path}\n{text}"),
-        (false, false) => format!("{title}, {path}\n{text}"),
+impl Library {
+    /// Chunks `text` for the loaded encoder on the blocking pool (tokenizing a long document
+    /// takes a while); the text comes back with its chunks.
+    async fn chunk(&self, title: &str, text: String) -> AppResult<(String, Vec<Chunk>)> {
+        let tokenizer = self.embedder.tokenizer().clone();
+        let config = self.config.clone();
+        let title = title.to_string();
+        tokio::task::spawn_blocking(move || {
+            let chunks = chunk_for_encoder(&text, &title, &config.ingest, &tokenizer);
+            (text, chunks)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("chunking task: {e}")))
     }
 }
 

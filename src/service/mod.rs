@@ -1,6 +1,7 @@
 //! The document library: collections, documents and search, independent of HTTP.
 
 mod catalog;
+pub mod chunking;
 mod collections;
 mod documents;
 mod generations;

@@ -4,7 +4,7 @@
 use poem_openapi::Object;
 
 use super::Library;
-use super::documents::embedding_text;
+use super::chunking::embedding_text;
 use crate::error::AppResult;
 use crate::inference::batcher::Priority;
 
@@ -37,7 +37,14 @@ impl Library {
         for step in rows.chunks(STEP) {
             let texts: Vec<String> = step
                 .iter()
-                .map(|row| embedding_text(&row.title, &row.path, &row.text))
+                .map(|row| {
+                    embedding_text(
+                        self.config.ingest.context_header,
+                        &row.title,
+                        &row.path,
+                        &row.text,
+                    )
+                })
                 .collect();
             let vectors = self.embedder.embed(&texts, Priority::Bulk).await?.vectors;
             let updates: Vec<(&str, &[f32])> = step

@@ -4,12 +4,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use constitutional_rag::config::Config;
-use constitutional_rag::ingest::chunker::{Chunk, ChunkerConfig, chunk_document};
+use constitutional_rag::inference::LoadOptions;
+use constitutional_rag::inference::encoder::SentenceEncoder;
+use constitutional_rag::inference::tokenizer::TextTokenizer;
+use constitutional_rag::ingest::chunker::Chunk;
+use constitutional_rag::service::chunking::chunk_for_encoder;
 use reqwest::Client;
 use serde_json::{Value, json};
 
 use super::store::{Snapshot, StoredChunk};
-use super::workload::{Model, marker_of};
+use super::workload::{Model, marker_of, title_of};
 use super::{COLLECTION, Rng};
 
 /// Dimension of the sentence encoder's vectors.
@@ -17,16 +21,18 @@ const DIMENSION: usize = 384;
 /// Longest query sent (the server's default limit is 2000 characters).
 const MAX_QUERY_CHARS: usize = 1500;
 
-/// The chunking the server applies with its default configuration.
-fn server_chunking(text: &str) -> Vec<Chunk> {
-    let ingest = Config::default().ingest;
-    chunk_document(
-        text,
-        &ChunkerConfig {
-            max_tokens: ingest.max_chunk_tokens,
-            min_tokens: ingest.min_chunk_tokens,
-        },
-    )
+/// The chunking the server applies with its default configuration and encoder to a
+/// document titled `title`.
+fn server_chunking(text: &str, title: &str) -> Vec<Chunk> {
+    static TOKENIZER: std::sync::LazyLock<TextTokenizer> = std::sync::LazyLock::new(|| {
+        let config = Config::default();
+        let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.cache/models"))
+            .join(&config.models.embedding);
+        let info = SentenceEncoder::describe(&dir, &LoadOptions::default())
+            .unwrap_or_else(|e| panic!("the default encoder in {}: {e}", dir.display()));
+        TextTokenizer::load(&dir, info.max_length).expect("the default encoder's tokenizer")
+    });
+    chunk_for_encoder(text, title, &Config::default().ingest, &TOKENIZER)
 }
 
 /// What a store check found.
@@ -64,7 +70,13 @@ pub fn check_store(snapshot: &Snapshot, model: &mut Model) -> StoreReport {
     for document in &snapshot.documents {
         assert_eq!(document.collection, COLLECTION);
         let stored = chunks.remove(document.id.as_str()).unwrap_or_default();
-        let expected = server_chunking(&document.content);
+        let title = title_of(
+            document
+                .external_id
+                .as_deref()
+                .expect("workload external id"),
+        );
+        let expected = server_chunking(&document.content, &title);
         assert_eq!(
             stored.len(),
             expected.len(),
@@ -158,7 +170,7 @@ pub async fn check_server(
             .iter()
             .map(|c| c["text"].as_str().expect("chunk text"))
             .collect();
-        let expected = server_chunking(text);
+        let expected = server_chunking(text, &title_of(external_id));
         let expected: Vec<&str> = expected.iter().map(|c| c.text.as_str()).collect();
         assert_eq!(listed, expected, "chunk listing of {external_id}");
 
