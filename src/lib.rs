@@ -2,7 +2,8 @@
 //!
 //! Layers, each knowing only the ones below it: [`api`] (HTTP) → [`service`] (rules) →
 //! [`store`] (SurrealDB, the store of record), [`retrieval`] (in-process search indexes),
-//! [`inference`] (models on libtorch), [`llm`] (text generation backends), [`cache`] and [`ingest`] (parsing, chunking).
+//! [`inference`] (models on libtorch), [`llm`] (text generation backends), [`cache`] and [`ingest`] (parsing, chunking);
+//! [`text`] (sentences) below them all.
 
 pub mod api;
 pub mod auth;
@@ -22,3 +23,4 @@ pub mod server;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod text;

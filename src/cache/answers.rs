@@ -210,6 +210,7 @@ mod tests {
             },
             sources: Vec::new(),
             citations: Vec::new(),
+            quotes: Vec::new(),
             removed_citations: Vec::new(),
             corrections: Vec::new(),
             gradings: Vec::new(),

@@ -1,63 +1,45 @@
-//! Extractive evidence answers: the sentences (or legal units) of the sources that best
-//! match the question, quoted verbatim with their structural path and source number. Evidence
-//! mode never says anything the sources do not contain.
+//! Extractive evidence answers: the whole sentences (or enumerated sub-clauses) of the
+//! sources that best match the question, quoted with their structural path, source number
+//! and place in the document. Evidence mode never says anything the sources do not contain.
 
 use std::collections::{HashMap, HashSet};
 
+use super::types::Quote;
 use super::{references, terms};
 use crate::retrieval::analyzer::{AnalyzerLanguage, analyze};
+use crate::text::sentences::{self, Sentence};
 
-/// Abbreviations whose period does not end a sentence.
-const ABBREVIATIONS: &[&str] = &[
-    "kap", "prop", "t.ex", "bl.a", "m.m", "jfr", "nr", "art", "p", "st", "resp", "s", "e.g", "i.e",
-    "etc", "no", "sec", "ch", "cf", "dvs", "ff", "f",
-];
-/// Units with fewer words are not quoted.
-const MIN_UNIT_WORDS: usize = 4;
-/// Units this long are quoted even without closing punctuation; shorter ones without it are
-/// headings.
+/// Sentences with fewer words are not quoted.
+const MIN_SENTENCE_WORDS: usize = 4;
+/// Sentences this long are quoted even without closing punctuation (a list item without a
+/// final period); shorter ones without it are headings.
 const MIN_UNPUNCTUATED_WORDS: usize = 10;
 /// Quotes scoring below this share of the best quote are left out.
 const MIN_SHARE_OF_BEST: f32 = 0.3;
 /// Most quotes from one passage.
 const MAX_PER_PASSAGE: usize = 2;
 
-/// A passage the answer may quote.
+/// A passage the answer may quote: a chunk of a document.
 pub struct Passage<'a> {
     /// Its source number (the `n` of `[n]`).
     pub source: u32,
-    /// Its text.
+    /// Its whole text.
     pub text: &'a str,
     /// Its structural path, e.g. `2 kap. 1 §`.
     pub path: &'a str,
+    /// Where `text` starts in its document, in characters.
+    pub char_start: u64,
 }
 
-/// A verbatim quote: `text` is exactly the passage's characters `char_start..char_end`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Quote {
-    /// Source number.
-    pub source: u32,
-    /// The quoted text.
-    pub text: String,
-    /// Start in the passage, in characters.
-    pub char_start: usize,
-    /// End (exclusive) in the passage, in characters.
-    pub char_end: usize,
-    /// The passage's structural path.
-    pub path: String,
-    /// Relevance to the question.
-    pub score: f32,
-}
-
-/// A sentence-like unit of a passage, as byte offsets into its text.
-struct Unit {
+/// A sentence of a passage that may be quoted.
+struct Candidate {
     passage: usize,
-    start: usize,
-    end: usize,
+    sentence: Sentence,
     terms: HashSet<String>,
 }
 
-/// The best `max_quotes` quotes for `question`, in source and reading order.
+/// The best `max_quotes` quotes for `question`, in source and reading order, at most
+/// [`MAX_PER_PASSAGE`] from one passage.
 pub fn select_quotes(
     question: &str,
     passages: &[Passage<'_>],
@@ -66,50 +48,56 @@ pub fn select_quotes(
 ) -> Vec<Quote> {
     let wanted = terms::content_terms(question, language);
     let cited = references::find(question);
-    let units: Vec<Unit> = passages
+    let candidates: Vec<Candidate> = passages
         .iter()
         .enumerate()
-        .flat_map(|(index, passage)| units_of(index, passage.text, language))
+        .flat_map(|(index, passage)| candidates_of(index, passage.text, language))
         .collect();
-    let weights = idf(&wanted, &units);
-    let mut scored: Vec<(f32, &Unit)> = units
+    let weights = idf(&wanted, &candidates);
+    let mut scored: Vec<(f32, &Candidate)> = candidates
         .iter()
-        .map(|unit| {
-            let passage = &passages[unit.passage];
+        .map(|candidate| {
+            let passage = &passages[candidate.passage];
             let lexical: f32 = wanted
                 .iter()
-                .filter(|t| unit.terms.contains(*t))
+                .filter(|t| candidate.terms.contains(*t))
                 .map(|t| weights[t])
                 .sum();
-            let referenced = cited.iter().any(|r| {
-                references::is_mentioned(r, &passage.text[unit.start..unit.end], passage.path)
-            });
+            let sentence = &passage.text[candidate.sentence.start()..candidate.sentence.end()];
+            let referenced = cited
+                .iter()
+                .any(|r| references::is_mentioned(r, sentence, passage.path));
             let bonus = if referenced {
                 1.0 + lexical.max(0.5)
             } else {
                 0.0
             };
-            (lexical + bonus, unit)
+            (lexical + bonus, candidate)
         })
         .filter(|(score, _)| *score > 0.0)
         .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.passage.cmp(&b.1.passage)));
+    scored.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then(a.1.passage.cmp(&b.1.passage))
+            .then(a.1.sentence.start().cmp(&b.1.sentence.start()))
+    });
     let best = scored.first().map_or(0.0, |s| s.0);
     let mut per_passage: HashMap<usize, usize> = HashMap::new();
-    let mut chosen: Vec<(f32, &Unit)> = scored
+    let mut chosen: Vec<&Candidate> = scored
         .into_iter()
         .filter(|(score, _)| *score >= best * MIN_SHARE_OF_BEST)
-        .filter(|(_, unit)| {
-            let count = per_passage.entry(unit.passage).or_default();
+        .filter(|(_, candidate)| {
+            let count = per_passage.entry(candidate.passage).or_default();
             *count += 1;
             *count <= MAX_PER_PASSAGE
         })
         .take(max_quotes)
+        .map(|(_, candidate)| candidate)
         .collect();
-    chosen.sort_by_key(|(_, unit)| (unit.passage, unit.start));
+    chosen.sort_by_key(|candidate| (candidate.passage, candidate.sentence.start()));
     chosen
         .into_iter()
-        .map(|(score, unit)| quote(&passages[unit.passage], unit, score))
+        .map(|candidate| quote(&passages[candidate.passage], &candidate.sentence))
         .collect()
 }
 
@@ -128,106 +116,57 @@ pub fn render(quotes: &[Quote]) -> String {
         .join("\n")
 }
 
-fn quote(passage: &Passage<'_>, unit: &Unit, score: f32) -> Quote {
-    let char_start = passage.text[..unit.start].chars().count();
-    let text = passage.text[unit.start..unit.end].to_string();
+/// `sentence` of `passage` as a quote, with document offsets.
+fn quote(passage: &Passage<'_>, sentence: &Sentence) -> Quote {
+    let start = passage.text[..sentence.start()].chars().count() as u64;
+    let length = passage.text[sentence.start()..sentence.end()]
+        .chars()
+        .count() as u64;
     Quote {
         source: passage.source,
-        char_end: char_start + text.chars().count(),
-        char_start,
-        text,
         path: passage.path.to_string(),
-        score,
+        text: sentence.flat(passage.text),
+        char_start: passage.char_start + start,
+        char_end: passage.char_start + start + length,
     }
 }
 
-/// Inverse document frequency of each wanted term over the units.
-fn idf(wanted: &[String], units: &[Unit]) -> HashMap<String, f32> {
-    let count = units.len() as f32;
+/// Inverse document frequency of each wanted term over the candidate sentences.
+fn idf(wanted: &[String], candidates: &[Candidate]) -> HashMap<String, f32> {
+    let count = candidates.len() as f32;
     wanted
         .iter()
         .map(|term| {
-            let df = units.iter().filter(|u| u.terms.contains(term)).count() as f32;
+            let df = candidates.iter().filter(|c| c.terms.contains(term)).count() as f32;
             (term.clone(), (1.0 + count / (1.0 + df)).ln())
         })
         .collect()
 }
 
-/// The sentence-like units of `text`: lines, split further at sentence ends; each trimmed,
-/// headings (short lines without closing punctuation) left out.
-fn units_of(passage: usize, text: &str, language: AnalyzerLanguage) -> Vec<Unit> {
-    let mut units = Vec::new();
-    let mut line_start = 0;
-    for line in text.split_inclusive('\n') {
-        let mut start = line_start;
-        for end in sentence_ends(line) {
-            push_unit(&mut units, passage, text, start, line_start + end, language);
-            start = line_start + end;
-        }
-        push_unit(
-            &mut units,
-            passage,
-            text,
-            start,
-            line_start + line.len(),
-            language,
-        );
-        line_start += line.len();
-    }
-    units
-}
-
-fn push_unit(
-    units: &mut Vec<Unit>,
-    passage: usize,
-    text: &str,
-    start: usize,
-    end: usize,
-    language: AnalyzerLanguage,
-) {
-    let raw = &text[start..end];
-    let trimmed = raw.trim();
-    let words = trimmed.split_whitespace().count();
-    let punctuated = trimmed.ends_with(['.', '?', '!', ':', ';']);
-    if words < MIN_UNIT_WORDS || (!punctuated && words < MIN_UNPUNCTUATED_WORDS) {
-        return;
-    }
-    let start = start + (raw.len() - raw.trim_start().len());
-    let end = start + trimmed.len();
-    units.push(Unit {
-        passage,
-        start,
-        end,
-        terms: analyze(language, trimmed).into_iter().collect(),
-    });
-}
-
-/// Byte offsets just after each sentence-ending `.`, `?` or `!` of `line` that is followed by
-/// whitespace and then an upper-case letter, and is not the period of an abbreviation.
-fn sentence_ends(line: &str) -> Vec<usize> {
-    let chars: Vec<(usize, char)> = line.char_indices().collect();
-    let mut ends = Vec::new();
-    for (i, &(offset, c)) in chars.iter().enumerate() {
-        if !matches!(c, '.' | '?' | '!') {
-            continue;
-        }
-        let next_is_space = chars.get(i + 1).is_some_and(|(_, n)| *n == ' ');
-        let then_upper = chars.get(i + 2).is_some_and(|(_, n)| n.is_uppercase());
-        if next_is_space && then_upper && !(c == '.' && ends_abbreviation(&line[..offset])) {
-            ends.push(offset + c.len_utf8());
-        }
-    }
-    ends
-}
-
-/// Whether `before` (the text before a period) ends with a known abbreviation.
-fn ends_abbreviation(before: &str) -> bool {
-    let word = before
-        .rsplit(|c: char| c.is_whitespace() || c == '(')
-        .next()
-        .unwrap_or("")
-        .to_lowercase();
-    ABBREVIATIONS.contains(&word.as_str())
+/// The sentences of passage `index` worth quoting: whole ones (not the cut end of a
+/// longer sentence at the passage's start), with enough words, not headings, and closed by
+/// punctuation unless long and not at the passage's end.
+fn candidates_of(index: usize, text: &str, language: AnalyzerLanguage) -> Vec<Candidate> {
+    let sentences = sentences::split(text);
+    let last = sentences.len().saturating_sub(1);
+    sentences
+        .into_iter()
+        .enumerate()
+        .filter(|(n, sentence)| *n > 0 || !sentence.looks_cut(text))
+        .filter_map(|(n, sentence)| {
+            let flat = sentence.flat(text);
+            let words = flat.split_whitespace().count();
+            let closed = sentence.is_closed(text);
+            let quotable = words >= MIN_SENTENCE_WORDS
+                && !(closed && sentence.is_heading(text))
+                && (closed || (words >= MIN_UNPUNCTUATED_WORDS && n < last));
+            quotable.then(|| Candidate {
+                passage: index,
+                terms: analyze(language, &flat).into_iter().collect(),
+                sentence,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -236,6 +175,24 @@ mod tests {
 
     const RF: &str = "2 kap. Grundläggande fri- och rättigheter\n\n1 § Var och en är gentemot det allmänna tillförsäkrad yttrandefrihet: frihet att i tal, skrift eller bild meddela upplysningar. Var och en är också tillförsäkrad informationsfrihet: frihet att inhämta upplysningar.\n";
     const WEATHER: &str = "Vädret i Sverige är ofta växlande under våren och hösten i hela landet.";
+    /// A section of a hard-wrapped licence, as a chunk starting at character 5210 of its
+    /// document.
+    const MPL_SECTION: &str = "\
+3.2. Distribution of Executable Form
+
+If You distribute Covered Software in Executable Form then:
+
+(a) such Covered Software must also be made available in Source Code
+    Form, as described in Section 3.1, and You must inform recipients of
+    the Executable Form how they can obtain a copy of such Source Code
+    Form by reasonable means in a timely manner, at a charge no more
+    than the cost of distribution to the recipient; and
+
+(b) You may distribute such Executable Form under the terms of this
+    License, or sublicense it under different terms, provided that the
+    license for the Executable Form does not attempt to limit or alter
+    the recipients' rights in the Source Code Form under this License.
+";
 
     fn passages() -> Vec<Passage<'static>> {
         vec![
@@ -243,54 +200,108 @@ mod tests {
                 source: 1,
                 text: WEATHER,
                 path: "",
+                char_start: 0,
             },
             Passage {
                 source: 2,
                 text: RF,
                 path: "2 kap. 1 §",
+                char_start: 120,
             },
         ]
     }
 
-    #[test]
-    fn quotes_are_verbatim_at_their_offsets() {
-        let quotes = select_quotes(
-            "Vad säger lagen om yttrandefrihet?",
-            &passages(),
-            AnalyzerLanguage::Swedish,
-            4,
-        );
-        assert!(!quotes.is_empty());
-        for quote in &quotes {
-            let passage = passages()
-                .into_iter()
-                .find(|p| p.source == quote.source)
-                .unwrap();
-            let exact: String = passage
-                .text
-                .chars()
-                .skip(quote.char_start)
-                .take(quote.char_end - quote.char_start)
-                .collect();
-            assert_eq!(exact, quote.text);
-        }
-        assert_eq!(quotes[0].source, 2);
-        assert!(
-            quotes[0].text.starts_with("1 § Var och en"),
-            "{:?}",
-            quotes[0]
-        );
-        assert!(
-            quotes.iter().all(|q| !q.text.contains("Grundläggande")),
-            "a heading: {quotes:?}"
-        );
-        assert!(quotes[0].text.ends_with("upplysningar."), "{:?}", quotes[0]);
+    /// The characters `quote.char_start..quote.char_end` of a document whose characters from
+    /// `passage.char_start` on are the passage's.
+    fn at_offsets(passage: &Passage<'_>, quote: &Quote) -> String {
+        passage
+            .text
+            .chars()
+            .skip((quote.char_start - passage.char_start) as usize)
+            .take((quote.char_end - quote.char_start) as usize)
+            .collect()
+    }
+
+    fn squeeze(text: &str) -> String {
+        text.split_whitespace().collect()
     }
 
     #[test]
-    fn abbreviations_do_not_end_sentences() {
-        let ends = sentence_ends("Se 2 kap. 1 § och prop. 1975/76:209. Därefter gäller RF.");
-        assert_eq!(ends.len(), 1);
+    fn quotes_are_whole_sentences_at_their_document_offsets() {
+        let passages = passages();
+        let quotes = select_quotes(
+            "Vad säger lagen om yttrandefrihet?",
+            &passages,
+            AnalyzerLanguage::Swedish,
+            4,
+        );
+        assert_eq!(quotes.len(), 1, "{quotes:?}");
+        let quote = &quotes[0];
+        assert_eq!(quote.source, 2);
+        assert_eq!(quote.path, "2 kap. 1 §");
+        assert_eq!(
+            quote.text,
+            "1 § Var och en är gentemot det allmänna tillförsäkrad yttrandefrihet: frihet att \
+             i tal, skrift eller bild meddela upplysningar."
+        );
+        assert_eq!(quote.char_start, 120 + 43);
+        assert_eq!(at_offsets(&passages[1], quote), quote.text);
+    }
+
+    #[test]
+    fn a_wrapped_sub_clause_is_quoted_whole_and_flat() {
+        let passage = Passage {
+            source: 3,
+            text: MPL_SECTION,
+            path: "3.2",
+            char_start: 5210,
+        };
+        let quotes = select_quotes(
+            "How must recipients of the Executable Form be told how to obtain the Source Code \
+             Form?",
+            std::slice::from_ref(&passage),
+            AnalyzerLanguage::English,
+            1,
+        );
+        assert_eq!(quotes.len(), 1);
+        let quote = &quotes[0];
+        assert!(
+            quote.text.starts_with("(a) such Covered Software must"),
+            "{quote:?}"
+        );
+        assert!(quote.text.ends_with("to the recipient; and"), "{quote:?}");
+        assert!(!quote.text.contains('\n') && !quote.text.contains("  "));
+        let exact = at_offsets(&passage, quote);
+        assert!(exact.contains("Source Code\n    Form, as described"));
+        assert_eq!(squeeze(&exact), squeeze(&quote.text));
+        assert_eq!(
+            render(&quotes),
+            format!("3.2: \"{}\" [3]", quote.text),
+            "one line per quote, wraps as single spaces"
+        );
+    }
+
+    #[test]
+    fn the_cut_start_of_a_passage_and_headings_are_not_quoted() {
+        let text = "than the cost of distribution to the recipient; and\n\n3.3. Distribution of a Larger Work\n\nYou may create \
+                    and distribute a Larger Work under terms of Your choice.\n";
+        let passage = Passage {
+            source: 1,
+            text,
+            path: "3.3",
+            char_start: 0,
+        };
+        let quotes = select_quotes(
+            "May I distribute a Larger Work to the recipient?",
+            std::slice::from_ref(&passage),
+            AnalyzerLanguage::English,
+            3,
+        );
+        let texts: Vec<&str> = quotes.iter().map(|q| q.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["You may create and distribute a Larger Work under terms of Your choice."]
+        );
     }
 
     #[test]
@@ -319,11 +330,10 @@ mod tests {
     fn renders_path_quote_and_source() {
         let quote = Quote {
             source: 3,
+            path: "Section 4".into(),
             text: "Text.".into(),
             char_start: 0,
             char_end: 5,
-            path: "Section 4".into(),
-            score: 1.0,
         };
         assert_eq!(render(&[quote]), "Section 4: \"Text.\" [3]");
     }

@@ -291,7 +291,7 @@ impl Pipeline {
             }))
             .await?;
         let started = Instant::now();
-        let (text, usage) = match run.mode {
+        let (text, usage, quotes) = match run.mode {
             AnswerMode::Evidence => {
                 let labels: Vec<String> = sources.iter().map(|s| self.label(s)).collect();
                 let passages: Vec<extract::Passage<'_>> = sources
@@ -301,6 +301,7 @@ impl Pipeline {
                         source: s.index,
                         text: &s.snippet,
                         path: label,
+                        char_start: s.char_start,
                     })
                     .collect();
                 let quotes = extract::select_quotes(
@@ -322,7 +323,7 @@ impl Pipeline {
                 run.events
                     .send(PipelineEvent::Token(TokenEvent { text: text.clone() }))
                     .await?;
-                (text, AnswerUsage::default())
+                (text, AnswerUsage::default(), quotes)
             }
             _ => {
                 let generator = self.library.generator()?;
@@ -344,7 +345,7 @@ impl Pipeline {
                 if generated.cut_by_deadline {
                     run.skipped.push("generation_cut_by_deadline".into());
                 }
-                (generated.text, answer_usage(generated.usage))
+                (generated.text, answer_usage(generated.usage), Vec::new())
             }
         };
 
@@ -395,6 +396,7 @@ impl Pipeline {
             routing: run.routing.clone(),
             sources,
             citations: checked.citations,
+            quotes,
             removed_citations: checked.removed,
             corrections,
             gradings: std::mem::take(&mut run.gradings),
@@ -505,6 +507,7 @@ impl Pipeline {
             routing: run.routing.clone(),
             sources: Vec::new(),
             citations: Vec::new(),
+            quotes: Vec::new(),
             removed_citations: Vec::new(),
             corrections: Vec::new(),
             gradings: std::mem::take(&mut run.gradings),

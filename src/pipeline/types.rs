@@ -121,12 +121,34 @@ pub struct Source {
     pub char_start: u64,
     /// End of the chunk (exclusive), in characters.
     pub char_end: u64,
-    /// The chunk's text (or its start, for long chunks).
+    /// The chunk's text: the document's characters `char_start..char_end`.
     pub snippet: String,
     /// `primary` (routed primary collection) or `support`.
     pub tier: String,
     /// Every signal's score.
     pub scores: SourceScores,
+}
+
+/// A quote of an evidence answer: one whole sentence, or one whole enumerated sub-clause
+/// (`(a) …; and`), of a source, and where it stands in its document so that a client can
+/// highlight it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+pub struct Quote {
+    /// The source quoted: the `n` of its `[n]` and its `index` in `sources`.
+    pub source: u32,
+    /// Structural path of the quoted passage, e.g. `RF 2 kap. 1 §` or `3.2`; empty when
+    /// the document has no structure there.
+    pub path: String,
+    /// The sentence on one line, as the answer text quotes it: the document's characters
+    /// `char_start..char_end` with line breaks and runs of whitespace as single spaces, a
+    /// word hyphenated across a line break rejoined, and the borders of boxed text (`*`)
+    /// left out.
+    pub text: String,
+    /// Start in the document's text (as `GET …/documents/{id}?include_content=true`
+    /// returns it), in characters (Unicode scalar values), like `Source.char_start`.
+    pub char_start: u64,
+    /// End (exclusive) in the document's text, in characters.
+    pub char_end: u64,
 }
 
 /// The grade CRAG gave one candidate.
@@ -200,6 +222,10 @@ pub struct Answer {
     pub sources: Vec<Source>,
     /// Every `[n]` in the answer, with its span.
     pub citations: Vec<CitationSpan>,
+    /// The quotes of an evidence answer, in the order the answer text gives them, each
+    /// with its source and its offsets in the document; empty in other modes and refusals.
+    #[serde(default)]
+    pub quotes: Vec<Quote>,
     /// Invalid citation numbers removed from the generated text.
     pub removed_citations: Vec<u32>,
     /// Term corrections the guardrail applied.
