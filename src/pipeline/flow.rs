@@ -12,7 +12,7 @@ use super::tiering::{self, Candidate, ReferenceMatch};
 use super::types::{
     AnswerUsage, EvidenceLevel, GradingEvent, PipelineEvent, Routing, Source, Turn, TurnRole,
 };
-use super::{AnswerRequest, Pipeline, Run, decontextualize, rerank, rewrite, terms};
+use super::{AnswerRequest, Pipeline, Run, decontextualize, references, rerank, rewrite, terms};
 use crate::error::{AppError, AppResult};
 use crate::llm::{ChatMessage, GenerationRequest, Role, Sampling, Usage, collect};
 use crate::model::{ChunkInfo, SearchHit};
@@ -212,7 +212,21 @@ impl Pipeline {
             .subjects(&self.library, &collections, &self.assets.abbreviations)
             .await?;
         let subjects: Vec<&Subject> = catalogs.iter().flat_map(|c| c.iter()).collect();
-        Ok(subjects::resolve(&run.question, &subjects))
+        let resolution = subjects::resolve(&run.question, &subjects);
+        if !resolution.named.is_empty() || !resolution.unheld.is_empty() {
+            let named: Vec<&str> = resolution.named.iter().map(|s| s.name.as_str()).collect();
+            let unheld: Vec<&str> = resolution
+                .unheld
+                .iter()
+                .map(|u| u.written.as_str())
+                .collect();
+            run.thought(
+                "resolve",
+                format!("the question names {named:?}; the collection holds no {unheld:?}"),
+            )
+            .await?;
+        }
+        Ok(resolution)
     }
 
     /// The chunks of the sections the question cites in the documents it names (of at most
@@ -344,21 +358,19 @@ pub(super) fn to_source(index: usize, candidate: &Candidate) -> Source {
 /// copies of one licence).
 const MAX_SECTION_OWNERS: usize = 3;
 
-/// How a chunk stands to what the question names: the section it cites (by structure, in the
-/// document it names) is a hit, any other chunk a miss; without a cited section, a chunk of
-/// a document other than those the question names is a miss.
+/// How a chunk stands to the sections the question cites: the section itself (by the
+/// document's structure, in the document the question names) is a hit; a chunk that only
+/// refers to it (`the licenses granted in Section 2.1`) is neither hit nor miss; any other
+/// chunk is a miss. Without a cited section, nothing is asked.
 fn reference_match(resolution: &Resolution, hit: &SearchHit) -> ReferenceMatch {
-    if !resolution.sections.is_empty() {
-        if resolution.sections.iter().any(|section| section.holds(hit)) {
-            ReferenceMatch::Hit
-        } else {
-            ReferenceMatch::Miss
-        }
-    } else if resolution.named.is_empty()
-        || resolution
-            .named
-            .iter()
-            .any(|subject| subject.covers(&hit.document_id, hit.char_start))
+    if resolution.sections.is_empty() {
+        ReferenceMatch::NotAsked
+    } else if resolution.sections.iter().any(|section| section.holds(hit)) {
+        ReferenceMatch::Hit
+    } else if resolution
+        .sections
+        .iter()
+        .any(|section| references::refers_to(&section.reference, &hit.text, &hit.path))
     {
         ReferenceMatch::NotAsked
     } else {

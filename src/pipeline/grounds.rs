@@ -6,7 +6,7 @@
 //! employees is not a reference, and a cited section is found by the documents' structure,
 //! not by the digits a passage happens to write.
 
-use super::subjects::{self, Resolution};
+use super::subjects::{self, CitedSection, Resolution};
 use super::tiering::Candidate;
 
 /// Why the sources cannot back an answer, or `None` when they may.
@@ -20,18 +20,23 @@ pub fn missing_grounds(resolution: &Resolution, sources: &[Candidate]) -> Option
             return Some(format!("the collection holds no {}", unheld.written));
         }
     }
+    // A section of a named document joins the candidates whenever the document has it.
+    let held = |section: &&CitedSection| sources.iter().any(|source| section.holds(&source.hit));
+    let (named, anywhere): (Vec<&CitedSection>, Vec<&CitedSection>) = resolution
+        .sections
+        .iter()
+        .partition(|section| !section.subjects.is_empty());
+    if let Some(section) = named.iter().find(|section| !held(section)) {
+        let owner = &section.subjects[0].name;
+        return Some(format!("{owner} has no {}", section.reference.text));
+    }
     if sources.is_empty() {
         return Some("no source is relevant enough to the question".into());
     }
-    for section in &resolution.sections {
-        if !sources.iter().any(|source| section.holds(&source.hit)) {
-            return Some(match section.subjects.first() {
-                Some(owner) => format!("{} has no {}", owner.name, section.reference.text),
-                None => format!("no source is {}", section.reference.text),
-            });
-        }
-    }
-    None
+    anywhere
+        .iter()
+        .find(|section| !held(section))
+        .map(|section| format!("no source is {}", section.reference.text))
 }
 
 #[cfg(test)]

@@ -111,11 +111,19 @@ static SWEDISH_LAW_NAME: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid Swedish law name regex")
 });
 
-/// English statute and instrument names: capitalised words ending in Act, Code, Regulation,
-/// Treaty, License, ….
+/// English statute and instrument names: capitalised words (version numbers among them)
+/// ending in Act, Code, Regulation, Treaty, License, …; or in a lower-case "licence" after
+/// capitalised words (`the Mozilla licence`).
 static ENGLISH_LAW_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?:\b[Tt]he\s+)?(?:(?:[A-Z][\p{L}'-]*|\d+-[A-Z][\p{L}]*)\s+(?:(?:of|and|on|for|the|in)\s+)*)*\b(?:Act|Code|Regulation|Directive|Constitution|Convention|Ordinance|Statute|Treaty|Charter|Agreement|Exception|License|LICENSE|Licence|LICENCE)\b",
+        r"(?x)
+        (?:\b[Tt]he\s+)?
+        (?:
+            (?:(?:[A-Z][\p{L}'’-]*|\d+-[A-Z][\p{L}]*|\d+(?:\.\d+)+)\s+(?:(?:of|and|on|for|the|in)\s+)*)*
+            \b(?:Act|Code|Regulation|Directive|Constitution|Convention|Ordinance|Statute|Treaty
+               |Charter|Agreement|Exception|License|LICENSE|Licence|LICENCE)\b
+          | (?:[A-Z][\p{L}'’-]*\s+(?:\d+(?:\.\d+)+\s+)?)+(?:license|licence)\b
+        )",
     )
     .expect("valid English law name regex")
 });
@@ -350,22 +358,44 @@ pub fn known_laws_named_by(title: &str) -> Vec<&'static str> {
     found
 }
 
-/// Whether `passage_text` or `passage_path` (e.g. `RF 2 kap. 1 §`, `GPL-3 §6`) contains
-/// `reference`.
+/// Whether a passage (or a sentence of it, with its passage's path, e.g. `RF 2 kap. 1 §`,
+/// `GPL-3 §6`) is what `reference` points at.
+///
+/// Where the path gives the passage's place in its document's structure, that decides (see
+/// [`is_about`]): a sentence of another section that mentions the reference is a
+/// cross-reference, not a match. Where it does not, a mention in the text counts (see
+/// [`refers_to`]). A reference's statute must agree with the statute the path names, when it
+/// names one. A reference without a locator (an SFS number) needs its statute in the text or
+/// path.
+pub fn is_mentioned(reference: &StatuteReference, passage_text: &str, passage_path: &str) -> bool {
+    if !reference.has_locator() || path_position(passage_path) == Position::default() {
+        return refers_to(reference, passage_text, passage_path);
+    }
+    laws_allow(reference, passage_path) && is_about(reference, passage_text, passage_path)
+}
+
+/// Whether the statute the path names, when it names one, can be the reference's.
+fn laws_allow(reference: &StatuteReference, passage_path: &str) -> bool {
+    let Some(law) = &reference.law else {
+        return true;
+    };
+    let path_laws = law_mentions(passage_path);
+    path_laws.is_empty() || path_laws.iter().any(|mention| same_law(law, &mention.law))
+}
+
+/// Whether `passage_text` or `passage_path` writes `reference`, wherever it stands (a
+/// heading or a cross-reference alike).
 ///
 /// A reference with a chapter and a section needs both to match (a section in the text may
 /// take its chapter from the path); a lone section or article number matches `Article N`,
 /// `Section N`, `N §` and `§ N`. A reference's statute must agree with the statute the path
 /// names, when it names one, and with the statute written at the matching locator. A
 /// reference without a locator (an SFS number) needs its statute in the text or path.
-pub fn is_mentioned(reference: &StatuteReference, passage_text: &str, passage_path: &str) -> bool {
-    let path_laws = law_mentions(passage_path);
-    if let Some(law) = &reference.law
-        && !path_laws.is_empty()
-        && !path_laws.iter().any(|mention| same_law(law, &mention.law))
-    {
+pub fn refers_to(reference: &StatuteReference, passage_text: &str, passage_path: &str) -> bool {
+    if !laws_allow(reference, passage_path) {
         return false;
     }
+    let path_laws = law_mentions(passage_path);
     if !reference.has_locator() {
         return reference.law.as_deref().is_some_and(|law| {
             names_law(passage_text, law) || path_laws.iter().any(|m| same_law(law, &m.law))
@@ -554,16 +584,34 @@ fn leading_markers(segment: &str) -> (Vec<Marker>, usize) {
     (markers, end)
 }
 
-/// The position a structural path names: its segments (`>`-separated) read in order.
+/// The position a structural path names: its segments (`>`-separated) read in order. A
+/// segment may open with its statute's abbreviation (`RF 2 kap. 1 §`, `GPL-3 §6`, as
+/// answers label their quotes).
 fn path_position(path: &str) -> Position {
     let mut position = Position::default();
     for segment in path.split('>') {
-        for marker in leading_markers(segment).0 {
+        let (mut markers, _) = leading_markers(segment);
+        if markers.is_empty()
+            && let Some(captures) = LEADING_ABBREVIATION.captures(segment)
+        {
+            let rest = &segment[captures.get(0).expect("whole match").end()..];
+            markers = leading_markers(rest)
+                .0
+                .into_iter()
+                .filter(|marker| !matches!(marker, Marker::Bare(_)))
+                .collect();
+        }
+        for marker in markers {
             position = position.then(marker);
         }
     }
     position
 }
+
+/// A statute abbreviation opening a path segment (`RF `, `BrB `, `GPL-3 `).
+static LEADING_ABBREVIATION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*\p{Lu}[\p{L}]*(?:-\d+(?:\.\d+)*)?\s+").expect("valid abbreviation regex")
+});
 
 /// The positions of a chunk: its path's, and that of every heading line in its text.
 fn structural_positions(text: &str, path: &str) -> Vec<Position> {
@@ -1140,6 +1188,29 @@ mod tests {
         let article = "1. Member States shall provide that\n\n2. The supervisory authority shall";
         assert!(about("Article 5", article, "Article 5"));
         assert!(!about("Article 2", article, "Article 5"));
+    }
+
+    #[test]
+    fn a_sentence_citing_another_section_is_no_mention_where_the_path_is_known() {
+        let section = one("section 4");
+        let cross = "terms of section 4, provided that you also meet all of these conditions:";
+        assert!(!is_mentioned(
+            &section,
+            cross,
+            "5. Conveying Modified Source Versions."
+        ));
+        assert!(refers_to(
+            &section,
+            cross,
+            "5. Conveying Modified Source Versions."
+        ));
+        assert!(is_mentioned(
+            &section,
+            "You may reproduce and distribute copies of the",
+            "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION > 4. Redistribution."
+        ));
+        // Without a path the mention is all there is to go by.
+        assert!(is_mentioned(&section, cross, ""));
     }
 
     #[test]

@@ -57,6 +57,8 @@ pub struct Subject {
     pub name: String,
     /// Aliases: `w:` and normalised words, `a:` and an acronym, `sfs:` and a number.
     keys: Vec<String>,
+    /// The normalised words of each of its names in words.
+    phrases: Vec<Vec<String>>,
     version: Option<Version>,
     /// First character of the named text.
     start: u64,
@@ -127,9 +129,11 @@ static PARENTHESISED: LazyLock<Regex> =
 static WORD_WITH_VERSION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b[A-Z][a-z]{2,}\b").expect("valid word regex"));
 
-/// A variant written like a version inside a name: the `3-Clause` of `BSD 3-Clause License`.
-static CLAUSE_VARIANT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^(\d{1,2})-clause$").expect("valid variant regex"));
+/// A variant written like a version inside a name: the `3-Clause` of `BSD 3-Clause License`,
+/// the `4.0` of `Creative Commons Attribution 4.0 licence`.
+static VARIANT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:(\d{1,2})-clause|(\d{1,2}(?:\.\d{1,2})+))$").expect("valid variant regex")
+});
 
 /// The version written right after byte `end` of `text`, and where it ends.
 fn version_after(text: &str, end: usize) -> Option<(Version, usize)> {
@@ -143,25 +147,34 @@ fn version_after(text: &str, end: usize) -> Option<(Version, usize)> {
     Some((Version::parse(number.as_str())?, end + number.end()))
 }
 
-/// The version written right before byte `start` of `text` (`version 3 of the GPL`).
-fn version_before(text: &str, start: usize) -> Option<Version> {
+/// The version written right before byte `start` of `text` (`version 3 of the GPL`), and
+/// where it starts.
+fn version_before(text: &str, start: usize) -> Option<(Version, usize)> {
     let captures = VERSION_BEFORE.captures(&text[..start])?;
-    Version::parse(&captures["version"])
+    let whole = captures.get(0).expect("whole match");
+    Some((Version::parse(&captures["version"])?, whole.start()))
 }
 
-/// A name's words, normalised: lower case, `licence` as `license`, Swedish statute nouns
-/// without their definite ending, a leading "the" dropped; and the variant a `3-Clause` token
-/// writes.
+/// A name's words, normalised: lower case, `licence` as `license`, no possessive `'s`,
+/// Swedish statute nouns without their definite ending, a leading "the" dropped; and the
+/// variant a `3-Clause` or `4.0` token writes.
 fn name_words(name: &str) -> (Vec<String>, Option<Version>) {
     let mut variant = None;
     let mut words = Vec::new();
     for token in name.split(|c: char| c.is_whitespace() || c == ',') {
         let token = token.trim_matches(|c: char| !c.is_alphanumeric());
+        let token = ["'s", "’s"]
+            .into_iter()
+            .find_map(|possessive| token.strip_suffix(possessive))
+            .unwrap_or(token);
         if token.is_empty() {
             continue;
         }
-        if let Some(captures) = CLAUSE_VARIANT.captures(token) {
-            variant = Version::parse(&captures[1]);
+        if let Some(captures) = VARIANT.captures(token) {
+            variant = captures
+                .get(1)
+                .or(captures.get(2))
+                .and_then(|number| Version::parse(number.as_str()));
             continue;
         }
         let lower = token.to_lowercase().replace("licence", "license");
@@ -236,9 +249,18 @@ fn is_bare_head(words: &[String]) -> bool {
     words.len() < 2
 }
 
-/// The keys and version of the names in a document title.
-fn title_names(title: &str, abbreviations: &Abbreviations) -> (Vec<String>, Option<Version>) {
+/// The names of a document title: keys, phrases and version.
+#[derive(Debug, Default)]
+struct TitleNames {
+    keys: Vec<String>,
+    phrases: Vec<Vec<String>>,
+    version: Option<Version>,
+}
+
+/// The names in a document title.
+fn title_names(title: &str, abbreviations: &Abbreviations) -> TitleNames {
     let mut keys = Vec::new();
+    let mut phrases = Vec::new();
     let mut version = None;
     for found in references::law_name_spans(title) {
         match found.kind {
@@ -250,6 +272,7 @@ fn title_names(title: &str, abbreviations: &Abbreviations) -> (Vec<String>, Opti
                 for key in name_keys(&words) {
                     push_new(&mut keys, key);
                 }
+                phrases.push(words);
                 version = version
                     .or(variant)
                     .or_else(|| version_after(title, found.end).map(|(v, _)| v));
@@ -262,16 +285,20 @@ fn title_names(title: &str, abbreviations: &Abbreviations) -> (Vec<String>, Opti
     for known in references::known_laws_named_by(title) {
         push_new(&mut keys, format!("a:{known}"));
     }
-    for captures in ACRONYM.captures_iter(title) {
-        let found = captures.name("acronym").expect("acronym group");
-        if let Some((found_version, _)) = version_after(title, found.end()) {
-            push_new(&mut keys, format!("a:{}", found.as_str()));
-            push_new(&mut keys, format!("w:{}", found.as_str().to_lowercase()));
-            version = version.or(Some(found_version));
+    // The title as a whole, without parenthesised parts: `Förvaltningslag (2017:900)`.
+    let plain = PARENTHESISED.replace_all(title, " ");
+    // A title that is an identifier (`GPL-3.0`, `LICENSE Apache-2.0`) names its version; a
+    // longer one may only list what the document speaks of.
+    if plain.split_whitespace().count() <= MAX_IDENTIFIER_WORDS {
+        for captures in ACRONYM.captures_iter(&plain) {
+            let found = captures.name("acronym").expect("acronym group");
+            if let Some((found_version, _)) = version_after(&plain, found.end()) {
+                push_new(&mut keys, format!("a:{}", found.as_str()));
+                push_new(&mut keys, format!("w:{}", found.as_str().to_lowercase()));
+                version = version.or(Some(found_version));
+            }
         }
     }
-    // The title as a whole, without parenthesised numbers: `Förvaltningslag (2017:900)`.
-    let plain = PARENTHESISED.replace_all(title, " ");
     let (words, _) = name_words(&plain);
     if !words.is_empty() && words.len() <= 8 {
         push_new(&mut keys, format!("w:{}", words.join(" ")));
@@ -284,15 +311,23 @@ fn title_names(title: &str, abbreviations: &Abbreviations) -> (Vec<String>, Opti
             }
         }
     }
-    (keys, version)
+    TitleNames {
+        keys,
+        phrases,
+        version,
+    }
 }
 
-/// What may follow a name on a name heading line: a parenthesised acronym, a version, a
-/// dash and more (`- Exhibit A`, `- August 17th, 2003`).
+/// Most words of a title whose acronyms with versions name the document (`GPL-3.0`).
+const MAX_IDENTIFIER_WORDS: usize = 3;
+
+/// What may follow a name on a name heading line: a parenthesised acronym, what it is for
+/// (`FOR PYTHON 1.6.1`), a version, a dash and more (`- Exhibit A`, `- August 17th, 2003`).
 static HEADING_TAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)^
         (?:\s*\((?-i:[A-Z]{2,8})\))?
+        (?:\s+(?:for|of|in)(?:\s+[\w.]+){1,6})?
         (?:[\s,:\-–—]*(?:version|ver\.|v\.?)?\s*\d{1,2}(?:\.\d{1,2}){0,2}(?:,.*)?)?
         (?:\s*[-–—].*)?
         [\s*=\#|]*$",
@@ -334,12 +369,13 @@ fn heading_name(line: &str) -> Option<(usize, usize, String)> {
 pub fn subjects_of(document: &DocumentText<'_>, abbreviations: &Abbreviations) -> Vec<Subject> {
     let text = document.text;
     let total = text.chars().count() as u64;
-    let subject = |name: String, keys, version, start| Subject {
+    let subject = |name: String, keys, phrases, version, start| Subject {
         document_id: document.id.to_owned(),
         collection: document.collection.to_owned(),
         title: document.title.to_owned(),
         name,
         keys,
+        phrases,
         version,
         start,
         end: total,
@@ -365,15 +401,16 @@ pub fn subjects_of(document: &DocumentText<'_>, abbreviations: &Abbreviations) -
                     if let Some(previous) = headings.last_mut() {
                         previous.end = chars;
                     }
-                    headings.push(subject(name, name_keys(&words), version, chars));
+                    let keys = name_keys(&words);
+                    headings.push(subject(name, keys, vec![words], version, chars));
                 }
             }
             after_break = false;
         }
         offset += line.len();
     }
-    let (keys, version) = title_names(document.title, abbreviations);
-    if keys.is_empty() {
+    let names = title_names(document.title, abbreviations);
+    if names.keys.is_empty() {
         return headings;
     }
     // A title without a version takes that of a name heading opening the text.
@@ -381,7 +418,13 @@ pub fn subjects_of(document: &DocumentText<'_>, abbreviations: &Abbreviations) -
         .first()
         .filter(|_| opens)
         .and_then(|heading| heading.version.clone());
-    let whole = subject(document.title.to_owned(), keys, version.or(opening), 0);
+    let whole = subject(
+        document.title.to_owned(),
+        names.keys,
+        names.phrases,
+        names.version.or(opening),
+        0,
+    );
     std::iter::once(whole).chain(headings).collect()
 }
 
@@ -477,6 +520,9 @@ struct Mention {
     written: String,
     /// The keys it may be found by.
     keys: Vec<String>,
+    /// Its normalised words, for a name in words: a subject whose name has all of them is
+    /// named by it (`NVIDIA License Agreement`, `the Mozilla licence`).
+    words: Vec<String>,
     version: Option<Version>,
     /// Whether it names an instrument (a statute, licence, treaty, …), so that the
     /// collection not holding it is a reason to refuse.
@@ -493,6 +539,7 @@ fn mentions(question: &str) -> Vec<Mention> {
             end,
             written: String::new(),
             keys: Vec::new(),
+            words: Vec::new(),
             version: None,
             instrument: false,
         })
@@ -512,17 +559,20 @@ fn mentions(question: &str) -> Vec<Mention> {
         }
         let versioned = version_after(question, acronym.end());
         let end = versioned.as_ref().map_or(acronym.end(), |(_, end)| *end);
+        let before = version_before(question, acronym.start());
+        let start = before.as_ref().map_or(acronym.start(), |(_, start)| *start);
         let version = versioned
             .map(|(version, _)| version)
-            .or_else(|| version_before(question, acronym.start()));
+            .or(before.map(|(version, _)| version));
         found.push(Mention {
             start: acronym.start(),
             end,
-            written: question[acronym.start()..end].to_owned(),
+            written: question[start..end].to_owned(),
             keys: vec![
                 format!("a:{}", acronym.as_str()),
                 format!("w:{}", acronym.as_str().to_lowercase()),
             ],
+            words: Vec::new(),
             instrument: version.is_some(),
             version,
         });
@@ -537,6 +587,7 @@ fn mentions(question: &str) -> Vec<Mention> {
                 end,
                 written: question[word.start()..end].to_owned(),
                 keys: vec![format!("w:{}", word.as_str().to_lowercase())],
+                words: Vec::new(),
                 version: Some(version),
                 instrument: false,
             });
@@ -549,24 +600,26 @@ fn mentions(question: &str) -> Vec<Mention> {
 
 /// The mention of a statute or instrument name, `None` for a bare head noun or "Act".
 fn law_mention(question: &str, name: &LawName) -> Option<Mention> {
-    let (keys, words_version) = match name.kind {
+    let (keys, words, words_version) = match name.kind {
         LawNameKind::Words => {
             let (words, variant) = name_words(&name.name);
             if is_bare_head(&words) {
                 return None;
             }
-            (vec![format!("w:{}", words.join(" "))], variant)
+            (vec![format!("w:{}", words.join(" "))], words, variant)
         }
-        LawNameKind::Known(abbreviation) => (vec![format!("a:{abbreviation}")], None),
-        LawNameKind::Sfs(year, serial) => (vec![format!("sfs:{year}:{serial}")], None),
+        LawNameKind::Known(abbreviation) => (vec![format!("a:{abbreviation}")], Vec::new(), None),
+        LawNameKind::Sfs(year, serial) => (vec![format!("sfs:{year}:{serial}")], Vec::new(), None),
         LawNameKind::Generic => return None,
     };
     let versioned = version_after(question, name.end);
     let end = versioned.as_ref().map_or(name.end, |(_, end)| *end);
+    let before = version_before(question, name.start);
+    let start = before.as_ref().map_or(name.start, |(_, start)| *start);
     let version = words_version
         .or(versioned.map(|(version, _)| version))
-        .or_else(|| version_before(question, name.start));
-    let written = question[name.start..end].trim();
+        .or(before.map(|(version, _)| version));
+    let written = question[start..end].trim();
     let written = ["the ", "The "]
         .into_iter()
         .find_map(|article| written.strip_prefix(article))
@@ -576,6 +629,7 @@ fn law_mention(question: &str, name: &LawName) -> Option<Mention> {
         end,
         written: written.to_owned(),
         keys,
+        words,
         version,
         instrument: true,
     })
@@ -628,9 +682,16 @@ pub fn resolve(question: &str, subjects: &[&Subject]) -> Resolution {
     let mut resolution = Resolution::default();
     let mut resolved: Vec<(Mention, Vec<Subject>)> = Vec::new();
     for mention in mentions(question) {
+        let distance: Vec<Option<usize>> = subjects
+            .iter()
+            .map(|subject| name_distance(&mention, subject))
+            .collect();
+        let closest = distance.iter().flatten().min().copied();
         let family: Vec<&&Subject> = subjects
             .iter()
-            .filter(|subject| mention.keys.iter().any(|key| subject.keys.contains(key)))
+            .zip(&distance)
+            .filter(|(_, distance)| closest.is_some() && **distance == closest)
+            .map(|(subject, _)| subject)
             .collect();
         if family.is_empty() {
             if mention.instrument {
@@ -690,6 +751,43 @@ pub fn resolve(question: &str, subjects: &[&Subject]) -> Resolution {
         .collect();
     resolution
 }
+
+/// How far `subject` is from being what `mention` names: 0 for an alias, else the number
+/// of words its closest name has beyond those of the mention (`NVIDIA License Agreement` is
+/// 4 words short of `NVIDIA CUDA Toolkit End User License Agreement`); `None` when no name
+/// of it has all the mention's words.
+fn name_distance(mention: &Mention, subject: &Subject) -> Option<usize> {
+    if mention.keys.iter().any(|key| subject.keys.contains(key)) {
+        return Some(0);
+    }
+    let words = &mention.words;
+    // `Distribution Requirements of the NVIDIA License Agreement` names the agreement.
+    let owner = words
+        .iter()
+        .rposition(|word| CONNECTORS.contains(&word.as_str()))
+        .map(|connector| &words[connector + 1..])
+        .filter(|owner| owner.len() >= 2);
+    [Some(&words[..]), owner]
+        .into_iter()
+        .flatten()
+        .filter(|words| !words.is_empty())
+        .flat_map(|words| {
+            subject
+                .phrases
+                .iter()
+                .filter(|phrase| {
+                    words
+                        .iter()
+                        .all(|word| phrase.contains(word) || word == "software")
+                })
+                .map(|phrase| phrase.iter().filter(|word| !words.contains(word)).count())
+        })
+        .min()
+}
+
+/// Words that join a name to what it is of (`Disclaimer of Warranty of the Mozilla Public
+/// License`).
+const CONNECTORS: &[&str] = &["of", "the", "and", "in", "on", "for"];
 
 /// What may stand between a section reference and the name written after it.
 static OWNER_AFTER_GAP: LazyLock<Regex> = LazyLock::new(|| {
@@ -984,6 +1082,95 @@ mod tests {
         );
         let resolution = resolve_in("What does section 4 say?", &subjects);
         assert!(resolution.sections[0].subjects.is_empty());
+    }
+
+    #[test]
+    fn a_shorter_name_names_the_document_whose_name_has_all_its_words() {
+        let subjects = catalog(&[
+            (
+                "NVIDIA CUDA Toolkit End User License Agreement (nvidia-cuda-runtime)",
+                "End User License Agreement\n--------------------------\n",
+            ),
+            (
+                "Python Software Foundation License and Python licence history (typing_extensions)",
+                "A. HISTORY OF THE SOFTWARE\n==========================\n\nPYTHON SOFTWARE FOUNDATION LICENSE VERSION 2\n--------------------------------------------\n\n1. This LICENSE AGREEMENT is between the Python Software Foundation\n\nCNRI LICENSE AGREEMENT FOR PYTHON 1.6.1\n---------------------------------------\n",
+            ),
+            ("Mozilla Public License 2.0 (pathspec)", MPL_OPENING),
+        ]);
+        let nvidia = "NVIDIA CUDA Toolkit End User License Agreement (nvidia-cuda-runtime)";
+        for question in [
+            "What are the Distribution Requirements of the NVIDIA License Agreement for Software Development Kits?",
+            "If I break NVIDIA's licence terms, how long do I have to fix it?",
+            "Which laws govern the NVIDIA CUDA Toolkit license agreement?",
+        ] {
+            assert_eq!(named(question, &subjects), [nvidia], "{question}");
+            assert!(unheld(question, &subjects).is_empty(), "{question}");
+        }
+        let psf =
+            "Python Software Foundation License and Python licence history (typing_extensions)";
+        assert_eq!(
+            named(
+                "What is the handle of the CNRI License Agreement for Python 1.6.1?",
+                &subjects
+            ),
+            [psf]
+        );
+        assert_eq!(
+            named(
+                "Does using software under the Python licence make me a partner of the PSF?",
+                &subjects
+            ),
+            [psf]
+        );
+        assert_eq!(
+            unheld(
+                "What does version 3 of the Python Software Foundation License change?",
+                &subjects
+            ),
+            ["version 3 of the Python Software Foundation License"]
+        );
+        assert_eq!(
+            named("Am I allowed to ignore the Mozilla licence?", &subjects),
+            ["Mozilla Public License 2.0 (pathspec)"]
+        );
+        for (question, missing) in [
+            (
+                "What does the Creative Commons Attribution 4.0 licence require?",
+                "Creative Commons Attribution 4.0 licence",
+            ),
+            (
+                "What does the GNU Free Documentation License say about invariant sections?",
+                "GNU Free Documentation License",
+            ),
+            (
+                "What does the Mozilla Public License 1.1 say about the Initial Developer?",
+                "Mozilla Public License 1.1",
+            ),
+            (
+                "What are the penalties under the EU Cyber Resilience Act?",
+                "EU Cyber Resilience Act",
+            ),
+        ] {
+            assert_eq!(unheld(question, &subjects), [missing], "{question}");
+        }
+    }
+
+    #[test]
+    fn a_title_listing_what_a_file_bundles_names_no_versions() {
+        let subjects = catalog(&[(
+            "NumPy licence and the licences of its bundled libraries (OpenBLAS, LAPACK, GCC runtime, GPL-3, LGPL-2.1)",
+            "Copyright (c) 2005-2025, NumPy Developers.\n",
+        )]);
+        assert_eq!(
+            unheld(
+                "What does section 6 of the GNU Lesser General Public License version 2.1 require?",
+                &subjects
+            ),
+            ["GNU Lesser General Public License version 2.1"]
+        );
+        assert!(named("What does LGPL-2.1 say?", &subjects).is_empty());
+        let identified = catalog(&[("GPL-3.0", GPL3_OPENING)]);
+        assert_eq!(named("GPLv3 §6", &identified), ["GPL-3.0", "GPL-3.0"]);
     }
 
     #[test]
