@@ -1,19 +1,21 @@
 //! The retrieval half of the orchestrator: follow-up rewriting, routing, candidates
 //! (retrieve → tier → rerank) and the CRAG loop; plus the small conversions to the response.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use super::crag::{self, Grader};
-use super::retrieve::{self, Tier};
+use super::retrieve::{self, Retrieved, Tier};
 use super::routing::Route;
-use super::tiering::{self, Candidate};
+use super::subjects::{self, Resolution, Subject};
+use super::tiering::{self, Candidate, ReferenceMatch};
 use super::types::{
     AnswerUsage, EvidenceLevel, GradingEvent, PipelineEvent, Routing, Source, Turn, TurnRole,
 };
 use super::{AnswerRequest, Pipeline, Run, decontextualize, references, rerank, rewrite, terms};
 use crate::error::{AppError, AppResult};
 use crate::llm::{ChatMessage, GenerationRequest, Role, Sampling, Usage, collect};
+use crate::model::{ChunkInfo, SearchHit};
 
 /// Longest wait for an LLM rewrite of a follow-up question.
 const LLM_REWRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -125,7 +127,8 @@ impl Pipeline {
     }
 
     /// Retrieval for `query` over `route`, tiered and (when enabled) reranked against the
-    /// run's question.
+    /// run's question. The sections the question cites, found by the structure of the
+    /// documents it names, join the candidates and stay at the top.
     pub(super) async fn candidates(
         &self,
         run: &mut Run<'_>,
@@ -133,8 +136,14 @@ impl Pipeline {
         route: &Route,
     ) -> AppResult<Vec<Candidate>> {
         let config = &self.library.config().answer;
+        if run.resolution.is_none() {
+            let started = Instant::now();
+            let resolution = self.resolve(run).await?;
+            run.clock.record("resolve", started, run.events).await?;
+            run.resolution = Some(resolution);
+        }
         let started = Instant::now();
-        let retrieved = retrieve::retrieve(&self.library, query, route).await?;
+        let mut retrieved = retrieve::retrieve(&self.library, query, route).await?;
         run.clock.record("retrieve", started, run.events).await?;
 
         let started = Instant::now();
@@ -145,23 +154,116 @@ impl Pipeline {
         } else {
             config.min_relevance
         };
+        let resolution = run.resolution.as_ref().expect("resolved above");
+        let seen: HashSet<String> = retrieved.iter().map(|r| r.hit.chunk_id.clone()).collect();
+        retrieved.extend(
+            self.section_hits(resolution)
+                .await?
+                .into_iter()
+                .filter(|hit| !seen.contains(&hit.chunk_id))
+                .map(|hit| Retrieved {
+                    hit,
+                    tier: Tier::Primary,
+                }),
+        );
         let terms = terms::content_terms(&run.question, run.language);
-        let cited = references::find(&run.question);
-        let scored = tiering::score(retrieved, &terms, &cited, run.language);
-        let mut candidates = tiering::select(
-            scored,
+        let mut scored = tiering::score(retrieved, &terms, &[], run.language);
+        for candidate in &mut scored {
+            candidate.reference = reference_match(resolution, &candidate.hit);
+            candidate.recalibrate();
+        }
+        let (sections, others): (Vec<Candidate>, Vec<Candidate>) = scored
+            .into_iter()
+            .partition(|c| c.reference == ReferenceMatch::Hit);
+        let mut candidates = distinct_texts(sections);
+        candidates.truncate(config.rerank_candidates);
+        candidates.extend(tiering::select(
+            others,
             config.max_chunks_per_document,
             floor,
-            config.rerank_candidates,
-        );
+            config.rerank_candidates - candidates.len(),
+        ));
         run.clock.record("tier", started, run.events).await?;
 
         if rerank {
             let started = Instant::now();
             rerank::rerank(&self.library, &run.question, &mut candidates).await?;
+            sections_first(&mut candidates);
             run.clock.record("rerank", started, run.events).await?;
         }
         Ok(candidates)
+    }
+
+    /// The documents, versions and sections the question names, resolved against the
+    /// documents of the collections it may be answered from.
+    async fn resolve(&self, run: &Run<'_>) -> AppResult<Resolution> {
+        let collections: Vec<String> = if run.request.collections.is_empty() {
+            self.library
+                .collections()
+                .await?
+                .into_iter()
+                .map(|c| c.name)
+                .collect()
+        } else {
+            run.request.collections.clone()
+        };
+        let catalogs = self
+            .subjects
+            .subjects(&self.library, &collections, &self.assets.abbreviations)
+            .await?;
+        let subjects: Vec<&Subject> = catalogs.iter().flat_map(|c| c.iter()).collect();
+        let resolution = subjects::resolve(&run.question, &subjects);
+        if !resolution.named.is_empty() || !resolution.unheld.is_empty() {
+            let named: Vec<&str> = resolution.named.iter().map(|s| s.name.as_str()).collect();
+            let unheld: Vec<&str> = resolution
+                .unheld
+                .iter()
+                .map(|u| u.written.as_str())
+                .collect();
+            run.thought(
+                "resolve",
+                format!("the question names {named:?}; the collection holds no {unheld:?}"),
+            )
+            .await?;
+        }
+        Ok(resolution)
+    }
+
+    /// The chunks of the sections the question cites in the documents it names (of at most
+    /// [`MAX_SECTION_OWNERS`] documents each; copies of one text once).
+    async fn section_hits(&self, resolution: &Resolution) -> AppResult<Vec<SearchHit>> {
+        let mut chunks_of: HashMap<String, Vec<ChunkInfo>> = HashMap::new();
+        let mut hits: Vec<SearchHit> = Vec::new();
+        for section in &resolution.sections {
+            for subject in section.subjects.iter().take(MAX_SECTION_OWNERS) {
+                if !chunks_of.contains_key(&subject.document_id) {
+                    let chunks = self
+                        .library
+                        .store()
+                        .document_chunks(&subject.document_id)
+                        .await?;
+                    chunks_of.insert(subject.document_id.clone(), chunks);
+                }
+                for chunk in &chunks_of[&subject.document_id] {
+                    let hit = SearchHit {
+                        chunk_id: chunk.id.clone(),
+                        document_id: subject.document_id.clone(),
+                        title: subject.title.clone(),
+                        collection: subject.collection.clone(),
+                        path: chunk.path.clone(),
+                        position: chunk.position,
+                        char_start: chunk.char_start,
+                        char_end: chunk.char_end,
+                        text: chunk.text.clone(),
+                        ..SearchHit::default()
+                    };
+                    if section.holds(&hit) {
+                        hits.push(hit);
+                    }
+                }
+            }
+        }
+        Ok(distinct_hits(hits))
     }
 
     /// CRAG: grade, drop the irrelevant, and while too few survive rewrite the query and
@@ -228,6 +330,7 @@ impl Pipeline {
             );
         }
         candidates.sort_by(|a, b| b.scores.relevance.total_cmp(&a.scores.relevance));
+        sections_first(&mut candidates);
         run.clock.record("crag", started, run.events).await?;
         Ok(candidates)
     }
@@ -251,16 +354,87 @@ pub(super) fn to_source(index: usize, candidate: &Candidate) -> Source {
     }
 }
 
-/// `high` when a primary source reaches `high_relevance`, `low` with any source, else
-/// `none`.
-pub(super) fn evidence_level(sources: &[Source], high_relevance: f64) -> EvidenceLevel {
-    let primary = Tier::Primary.as_str();
-    if sources.is_empty() {
-        EvidenceLevel::None
-    } else if sources
+/// Most documents whose copy of a cited section is fetched (a collection may hold many
+/// copies of one licence).
+const MAX_SECTION_OWNERS: usize = 3;
+
+/// How a chunk stands to the sections the question cites: the section itself (by the
+/// document's structure, in the document the question names) is a hit; a chunk that only
+/// refers to it (`the licenses granted in Section 2.1`) is neither hit nor miss; any other
+/// chunk is a miss. Without a cited section, nothing is asked.
+fn reference_match(resolution: &Resolution, hit: &SearchHit) -> ReferenceMatch {
+    if resolution.sections.is_empty() {
+        ReferenceMatch::NotAsked
+    } else if resolution.sections.iter().any(|section| section.holds(hit)) {
+        ReferenceMatch::Hit
+    } else if resolution
+        .sections
         .iter()
-        .any(|s| s.tier == primary && s.scores.relevance >= high_relevance)
+        .any(|section| references::refers_to(&section.reference, &hit.text, &hit.path))
     {
+        ReferenceMatch::NotAsked
+    } else {
+        ReferenceMatch::Miss
+    }
+}
+
+/// `text` with runs of whitespace as one space: copies of a text wrapped alike compare equal.
+fn folded(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `hits` without repeated texts (copies of one licence in several documents).
+fn distinct_hits(hits: Vec<SearchHit>) -> Vec<SearchHit> {
+    let mut seen = HashSet::new();
+    hits.into_iter()
+        .filter(|hit| seen.insert(folded(&hit.text)))
+        .collect()
+}
+
+/// `candidates` without repeated texts, the most relevant copy kept, best first.
+fn distinct_texts(mut candidates: Vec<Candidate>) -> Vec<Candidate> {
+    candidates.sort_by(|a, b| b.scores.relevance.total_cmp(&a.scores.relevance));
+    let mut seen = HashSet::new();
+    candidates
+        .into_iter()
+        .filter(|c| seen.insert(folded(&c.hit.text)))
+        .collect()
+}
+
+/// Moves the cited sections' chunks before the others, each group keeping its order.
+fn sections_first(candidates: &mut [Candidate]) {
+    candidates.sort_by_key(|c| c.reference != ReferenceMatch::Hit);
+}
+
+/// The response's sources that are a section the question cites (1-based indexes).
+pub(super) fn cited_sections(candidates: &[Candidate]) -> Vec<u32> {
+    candidates
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.reference == ReferenceMatch::Hit)
+        .map(|(index, _)| index as u32 + 1)
+        .collect()
+}
+
+/// `high` when the answer cites a source that is a section the question cites (found by the
+/// documents' structure, never a passage that only mentions it) and that reaches
+/// `high_relevance`; `low` with any source; else `none`.
+pub(super) fn evidence_level(
+    sources: &[Source],
+    sections: &[u32],
+    cited: impl IntoIterator<Item = u32>,
+    high_relevance: f64,
+) -> EvidenceLevel {
+    if sources.is_empty() {
+        return EvidenceLevel::None;
+    }
+    let strong = |index: u32| {
+        sections.contains(&index)
+            && sources
+                .iter()
+                .any(|s| s.index == index && s.scores.relevance >= high_relevance)
+    };
+    if cited.into_iter().any(strong) {
         EvidenceLevel::High
     } else {
         EvidenceLevel::Low

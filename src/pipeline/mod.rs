@@ -29,6 +29,7 @@ mod reflect;
 mod request;
 mod rerank;
 mod retrieve;
+mod subjects;
 mod tiering;
 mod timing;
 
@@ -41,7 +42,7 @@ use std::time::{Duration, Instant};
 use assets::Assets;
 use cached::Lookup;
 use deadline::Deadline;
-use flow::{answer_usage, evidence_level, to_source};
+use flow::{answer_usage, cited_sections, evidence_level, to_source};
 use timing::Stopwatch;
 use types::*;
 
@@ -60,6 +61,8 @@ pub struct Pipeline {
     metrics: PipelineMetrics,
     /// Finished answers; `None` when `cache.answer_entries` is 0.
     answers: Option<AnswerCache>,
+    /// The documents of each collection by the names questions may call them.
+    subjects: subjects::Catalog,
 }
 
 /// What one answer knows so far.
@@ -75,6 +78,8 @@ struct Run<'a> {
     routing: Routing,
     gradings: Vec<Grading>,
     skipped: Vec<String>,
+    /// What the question names, once resolved against the collections' documents.
+    resolution: Option<subjects::Resolution>,
 }
 
 impl Run<'_> {
@@ -107,6 +112,7 @@ impl Pipeline {
             assets,
             metrics: PipelineMetrics::register(registry),
             answers,
+            subjects: subjects::Catalog::default(),
         };
         pipeline.warm_up();
         Ok(pipeline)
@@ -166,6 +172,7 @@ impl Pipeline {
             routing: Routing::default(),
             gradings: Vec::new(),
             skipped: Vec::new(),
+            resolution: None,
             request,
             events,
             deadline,
@@ -263,9 +270,14 @@ impl Pipeline {
         }
         candidates.retain(|c| c.scores.relevance >= config.min_relevance);
         candidates.truncate(config.max_sources);
-        if let Some(reason) = grounds::missing_grounds(&run.question, &candidates) {
+        if let Some(reason) = run
+            .resolution
+            .as_ref()
+            .and_then(|resolution| grounds::missing_grounds(resolution, &candidates))
+        {
             return self.refuse(run, reason).await;
         }
+        let sections = cited_sections(&candidates);
         let mut sources: Vec<Source> = candidates
             .iter()
             .enumerate()
@@ -274,13 +286,25 @@ impl Pipeline {
         if run.mode == AnswerMode::Assist {
             sources.truncate(generate::sources_within(&sources, config.context_tokens));
         }
-        self.respond(run, sources).await
+        self.respond(run, sources, &sections).await
     }
 
-    /// Generation, guardrail, citations and reflection over the chosen `sources`.
-    async fn respond(&self, run: &mut Run<'_>, sources: Vec<Source>) -> AppResult<Answer> {
+    /// Generation, guardrail, citations and reflection over the chosen `sources`, of which
+    /// `sections` (1-based) are a section the question cites.
+    async fn respond(
+        &self,
+        run: &mut Run<'_>,
+        sources: Vec<Source>,
+        sections: &[u32],
+    ) -> AppResult<Answer> {
         let config = &self.library.config().answer;
-        let mut level = evidence_level(&sources, config.high_relevance);
+        // Before generation: what the sources allow if the answer cites its sections.
+        let level = evidence_level(
+            &sources,
+            sections,
+            sections.iter().copied(),
+            config.high_relevance,
+        );
         run.events
             .send(PipelineEvent::Metadata(MetadataEvent {
                 mode: run.mode,
@@ -382,8 +406,19 @@ impl Pipeline {
             .await?;
         }
 
-        if run.mode == AnswerMode::Assist && config.reflection {
-            level = self.reflect(run, &checked.text, &sources, level).await?;
+        let mut level = evidence_level(
+            &sources,
+            sections,
+            checked.citations.iter().map(|citation| citation.source),
+            config.high_relevance,
+        );
+        if run.mode == AnswerMode::Assist {
+            level = if config.reflection {
+                self.reflect(run, &checked.text, &sources, level).await?
+            } else {
+                // A generated answer nothing checked is not known to be supported.
+                level.min(EvidenceLevel::Low)
+            };
         }
         Ok(Answer {
             answer: checked.text,
@@ -416,7 +451,8 @@ impl Pipeline {
         }
     }
 
-    /// Self-reflection: an answer its sources barely support gets evidence level `low`.
+    /// Self-reflection: an answer its sources barely support gets evidence level `low`, and
+    /// so does one the deadline left unchecked.
     async fn reflect(
         &self,
         run: &mut Run<'_>,
@@ -426,7 +462,7 @@ impl Pipeline {
     ) -> AppResult<EvidenceLevel> {
         if !run.deadline.allows_optional() {
             run.skipped.push("reflection".into());
-            return Ok(level);
+            return Ok(level.min(EvidenceLevel::Low));
         }
         let started = Instant::now();
         let texts: Vec<&str> = sources.iter().map(|s| s.snippet.as_str()).collect();

@@ -19,9 +19,11 @@ pub struct StatuteReference {
     pub law: Option<String>,
     /// Chapter number (`2 kap.`, `chapter 2`).
     pub chapter: Option<u32>,
-    /// Section number (`1 §`, `§ 6`, `section 4`).
+    /// Section number (`1 §`, `§ 6`, `section 4`; `3` of `section 3.2`).
     pub section: Option<u32>,
-    /// Article number (`Article 6`, `Art. 6`).
+    /// The further numbers of a dotted section or article (`[2]` of `section 3.2`).
+    pub subsections: Vec<u32>,
+    /// Article number (`Article 6`, `Art. 6`, `Article IV`).
     pub article: Option<u32>,
 }
 
@@ -109,10 +111,19 @@ static SWEDISH_LAW_NAME: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid Swedish law name regex")
 });
 
-/// English statute names: capitalised words ending in Act, Code, Regulation, ….
+/// English statute and instrument names: capitalised words (version numbers among them)
+/// ending in Act, Code, Regulation, Treaty, License, …; or in a lower-case "licence" after
+/// capitalised words (`the Mozilla licence`).
 static ENGLISH_LAW_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?:\b[Tt]he\s+)?(?:[A-Z][\p{L}'-]*\s+(?:(?:of|and|on|for|the|in)\s+)*)*\b(?:Act|Code|Regulation|Directive|Constitution|Convention|Ordinance|Statute)\b",
+        r"(?x)
+        (?:\b[Tt]he\s+)?
+        (?:
+            (?:(?:[A-Z][\p{L}'’-]*|\d+-[A-Z][\p{L}]*|\d+(?:\.\d+)+)\s+(?:(?:of|and|on|for|the|in)\s+)*)*
+            \b(?:Act|Code|Regulation|Directive|Constitution|Convention|Ordinance|Statute|Treaty
+               |Charter|Agreement|Exception|License|LICENSE|Licence|LICENCE)\b
+          | (?:[A-Z][\p{L}'’-]*\s+(?:\d+(?:\.\d+)+\s+)?)+(?:license|licence)\b
+        )",
     )
     .expect("valid English law name regex")
 });
@@ -145,10 +156,13 @@ static LOCATORS: LazyLock<Vec<LocatorPattern>> = LazyLock::new(|| {
             false,
         ),
         pattern(r"\b(?P<s>\d{1,4})\s*(?:[a-z]\s*)?§", false),
-        pattern(r"§\s*(?P<s>\d{1,4})\b", false),
-        pattern(r"\b(?:section\s*|sec\.\s*)(?P<s>\d{1,4})\b", false),
+        pattern(r"§\s*(?P<s>\d{1,4})(?P<sub>(?:\.\d{1,3})*)\b", false),
         pattern(
-            r"\b(?:article\s*|artikel\s*|art\.\s*)(?P<a>\d{1,4})\b",
+            r"\b(?:sections?\s*|sec\.\s*|clauses?\s*)(?P<s>\d{1,4})(?P<sub>(?:\.\d{1,3})*)\b",
+            false,
+        ),
+        pattern(
+            r"\b(?:article\s*|artikel\s*|art\.\s*)(?:(?P<a>\d{1,4})(?P<asub>(?:\.\d{1,3})*)\b|(?-i:(?P<roman>[IVXLC]{1,7}))\b)",
             false,
         ),
         pattern(r"\b(?P<c>\d{1,3})\s*:\s*(?P<s>\d{1,3})\b", true),
@@ -178,7 +192,17 @@ struct Locator {
     end: usize,
     chapter: Option<u32>,
     section: Option<u32>,
+    subsections: Vec<u32>,
     article: Option<u32>,
+}
+
+/// The byte spans of the chapter, section and article locators in `text` (`section 4`,
+/// `2 kap. 1 §`), without the statutes named next to them.
+pub fn locator_spans(text: &str) -> Vec<(usize, usize)> {
+    locators(text, &law_mentions(text))
+        .into_iter()
+        .map(|locator| (locator.start, locator.end))
+        .collect()
 }
 
 /// Every statute reference in `text`, in order of appearance.
@@ -226,55 +250,152 @@ pub fn find(text: &str) -> Vec<StatuteReference> {
         .collect()
 }
 
+/// A statute or instrument name found in a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LawName {
+    /// Byte offset where the name starts (after a capitalised sentence start).
+    pub start: usize,
+    /// Byte offset where it ends.
+    pub end: usize,
+    /// The name as written (a leading "the" kept, a Swedish genitive `s` dropped, SFS
+    /// numbers as `SFS 1974:152`).
+    pub name: String,
+    /// What kind of name it is.
+    pub kind: LawNameKind,
+}
+
+/// How a [`LawName`] names its statute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LawNameKind {
+    /// An SFS number (year, serial).
+    Sfs(u32, u32),
+    /// A known statute by abbreviation or name, given as its canonical abbreviation (`RF`).
+    Known(&'static str),
+    /// "Act" on its own.
+    Generic,
+    /// A name in words: `the Data Protection Act`, `Apache License`, `förvaltningslagen`.
+    Words,
+}
+
 /// The statute names in `text` as written (a leading "the" kept, a Swedish genitive `s`
 /// dropped, SFS numbers as `SFS 1974:152`), each once, in order of appearance.
 pub fn law_names(text: &str) -> Vec<String> {
-    let mut spans: Vec<(usize, usize, String)> = law_mentions(text)
-        .into_iter()
-        .map(|law| {
-            let name = if law.is_sfs {
-                law.law
-            } else {
-                strip_genitive(&text[law.start..law.end]).to_owned()
-            };
-            (law.start, law.end, name)
-        })
-        .collect();
-    spans.extend(SWEDISH_LAW_NAME.captures_iter(text).map(|captures| {
-        let whole = captures.get(0).expect("whole match");
-        let name = captures.name("name").expect("name group").as_str();
-        (whole.start(), whole.end(), name.to_owned())
-    }));
-    spans.extend(
-        ENGLISH_LAW_NAME
-            .find_iter(text)
-            .map(|found| (found.start(), found.end(), english_name(found.as_str()))),
-    );
     let mut names: Vec<String> = Vec::new();
-    for (_, _, name) in without_overlaps(spans, |(start, end, _)| (*start, *end)) {
-        if !names.contains(&name) {
-            names.push(name);
+    for found in law_name_spans(text) {
+        if !names.contains(&found.name) {
+            names.push(found.name);
         }
     }
     names
 }
 
-/// Whether `passage_text` or `passage_path` (e.g. `RF 2 kap. 1 §`, `GPL-3 §6`) contains
-/// `reference`.
+/// Every statute or instrument name in `text`, without overlaps, in order of appearance.
+pub fn law_name_spans(text: &str) -> Vec<LawName> {
+    let mut spans: Vec<LawName> = law_mentions(text)
+        .into_iter()
+        .map(|law| {
+            let (name, kind) = match sfs_number(&law.law).filter(|_| law.is_sfs) {
+                Some((year, serial)) => (law.law.clone(), LawNameKind::Sfs(year, serial)),
+                None => (
+                    strip_genitive(&text[law.start..law.end]).to_owned(),
+                    known_law(&law.law).map_or(LawNameKind::Generic, LawNameKind::Known),
+                ),
+            };
+            LawName {
+                start: law.start,
+                end: law.end,
+                name,
+                kind,
+            }
+        })
+        .collect();
+    spans.extend(SWEDISH_LAW_NAME.captures_iter(text).map(|captures| {
+        let whole = captures.get(0).expect("whole match");
+        let name = captures.name("name").expect("name group").as_str();
+        LawName {
+            start: whole.start(),
+            end: whole.end(),
+            name: name.to_owned(),
+            kind: LawNameKind::Words,
+        }
+    }));
+    spans.extend(ENGLISH_LAW_NAME.find_iter(text).map(|found| {
+        let (skipped, name) = english_name(found.as_str());
+        LawName {
+            start: found.start() + skipped,
+            end: found.end(),
+            name,
+            kind: LawNameKind::Words,
+        }
+    }));
+    without_overlaps(spans, |name| (name.start, name.end))
+}
+
+/// The canonical abbreviation of a known statute.
+fn known_law(abbreviation: &str) -> Option<&'static str> {
+    KNOWN_LAWS
+        .iter()
+        .find(|known| known.abbreviation == abbreviation)
+        .map(|known| known.abbreviation)
+}
+
+/// The canonical abbreviations of the known statutes `title` names, by SFS number or by
+/// name (`Regeringsformen (1974:152)` → `RF`).
+pub fn known_laws_named_by(title: &str) -> Vec<&'static str> {
+    let mut found: Vec<&'static str> = Vec::new();
+    for mention in law_mentions(title) {
+        let known = match sfs_number(&mention.law) {
+            Some(number) if mention.is_sfs => KNOWN_LAWS
+                .iter()
+                .find(|known| known.sfs == Some(number))
+                .map(|known| known.abbreviation),
+            _ => known_law(&mention.law),
+        };
+        if let Some(known) = known.filter(|known| !found.contains(known)) {
+            found.push(known);
+        }
+    }
+    found
+}
+
+/// Whether a passage (or a sentence of it, with its passage's path, e.g. `RF 2 kap. 1 §`,
+/// `GPL-3 §6`) is what `reference` points at.
+///
+/// Where the path gives the passage's place in its document's structure, that decides (see
+/// [`is_about`]): a sentence of another section that mentions the reference is a
+/// cross-reference, not a match. Where it does not, a mention in the text counts (see
+/// [`refers_to`]). A reference's statute must agree with the statute the path names, when it
+/// names one. A reference without a locator (an SFS number) needs its statute in the text or
+/// path.
+pub fn is_mentioned(reference: &StatuteReference, passage_text: &str, passage_path: &str) -> bool {
+    if !reference.has_locator() || path_position(passage_path) == Position::default() {
+        return refers_to(reference, passage_text, passage_path);
+    }
+    laws_allow(reference, passage_path) && is_about(reference, passage_text, passage_path)
+}
+
+/// Whether the statute the path names, when it names one, can be the reference's.
+fn laws_allow(reference: &StatuteReference, passage_path: &str) -> bool {
+    let Some(law) = &reference.law else {
+        return true;
+    };
+    let path_laws = law_mentions(passage_path);
+    path_laws.is_empty() || path_laws.iter().any(|mention| same_law(law, &mention.law))
+}
+
+/// Whether `passage_text` or `passage_path` writes `reference`, wherever it stands (a
+/// heading or a cross-reference alike).
 ///
 /// A reference with a chapter and a section needs both to match (a section in the text may
 /// take its chapter from the path); a lone section or article number matches `Article N`,
 /// `Section N`, `N §` and `§ N`. A reference's statute must agree with the statute the path
 /// names, when it names one, and with the statute written at the matching locator. A
 /// reference without a locator (an SFS number) needs its statute in the text or path.
-pub fn is_mentioned(reference: &StatuteReference, passage_text: &str, passage_path: &str) -> bool {
-    let path_laws = law_mentions(passage_path);
-    if let Some(law) = &reference.law
-        && !path_laws.is_empty()
-        && !path_laws.iter().any(|mention| same_law(law, &mention.law))
-    {
+pub fn refers_to(reference: &StatuteReference, passage_text: &str, passage_path: &str) -> bool {
+    if !laws_allow(reference, passage_path) {
         return false;
     }
+    let path_laws = law_mentions(passage_path);
     if !reference.has_locator() {
         return reference.law.as_deref().is_some_and(|law| {
             names_law(passage_text, law) || path_laws.iter().any(|m| same_law(law, &m.law))
@@ -285,6 +406,279 @@ pub fn is_mentioned(reference: &StatuteReference, passage_text: &str, passage_pa
     in_path.iter().chain(&find(passage_text)).any(|found| {
         locator_matches(reference, found, path_chapter) && laws_agree(&reference.law, &found.law)
     })
+}
+
+/// Whether a chunk is (part of) the chapter, section or article `reference` points at, by
+/// the document's structure: the numbering of the chunk's structural `path` (`3.
+/// Responsibilities > 3.2`, `Section 4`, `2 kap. > 1 §`, `2 kap. 1 §`), or a heading line of
+/// its `text` (a line at the start or after a blank line that opens with a section number, as
+/// in a chunk that holds two short sections). A sentence that merely mentions the section (a
+/// cross-reference, "as described in Section 3.1") is not the section. The statute the
+/// reference names is not checked here: the caller knows which document the chunk is from.
+pub fn is_about(reference: &StatuteReference, text: &str, path: &str) -> bool {
+    reference.has_locator()
+        && structural_positions(text, path)
+            .iter()
+            .any(|position| position.is_within(reference))
+}
+
+/// Where a piece of a document sits in its structure.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Position {
+    /// Chapter number (`2 kap.`, `Chapter 2`).
+    chapter: Option<u32>,
+    /// Section or article number with its dotted subsections (`[3, 2]` for `3.2`).
+    numbers: Vec<u32>,
+    /// Whether the last number came from a bare numbered heading (`4. Redistribution.`)
+    /// rather than a keyword (`Section 4`, `Article 6`, `1 §`).
+    bare: bool,
+}
+
+impl Position {
+    /// Whether this position is inside what `reference` points at.
+    fn is_within(&self, reference: &StatuteReference) -> bool {
+        if reference.chapter.is_some() && self.chapter != reference.chapter {
+            return false;
+        }
+        let wanted: Vec<u32> = reference
+            .section
+            .or(reference.article)
+            .into_iter()
+            .chain(reference.subsections.iter().copied())
+            .collect();
+        if wanted.is_empty() {
+            return reference.chapter.is_some();
+        }
+        self.numbers.starts_with(&wanted)
+    }
+
+    /// This position with `marker` read after it (`3.` then `3.2` is `[3, 2]`; `Article 5`
+    /// then `1.` is `[5, 1]`; `2 kap.` then `1 §` is chapter 2, `[1]`).
+    fn then(&self, marker: Marker) -> Position {
+        match marker {
+            Marker::Chapter(chapter) => Position {
+                chapter: Some(chapter),
+                numbers: Vec::new(),
+                bare: false,
+            },
+            Marker::Keyword(numbers) => Position {
+                chapter: self.chapter,
+                numbers,
+                bare: false,
+            },
+            Marker::Bare(numbers) => {
+                let numbers = if numbers.starts_with(&self.numbers) || self.numbers.is_empty() {
+                    numbers
+                } else {
+                    self.numbers.iter().copied().chain(numbers).collect()
+                };
+                Position {
+                    chapter: self.chapter,
+                    numbers,
+                    bare: true,
+                }
+            }
+        }
+    }
+
+    /// The position of a heading `marker` found inside a chunk at this (path) position: a
+    /// dotted or keyword number stands on its own; a bare `N.` after a bare `M.` with N > M
+    /// is the next section (a chunk holding two short sections), otherwise a sub-clause.
+    fn heading(&self, marker: Marker) -> Position {
+        match &marker {
+            Marker::Bare(numbers)
+                if numbers.len() == 1
+                    && self.bare
+                    && self.numbers.len() == 1
+                    && numbers[0] > self.numbers[0] =>
+            {
+                Position {
+                    chapter: self.chapter,
+                    numbers: numbers.clone(),
+                    bare: true,
+                }
+            }
+            Marker::Bare(numbers) if numbers.len() > 1 => Position {
+                chapter: self.chapter,
+                numbers: numbers.clone(),
+                bare: true,
+            },
+            _ => self.then(marker),
+        }
+    }
+}
+
+/// One structural marker of a path segment or heading line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Marker {
+    /// `2 kap.`, `Chapter 2`, `Kapitel 2`.
+    Chapter(u32),
+    /// `Section 4`, `Article 6`, `§ 6`, `1 §`, `Clause 3.2`.
+    Keyword(Vec<u32>),
+    /// A numbered heading: `4.`, `3.2.`, `1.0.1`.
+    Bare(Vec<u32>),
+}
+
+/// A keyword marker at the start of the text it is matched against.
+static KEYWORD_MARKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)^[\s,;:*\#=|>_-]*(?:
+            (?P<chapter>\d{1,3})\s*(?:[a-z]\s+)?kap(?:itlet\b|\.|\b)
+          | (?:chapter|kapitel)\s+(?:(?P<chapter_number>\d{1,3})|(?-i:(?P<chapter_roman>[IVXLC]{1,7})))\b
+          | (?:sections?|sec\.|articles?|art\.|artikel|clauses?|paragraph)\s*
+              (?:(?P<keyword>\d{1,4}(?:\.\d{1,3})*)|(?-i:(?P<keyword_roman>[IVXLC]{1,7})))\b\.?
+          | §\s*(?P<sign>\d{1,4}(?:\.\d{1,3})*)\b
+          | (?P<swedish>\d{1,4})\s*(?:[a-z]\s*)?§
+        )",
+    )
+    .expect("valid keyword marker regex")
+});
+
+/// A bare numbered heading at the start of the text it is matched against (`4. `, `3.2. `,
+/// `*  6. Disclaimer`), never a year or an SFS number.
+static BARE_MARKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[\s*\#=|>_-]*(?P<number>\d{1,3}(?:\.\d{1,3})*)(?:\.|\)|\s|$)")
+        .expect("valid bare marker regex")
+});
+
+/// What may follow a heading marker on a heading line: a capitalised word, a quoted or
+/// parenthesised term, or nothing.
+static HEADING_REST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^[\s.)]*(?:$|["“'(\[]?\p{Lu}|["“])"#).expect("valid heading rest regex")
+});
+
+/// The markers at the start of `segment`: keyword markers one after another (`2 kap. 1 §`,
+/// `Chapter 2 Section 1`), else one bare numbered heading; and where they end.
+fn leading_markers(segment: &str) -> (Vec<Marker>, usize) {
+    let mut markers = Vec::new();
+    let mut end = 0;
+    while let Some(captures) = KEYWORD_MARKER.captures(&segment[end..]) {
+        let whole = captures.get(0).expect("whole match");
+        if whole.as_str().trim().is_empty() {
+            break;
+        }
+        let numbers = |name: &str| captures.name(name).map(|m| dotted_numbers(m.as_str()));
+        let roman = |name: &str| captures.name(name).and_then(|m| roman_value(m.as_str()));
+        let marker = if let Some(chapter) = numbers("chapter").or(numbers("chapter_number")) {
+            chapter.first().copied().map(Marker::Chapter)
+        } else if let Some(chapter) = roman("chapter_roman") {
+            Some(Marker::Chapter(chapter))
+        } else {
+            numbers("keyword")
+                .or(numbers("sign"))
+                .or(numbers("swedish"))
+                .or(roman("keyword_roman").map(|n| vec![n]))
+                .map(Marker::Keyword)
+        };
+        let Some(marker) = marker else { break };
+        markers.push(marker);
+        end += whole.end();
+    }
+    if markers.is_empty()
+        && let Some(captures) = BARE_MARKER.captures(segment)
+    {
+        let number = captures.name("number").expect("number group");
+        markers.push(Marker::Bare(dotted_numbers(number.as_str())));
+        end = number.end();
+    }
+    (markers, end)
+}
+
+/// The position a structural path names: its segments (`>`-separated) read in order. A
+/// segment may open with its statute's abbreviation (`RF 2 kap. 1 §`, `GPL-3 §6`, as
+/// answers label their quotes).
+fn path_position(path: &str) -> Position {
+    let mut position = Position::default();
+    for segment in path.split('>') {
+        let (mut markers, _) = leading_markers(segment);
+        if markers.is_empty()
+            && let Some(captures) = LEADING_ABBREVIATION.captures(segment)
+        {
+            let rest = &segment[captures.get(0).expect("whole match").end()..];
+            markers = leading_markers(rest)
+                .0
+                .into_iter()
+                .filter(|marker| !matches!(marker, Marker::Bare(_)))
+                .collect();
+        }
+        for marker in markers {
+            position = position.then(marker);
+        }
+    }
+    position
+}
+
+/// A statute abbreviation opening a path segment (`RF `, `BrB `, `GPL-3 `).
+static LEADING_ABBREVIATION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*\p{Lu}[\p{L}]*(?:-\d+(?:\.\d+)*)?\s+").expect("valid abbreviation regex")
+});
+
+/// The positions of a chunk: its path's, and that of every heading line in its text.
+fn structural_positions(text: &str, path: &str) -> Vec<Position> {
+    let from_path = path_position(path);
+    let mut positions = vec![from_path.clone()];
+    let mut context = from_path;
+    let mut after_break = true;
+    for line in text.lines() {
+        let content = line.trim();
+        if content.is_empty() || is_rule(content) {
+            after_break = true;
+            continue;
+        }
+        if after_break {
+            let (markers, end) = leading_markers(line);
+            if !markers.is_empty() && HEADING_REST.is_match(&line[end..]) {
+                let mut position = context.clone();
+                for marker in markers {
+                    if let Marker::Chapter(_) = marker {
+                        position = position.then(marker);
+                        context = position.clone();
+                    } else {
+                        position = position.heading(marker);
+                    }
+                }
+                positions.push(position);
+            }
+        }
+        after_break = false;
+    }
+    positions
+}
+
+/// Whether a line is only a rule of `-`, `=`, `*` or `_` (a heading's underline).
+fn is_rule(line: &str) -> bool {
+    line.len() >= 3 && line.chars().all(|c| matches!(c, '-' | '=' | '*' | '_'))
+}
+
+/// The numbers of a dotted number (`3.2` → `[3, 2]`; `.2.1` → `[2, 1]`).
+fn dotted_numbers(dotted: &str) -> Vec<u32> {
+    dotted
+        .split('.')
+        .filter(|part| !part.is_empty())
+        .map_while(|part| part.parse().ok())
+        .collect()
+}
+
+/// The value of an upper-case Roman numeral (`IV` → 4), `None` when it is not one.
+fn roman_value(numeral: &str) -> Option<u32> {
+    let digit = |c: char| match c {
+        'I' => Some(1),
+        'V' => Some(5),
+        'X' => Some(10),
+        'L' => Some(50),
+        'C' => Some(100),
+        _ => None,
+    };
+    let digits: Vec<u32> = numeral.chars().map(digit).collect::<Option<_>>()?;
+    let mut total = 0;
+    for (index, &value) in digits.iter().enumerate() {
+        if digits.get(index + 1).is_some_and(|&next| next > value) {
+            total -= value as i64;
+        } else {
+            total += value as i64;
+        }
+    }
+    u32::try_from(total).ok().filter(|&value| value > 0)
 }
 
 /// Whether `found` points at `wanted`'s chapter/section/article; a found section without a
@@ -406,12 +800,19 @@ fn locators(text: &str, laws: &[LawMention]) -> Vec<Locator> {
                 continue;
             }
             let number = |name| captures.name(name).and_then(|m| m.as_str().parse().ok());
+            let roman = captures.name("roman").and_then(|m| roman_value(m.as_str()));
+            let subsections = ["sub", "asub"]
+                .into_iter()
+                .filter_map(|name| captures.name(name))
+                .flat_map(|m| dotted_numbers(m.as_str()))
+                .collect();
             found.push(Locator {
                 start: whole.start(),
                 end: whole.end(),
                 chapter: number("c"),
                 section: number("s"),
-                article: number("a"),
+                subsections,
+                article: number("a").or(roman),
             });
         }
     }
@@ -457,6 +858,7 @@ fn located_reference(
         law: law.map(|law| law.law.clone()),
         chapter: locator.chapter,
         section: locator.section,
+        subsections: locator.subsections.clone(),
         article: locator.article,
     };
     (start, reference)
@@ -469,6 +871,7 @@ fn law_reference(text: &str, law: &LawMention) -> StatuteReference {
         law: Some(law.law.clone()),
         chapter: None,
         section: None,
+        subsections: Vec::new(),
         article: None,
     }
 }
@@ -478,20 +881,29 @@ const SENTENCE_STARTERS: &str = "does do did is are was were what which who how 
     can could will would should may might must under according in on of for and to see about";
 
 /// An English statute name without the capitalised sentence start before it
-/// (`Does the Act` → `the Act`), with a leading `The` lowercased.
-fn english_name(matched: &str) -> String {
-    let words: Vec<&str> = matched.split_whitespace().collect();
-    let starter = |word: &&&str| {
+/// (`Does the Act` → `the Act`), with a leading `The` lowercased; and the byte length of
+/// what was skipped.
+fn english_name(matched: &str) -> (usize, String) {
+    let starter = |word: &str| {
         SENTENCE_STARTERS
             .split_whitespace()
             .any(|starter| word.eq_ignore_ascii_case(starter))
     };
-    let skipped = words.iter().take_while(starter).count();
-    let mut name = words[skipped..].join(" ");
-    if let Some(rest) = name.strip_prefix("The ") {
-        name = format!("the {rest}");
+    let mut skipped = 0;
+    let mut rest = matched;
+    while let Some((word, after)) = rest.split_once(char::is_whitespace) {
+        if !starter(word) {
+            break;
+        }
+        let after = after.trim_start();
+        skipped = matched.len() - after.len();
+        rest = after;
     }
-    name
+    let mut name = rest.split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Some(after) = name.strip_prefix("The ") {
+        name = format!("the {after}");
+    }
+    (skipped, name)
 }
 
 /// `name` without a Swedish genitive `s` (`regeringsformens` → `regeringsformen`).
@@ -674,5 +1086,156 @@ mod tests {
         );
         assert_eq!(law_names("Does the Act apply?"), ["the Act"]);
         assert!(law_names("What does the law say about tryckfriheten?").is_empty());
+    }
+
+    #[test]
+    fn dotted_sections_roman_articles_and_clauses() {
+        let reference = one("MPL 2.0 section 3.2");
+        assert_eq!(numbers(&reference), (None, Some(3), None));
+        assert_eq!(reference.subsections, [2]);
+        assert_eq!(one("GPLv3 §6").section, Some(6));
+        assert_eq!(numbers(&one("Article IV")), (None, None, Some(4)));
+        assert_eq!(
+            numbers(&one("clause 2 of the BSD licence")),
+            (None, Some(2), None)
+        );
+        assert!(find("What does Apache License, Version 2.0, January 2004 say?").is_empty());
+    }
+
+    /// A chunk's text and path, as the chunker stores them.
+    fn about(question: &str, text: &str, path: &str) -> bool {
+        is_about(&one(question), text, path)
+    }
+
+    #[test]
+    fn sections_are_found_by_the_numbering_of_the_path() {
+        for (question, path) in [
+            (
+                "section 4",
+                "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION > 4. Redistribution.",
+            ),
+            ("section 4", "4. Redistribution"),
+            ("section 4", "Section 4"),
+            ("section 3.2", "3. Responsibilities > 3.2"),
+            (
+                "section 3.2",
+                "3. Responsibilities > 3.2. Distribution of Executable Form",
+            ),
+            (
+                "section 3",
+                "3. Responsibilities > 3.2. Distribution of Executable Form",
+            ),
+            (
+                "§6",
+                "TERMS AND CONDITIONS > 6. Conveying Non-Source Forms.",
+            ),
+            ("section 6", "*  6. Disclaimer of Warranty  *"),
+            ("RF 2 kap. 1 §", "2 kap. > 1 §"),
+            ("RF 2 kap. 1 §", "2 kap. 1 §"),
+            ("2 kap.", "2 kap. > 3 §"),
+            ("3 §", "3 §"),
+            ("Article 6", "Article 6"),
+            ("Article IV", "Article IV"),
+            ("chapter 2 section 1", "Chapter 2 Section 1"),
+        ] {
+            assert!(about(question, "", path), "{question} in {path:?}");
+        }
+        for (question, path) in [
+            (
+                "section 4",
+                "TERMS AND CONDITIONS > 14. Revised Versions of this License.",
+            ),
+            (
+                "section 3.2",
+                "3. Responsibilities > 3.1. Distribution of Source Form",
+            ),
+            ("section 3.2", "3. Responsibilities"),
+            ("RF 2 kap. 1 §", "1 kap. > 1 §"),
+            ("RF 2 kap. 1 §", "2 kap. > 2 §"),
+            ("section 15", "17. Interpretation of Sections 15 and 16."),
+            ("section 4", "Exhibit A - Source Code Form License Notice"),
+            ("section 2", "Version 2.0, January 2004"),
+        ] {
+            assert!(!about(question, "", path), "{question} in {path:?}");
+        }
+    }
+
+    #[test]
+    fn headings_in_the_text_count_and_cross_references_do_not() {
+        // Two short sections in one chunk, laid out as the Apache License lays them out.
+        let chunk = "   3. Grant of Patent License. Subject to the terms and conditions of\n      this License, each Contributor hereby grants to You a perpetual,\n      worldwide, non-exclusive, no-charge, royalty-free, irrevocable\n\n   4. Redistribution. You may reproduce and distribute copies of the\n      Work or Derivative Works thereof in any medium, with or without\n";
+        assert!(about("section 4", chunk, "3. Grant of Patent License."));
+        assert!(about("section 3", chunk, "3. Grant of Patent License."));
+        assert!(!about("section 5", chunk, "3. Grant of Patent License."));
+        // A section that only refers to others.
+        let definitions = "   1. Definitions.\n\n      \"License\" shall mean the terms and conditions for use, reproduction,\n      and distribution as defined by Sections 1 through 9 of this document.\n";
+        assert!(!about("section 9", definitions, "1. Definitions."));
+        let mpl = "3.1. Distribution of Source Form\n\nAll distribution of Covered Software in Source Code Form, including any\nModifications that You create or to which You contribute, must be under\nthe terms of this License. You must inform recipients that the Source\nCode Form of the Covered Software is governed by the terms of this\nLicense, and how they can obtain a copy of this License. You may not\nattempt to alter or restrict the recipients' rights in the Source Code\nForm.\n\n3.2. Distribution of Executable Form\n\nIf You distribute Covered Software in Executable Form then:\n";
+        assert!(about("section 3.2", mpl, ""));
+        assert!(!about("section 3.3", mpl, ""));
+        // A wrapped line that happens to start with a section number is no heading.
+        let wrapped = "   5. Submission of Contributions. Unless You explicitly state otherwise,\n      any Contribution intentionally submitted for inclusion in the Work\n      by You to the Licensor shall be under the terms and conditions of\n      this License, without any additional terms or conditions, as in\n      section\n      4. Notwithstanding the above\n";
+        assert!(!about(
+            "section 4",
+            wrapped,
+            "5. Submission of Contributions."
+        ));
+        // Swedish: the chapter comes from the path, the section from the text.
+        let swedish = "1 § Var och en är gentemot det allmänna tillförsäkrad yttrandefrihet.\n\n2 § Var och en är gentemot det allmänna skyddad mot tvång.\n";
+        assert!(about("RF 2 kap. 2 §", swedish, "2 kap."));
+        assert!(!about("RF 3 kap. 2 §", swedish, "2 kap."));
+        // Numbered sub-clauses of an article are not other articles.
+        let article = "1. Member States shall provide that\n\n2. The supervisory authority shall";
+        assert!(about("Article 5", article, "Article 5"));
+        assert!(!about("Article 2", article, "Article 5"));
+    }
+
+    #[test]
+    fn a_sentence_citing_another_section_is_no_mention_where_the_path_is_known() {
+        let section = one("section 4");
+        let cross = "terms of section 4, provided that you also meet all of these conditions:";
+        assert!(!is_mentioned(
+            &section,
+            cross,
+            "5. Conveying Modified Source Versions."
+        ));
+        assert!(refers_to(
+            &section,
+            cross,
+            "5. Conveying Modified Source Versions."
+        ));
+        assert!(is_mentioned(
+            &section,
+            "You may reproduce and distribute copies of the",
+            "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION > 4. Redistribution."
+        ));
+        // Without a path the mention is all there is to go by.
+        assert!(is_mentioned(&section, cross, ""));
+    }
+
+    #[test]
+    fn instrument_names_and_their_kinds() {
+        let names =
+            law_name_spans("Does the GNU General Public License apply, or RF, or SFS 2009:400?");
+        let found: Vec<(&str, LawNameKind)> =
+            names.iter().map(|n| (n.name.as_str(), n.kind)).collect();
+        assert_eq!(
+            found,
+            [
+                ("the GNU General Public License", LawNameKind::Words),
+                ("RF", LawNameKind::Known("RF")),
+                ("SFS 2009:400", LawNameKind::Sfs(2009, 400)),
+            ]
+        );
+        assert_eq!(
+            law_names("Is the Space Mining Treaty in force?"),
+            ["the Space Mining Treaty"]
+        );
+        assert_eq!(law_names("BSD 3-Clause License"), ["BSD 3-Clause License"]);
+        assert_eq!(known_laws_named_by("Regeringsformen (1974:152)"), ["RF"]);
+        assert_eq!(
+            known_laws_named_by("Lag (1982:80) om anställningsskydd"),
+            ["LAS"]
+        );
     }
 }

@@ -10,6 +10,7 @@ mod health;
 mod reindex;
 mod search;
 mod startup;
+mod texts;
 pub mod validate;
 
 pub use documents::{DocumentInput, DocumentListing};
