@@ -450,7 +450,10 @@ async fn an_unreadable_event_is_an_upstream_error() {
 
 #[tokio::test]
 async fn dropping_the_stream_frees_llama_cpp() {
-    let config = llama_config();
+    // A private server: on the shared one another test's generation could hold the
+    // single slot, and the timeout below would measure that test instead of this drop.
+    let server = LlamaCpp::start();
+    let config = generation_config("openai", &server.base);
     let generator = OpenAiGenerator::new(&config).unwrap();
     let mut essay = generator.generate(greedy(ESSAY, 1500));
     for _ in 0..2 {
