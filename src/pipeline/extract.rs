@@ -319,7 +319,7 @@ If You distribute Covered Software in Executable Form then:
     }
 
     #[test]
-    fn a_section_named_by_its_heading_is_quoted_from_its_start() {
+    fn a_section_named_by_its_heading_is_quoted_before_other_sections() {
         let gpl = "No covered work shall be deemed part of an effective technological\nmeasure \
                    under any applicable law fulfilling obligations under article\n11 of the WIPO \
                    copyright treaty adopted on 20 December 1996, or\nsimilar laws prohibiting or \
@@ -327,22 +327,33 @@ If You distribute Covered Software in Executable Form then:
                    work, you waive any legal power to forbid\ncircumvention of technological \
                    measures to the extent such circumvention\nis effected by exercising rights \
                    under this License.\n";
-        let passage = Passage {
-            source: 1,
-            text: gpl,
-            path: "3. Protecting Users' Legal Rights From Anti-Circumvention Law.",
-            char_start: 0,
-        };
+        let passages = [
+            Passage {
+                source: 1,
+                text: gpl,
+                path: "3. Protecting Users' Legal Rights From Anti-Circumvention Law.",
+                char_start: 0,
+            },
+            Passage {
+                source: 2,
+                text: "Nothing in this License limits your legal rights under applicable law.",
+                path: "17. Interpretation of Sections 15 and 16.",
+                char_start: 900,
+            },
+        ];
         let quotes = select_quotes(
             "What does the GPL say in Protecting Users' Legal Rights From Anti-Circumvention \
              Law?",
-            std::slice::from_ref(&passage),
+            &passages,
             AnalyzerLanguage::English,
-            1,
+            2,
         );
-        assert_eq!(quotes.len(), 1, "{quotes:?}");
+        assert_eq!(quotes.len(), 2, "{quotes:?}");
+        assert!(quotes.iter().all(|q| q.source == 1), "{quotes:?}");
         assert!(
-            quotes[0].text.starts_with("No covered work shall be deemed part"),
+            quotes[0]
+                .text
+                .starts_with("No covered work shall be deemed part"),
             "{quotes:?}"
         );
     }
