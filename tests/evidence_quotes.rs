@@ -210,3 +210,31 @@ async fn hard_wrapped_clauses_are_quoted_whole() {
         "{answer}"
     );
 }
+
+#[tokio::test]
+async fn the_spec_documents_the_quotes_of_an_answer() {
+    let server = TestServer::start().await;
+    let spec = expect_json(server.get("/openapi.json").await, StatusCode::OK).await;
+    let schemas = &spec["components"]["schemas"];
+    let quotes = &schemas["Answer"]["properties"]["quotes"];
+    assert_eq!(quotes["type"], "array", "{quotes}");
+    let quote = &schemas["Quote"];
+    for field in ["source", "path", "text", "char_start", "char_end"] {
+        assert!(
+            quote["properties"][field].is_object(),
+            "{field} missing: {quote}"
+        );
+        assert!(
+            quote["required"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|f| f == field)),
+            "{field} not required: {quote}"
+        );
+    }
+    assert!(
+        quote["properties"]["char_start"]["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("characters")),
+        "{quote}"
+    );
+}

@@ -18,6 +18,9 @@ const MIN_UNPUNCTUATED_WORDS: usize = 10;
 const MIN_SHARE_OF_BEST: f32 = 0.3;
 /// Most quotes from one passage.
 const MAX_PER_PASSAGE: usize = 2;
+/// Weight of a question term that a passage's structural path has but the sentence lacks:
+/// a question naming a section's heading is answered by that section's sentences.
+const PATH_TERM_WEIGHT: f32 = 0.5;
 
 /// A passage the answer may quote: a chunk of a document.
 pub struct Passage<'a> {
@@ -54,14 +57,25 @@ pub fn select_quotes(
         .flat_map(|(index, passage)| candidates_of(index, passage.text, language))
         .collect();
     let weights = idf(&wanted, &candidates);
+    let path_terms: Vec<HashSet<String>> = passages
+        .iter()
+        .map(|passage| analyze(language, passage.path).into_iter().collect())
+        .collect();
     let mut scored: Vec<(f32, &Candidate)> = candidates
         .iter()
         .map(|candidate| {
             let passage = &passages[candidate.passage];
             let lexical: f32 = wanted
                 .iter()
-                .filter(|t| candidate.terms.contains(*t))
-                .map(|t| weights[t])
+                .map(|t| {
+                    if candidate.terms.contains(t) {
+                        weights[t]
+                    } else if path_terms[candidate.passage].contains(t) {
+                        PATH_TERM_WEIGHT * weights[t]
+                    } else {
+                        0.0
+                    }
+                })
                 .sum();
             let sentence = &passage.text[candidate.sentence.start()..candidate.sentence.end()];
             let referenced = cited
@@ -301,6 +315,46 @@ If You distribute Covered Software in Executable Form then:
         assert_eq!(
             texts,
             ["You may create and distribute a Larger Work under terms of Your choice."]
+        );
+    }
+
+    #[test]
+    fn a_section_named_by_its_heading_is_quoted_before_other_sections() {
+        let gpl = "No covered work shall be deemed part of an effective technological\nmeasure \
+                   under any applicable law fulfilling obligations under article\n11 of the WIPO \
+                   copyright treaty adopted on 20 December 1996, or\nsimilar laws prohibiting or \
+                   restricting circumvention of such\nmeasures.\n\n  When you convey a covered \
+                   work, you waive any legal power to forbid\ncircumvention of technological \
+                   measures to the extent such circumvention\nis effected by exercising rights \
+                   under this License.\n";
+        let passages = [
+            Passage {
+                source: 1,
+                text: gpl,
+                path: "3. Protecting Users' Legal Rights From Anti-Circumvention Law.",
+                char_start: 0,
+            },
+            Passage {
+                source: 2,
+                text: "Nothing in this License limits your legal rights under applicable law.",
+                path: "17. Interpretation of Sections 15 and 16.",
+                char_start: 900,
+            },
+        ];
+        let quotes = select_quotes(
+            "What does the GPL say in Protecting Users' Legal Rights From Anti-Circumvention \
+             Law?",
+            &passages,
+            AnalyzerLanguage::English,
+            2,
+        );
+        assert_eq!(quotes.len(), 2, "{quotes:?}");
+        assert!(quotes.iter().all(|q| q.source == 1), "{quotes:?}");
+        assert!(
+            quotes[0]
+                .text
+                .starts_with("No covered work shall be deemed part"),
+            "{quotes:?}"
         );
     }
 
