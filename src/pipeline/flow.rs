@@ -449,3 +449,40 @@ pub(super) fn answer_usage(usage: Usage) -> AnswerUsage {
         total_tokens: usage.prompt_tokens + usage.completion_tokens,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::types::SourceScores;
+
+    fn source(index: u32, relevance: f64) -> Source {
+        let candidate = Candidate {
+            hit: SearchHit::default(),
+            tier: Tier::Primary,
+            scores: SourceScores {
+                relevance,
+                ..Default::default()
+            },
+            reference: ReferenceMatch::NotAsked,
+        };
+        to_source(index as usize, &candidate)
+    }
+
+    #[test]
+    fn high_evidence_needs_a_cited_section_the_question_cites() {
+        let sources = [source(1, 0.9), source(2, 0.65)];
+        // Source 2 is the section the question cites; the answer cites it.
+        assert_eq!(
+            evidence_level(&sources, &[2], [2], 0.6),
+            EvidenceLevel::High
+        );
+        // A strong source that is no cited section (a cross-reference) is not enough.
+        assert_eq!(evidence_level(&sources, &[2], [1], 0.6), EvidenceLevel::Low);
+        assert_eq!(
+            evidence_level(&sources, &[], [1, 2], 0.6),
+            EvidenceLevel::Low
+        );
+        assert_eq!(evidence_level(&sources, &[2], [2], 0.7), EvidenceLevel::Low);
+        assert_eq!(evidence_level(&[], &[], [], 0.6), EvidenceLevel::None);
+    }
+}

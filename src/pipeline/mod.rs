@@ -1,8 +1,10 @@
 //! The answer orchestrator and its stages, one file a stage:
 //!
-//! safety → (mode ∥ decontextualization) → intent routing → hybrid retrieval of the routed
-//! tiers → tiering (calibrated relevance, dedupe, floor) → rerank → optional CRAG → grounds
-//! check → generation by mode → guardrail → citation check → optional self-reflection.
+//! safety → (mode ∥ decontextualization) → intent routing → resolution of the documents,
+//! versions and sections the question names → hybrid retrieval of the routed tiers, with the
+//! cited sections' chunks → tiering (calibrated relevance, dedupe, floor) → rerank → optional
+//! CRAG → grounds check → generation by mode → guardrail → citation check → optional
+//! self-reflection.
 //! Each stage times itself; a stage's refusal is an answer with `saknas_underlag`, not an
 //! error. A fresh answer of the answer cache (`[cache] answer_entries`) skips them all.
 
