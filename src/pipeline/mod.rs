@@ -2,7 +2,9 @@
 //!
 //! safety → (mode ∥ decontextualization) → intent routing → hybrid retrieval of the routed
 //! tiers → tiering (calibrated relevance, dedupe, floor) → rerank → optional CRAG → grounds
-//! check → generation by mode → guardrail → citation check → optional self-reflection.
+//! check → generation by mode (quotes, or the generator) → support check of generated text
+//! (unsupported sentences dropped, quotes when too few are supported) → guardrail → citation
+//! check. `auto` hands a question to the generator only when `answer.auto_assist` allows it.
 //! Each stage times itself; a stage's refusal is an answer with `saknas_underlag`, not an
 //! error. A fresh answer of the answer cache (`[cache] answer_entries`) skips them all.
 
@@ -13,6 +15,7 @@ pub mod mode;
 pub mod references;
 pub mod rewrite;
 pub mod routing;
+pub mod support;
 pub mod terms;
 pub mod types;
 
@@ -25,7 +28,6 @@ mod events;
 mod flow;
 mod generate;
 mod grounds;
-mod reflect;
 mod request;
 mod rerank;
 mod retrieve;
@@ -42,6 +44,7 @@ use assets::Assets;
 use cached::Lookup;
 use deadline::Deadline;
 use flow::{answer_usage, evidence_level, to_source};
+use generate::Generated;
 use timing::Stopwatch;
 use types::*;
 
@@ -217,6 +220,18 @@ impl Pipeline {
             RequestedMode::Evidence => AnswerMode::Evidence,
         };
         run.clock.record("classify", started, run.events).await?;
+        if run.request.mode == RequestedMode::Auto
+            && run.mode == AnswerMode::Assist
+            && !config.auto_assist
+        {
+            run.mode = AnswerMode::Evidence;
+            run.thought(
+                "classify",
+                "answering with quotes: answer.auto_assist is off, so auto mode does not \
+                 hand questions to a generator not measured to stay grounded",
+            )
+            .await?;
+        }
 
         let started = Instant::now();
         let question = self.decontextualize(&run.request).await;
@@ -277,7 +292,9 @@ impl Pipeline {
         self.respond(run, sources).await
     }
 
-    /// Generation, guardrail, citations and reflection over the chosen `sources`.
+    /// The answer over the chosen `sources`: quotes, or a generated answer whose unsupported
+    /// sentences are dropped (quotes when too few are supported); then guardrail and
+    /// citations.
     async fn respond(&self, run: &mut Run<'_>, sources: Vec<Source>) -> AppResult<Answer> {
         let config = &self.library.config().answer;
         let mut level = evidence_level(&sources, config.high_relevance);
@@ -290,61 +307,76 @@ impl Pipeline {
                 evidence_level: level,
             }))
             .await?;
-        let started = Instant::now();
-        let (text, usage) = match run.mode {
-            AnswerMode::Evidence => {
-                let labels: Vec<String> = sources.iter().map(|s| self.label(s)).collect();
-                let passages: Vec<extract::Passage<'_>> = sources
-                    .iter()
-                    .zip(&labels)
-                    .map(|(s, label)| extract::Passage {
-                        source: s.index,
-                        text: &s.snippet,
-                        path: label,
+        let mut usage = AnswerUsage::default();
+        let mut supported_share = None;
+        let mut unsupported_sentences = Vec::new();
+        // Whether the text differs from the streamed tokens.
+        let mut replaced = false;
+        let text = if run.mode == AnswerMode::Evidence {
+            let started = Instant::now();
+            let quoted = self.quoted(run, &sources);
+            run.clock.record("generate", started, run.events).await?;
+            let Some(text) = quoted else {
+                return self
+                    .refuse(
+                        run,
+                        "no sentence of the sources answers the question".into(),
+                    )
+                    .await;
+            };
+            run.events
+                .send(PipelineEvent::Token(TokenEvent { text: text.clone() }))
+                .await?;
+            text
+        } else {
+            let generated = self.assist(run, &sources).await?;
+            usage = answer_usage(generated.usage);
+            if !config.reflection {
+                level = level.min(EvidenceLevel::Low);
+                generated.text
+            } else {
+                let support = self.check_support(run, &generated.text, &sources).await?;
+                let share = support.share();
+                supported_share = Some(share);
+                unsupported_sentences = support
+                    .unsupported()
+                    .map(|(text, reason)| UnsupportedSentence {
+                        text: text.into(),
+                        reason: reason.into(),
                     })
                     .collect();
-                let quotes = extract::select_quotes(
-                    &run.question,
-                    &passages,
-                    run.language,
-                    config.max_quotes,
-                );
-                run.clock.record("generate", started, run.events).await?;
-                if quotes.is_empty() {
-                    return self
-                        .refuse(
-                            run,
-                            "no sentence of the sources answers the question".into(),
-                        )
-                        .await;
-                }
-                let text = extract::render(&quotes);
-                run.events
-                    .send(PipelineEvent::Token(TokenEvent { text: text.clone() }))
+                replaced = !unsupported_sentences.is_empty();
+                if share > 0.0 && share >= config.support.min_share {
+                    if share < 1.0 {
+                        level = level.min(EvidenceLevel::Low);
+                    }
+                    support.kept()
+                } else {
+                    run.mode = AnswerMode::Evidence;
+                    run.thought(
+                        "support",
+                        format!(
+                            "{} of {} checked sentences are supported (at least {:.0}% needed); \
+                             answering with quotes",
+                            support.supported(),
+                            support.judged(),
+                            config.support.min_share * 100.0
+                        ),
+                    )
                     .await?;
-                (text, AnswerUsage::default())
-            }
-            _ => {
-                let generator = self.library.generator()?;
-                let messages = generate::assist_messages(
-                    &self.assets.prompts.assist_system,
-                    &sources,
-                    &run.request.history,
-                    &run.question,
-                );
-                let sampling = sampling_for(
-                    self.library.config(),
-                    run.mode,
-                    run.request.sampling.clone(),
-                );
-                let generated =
-                    generate::generate(generator, messages, sampling, run.events, &run.deadline)
-                        .await?;
-                run.clock.record("generate", started, run.events).await?;
-                if generated.cut_by_deadline {
-                    run.skipped.push("generation_cut_by_deadline".into());
+                    replaced = true;
+                    let Some(text) = self.quoted(run, &sources) else {
+                        return self
+                            .refuse(
+                                run,
+                                "the generated answer is not supported by its sources and no \
+                                 sentence of the sources answers the question"
+                                    .into(),
+                            )
+                            .await;
+                    };
+                    text
                 }
-                (generated.text, answer_usage(generated.usage))
             }
         };
 
@@ -355,7 +387,7 @@ impl Pipeline {
         if let Some(verdict) = unsafe_output {
             return self.refuse(run, verdict.reason).await;
         }
-        if !corrections.is_empty() {
+        if !corrections.is_empty() || replaced {
             run.events
                 .send(PipelineEvent::Corrections(CorrectionsEvent {
                     answer: corrected.clone(),
@@ -380,10 +412,6 @@ impl Pipeline {
             )
             .await?;
         }
-
-        if run.mode == AnswerMode::Assist && config.reflection {
-            level = self.reflect(run, &checked.text, &sources, level).await?;
-        }
         Ok(Answer {
             answer: checked.text,
             mode: run.mode,
@@ -398,11 +426,111 @@ impl Pipeline {
             removed_citations: checked.removed,
             corrections,
             gradings: std::mem::take(&mut run.gradings),
+            supported_share,
+            unsupported_sentences,
             skipped_stages: std::mem::take(&mut run.skipped),
             timings: run.clock.finish(),
             usage,
             cached: false,
         })
+    }
+
+    /// The quotes of `sources` that answer the question, rendered; `None` when no sentence
+    /// does.
+    fn quoted(&self, run: &Run<'_>, sources: &[Source]) -> Option<String> {
+        let labels: Vec<String> = sources.iter().map(|s| self.label(s)).collect();
+        let passages: Vec<extract::Passage<'_>> = sources
+            .iter()
+            .zip(&labels)
+            .map(|(s, label)| extract::Passage {
+                source: s.index,
+                text: &s.snippet,
+                path: label,
+            })
+            .collect();
+        let quotes = extract::select_quotes(
+            &run.question,
+            &passages,
+            run.language,
+            self.library.config().answer.max_quotes,
+        );
+        (!quotes.is_empty()).then(|| extract::render(&quotes))
+    }
+
+    /// The generator's answer over `sources`, streamed as tokens.
+    async fn assist(&self, run: &mut Run<'_>, sources: &[Source]) -> AppResult<Generated> {
+        let started = Instant::now();
+        let generator = self.library.generator()?;
+        let messages = generate::assist_messages(
+            &self.assets.prompts.assist_system,
+            sources,
+            &run.request.history,
+            &run.question,
+        );
+        let sampling = sampling_for(
+            self.library.config(),
+            run.mode,
+            run.request.sampling.clone(),
+        );
+        let generated =
+            generate::generate(generator, messages, sampling, run.events, &run.deadline).await?;
+        run.clock.record("generate", started, run.events).await?;
+        if generated.cut_by_deadline {
+            run.skipped.push("generation_cut_by_deadline".into());
+        }
+        Ok(generated)
+    }
+
+    /// Checks every sentence of the generated `text` against `sources`; reports the share
+    /// and each unsupported sentence as thoughts.
+    async fn check_support(
+        &self,
+        run: &mut Run<'_>,
+        text: &str,
+        sources: &[Source],
+    ) -> AppResult<support::Support> {
+        let started = Instant::now();
+        let config = &self.library.config().answer.support;
+        let labels: Vec<String> = sources
+            .iter()
+            .map(|s| format!("{} {}", s.title, self.label(s)))
+            .collect();
+        let evidence: Vec<support::Evidence<'_>> = sources
+            .iter()
+            .zip(&labels)
+            .map(|(s, label)| support::Evidence {
+                source: s.index,
+                text: &s.snippet,
+                label,
+            })
+            .collect();
+        let thresholds = support::Thresholds {
+            min_similarity: config.min_similarity as f32,
+            min_coverage: config.min_coverage as f32,
+        };
+        let checked = support::check(
+            self.library.embedder(),
+            text,
+            &evidence,
+            run.language,
+            thresholds,
+        )
+        .await?;
+        run.clock.record("support", started, run.events).await?;
+        run.thought(
+            "support",
+            format!(
+                "{} of {} checked sentences of the generated answer are supported by its sources",
+                checked.supported(),
+                checked.judged()
+            ),
+        )
+        .await?;
+        for (sentence, reason) in checked.unsupported() {
+            run.thought("support", format!("dropped {sentence:?}: {reason}"))
+                .await?;
+        }
+        Ok(checked)
     }
 
     /// A source's structural path with its law's abbreviation when the document title names
@@ -412,37 +540,6 @@ impl Pipeline {
             Some(law) if !source.path.is_empty() => format!("{law} {}", source.path),
             _ => source.path.clone(),
         }
-    }
-
-    /// Self-reflection: an answer its sources barely support gets evidence level `low`.
-    async fn reflect(
-        &self,
-        run: &mut Run<'_>,
-        answer: &str,
-        sources: &[Source],
-        level: EvidenceLevel,
-    ) -> AppResult<EvidenceLevel> {
-        if !run.deadline.allows_optional() {
-            run.skipped.push("reflection".into());
-            return Ok(level);
-        }
-        let started = Instant::now();
-        let texts: Vec<&str> = sources.iter().map(|s| s.snippet.as_str()).collect();
-        let share = reflect::supported_share(answer, &texts.join("\n"), run.language);
-        run.clock.record("reflection", started, run.events).await?;
-        run.thought(
-            "reflection",
-            format!(
-                "{:.0}% of the answer's sentences are supported by the sources",
-                share * 100.0
-            ),
-        )
-        .await?;
-        Ok(if share < 0.5 {
-            level.min(EvidenceLevel::Low)
-        } else {
-            level
-        })
     }
 
     /// Chat mode: the generator talks, without retrieval.
@@ -508,6 +605,8 @@ impl Pipeline {
             removed_citations: Vec::new(),
             corrections: Vec::new(),
             gradings: std::mem::take(&mut run.gradings),
+            supported_share: None,
+            unsupported_sentences: Vec::new(),
             skipped_stages: std::mem::take(&mut run.skipped),
             timings: run.clock.finish(),
             usage: AnswerUsage::default(),
