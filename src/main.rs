@@ -1,4 +1,4 @@
-//! Command line: `serve`, `ingest`, `openapi`.
+//! Command line: `serve`, `ingest`, `reindex`, `eval`, `openapi`, `keys`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 
 use constitutional_rag::auth::cli::KeysCommand;
 use constitutional_rag::config::Config;
+use constitutional_rag::eval::dev_run::{self, LibraryBackend};
+use constitutional_rag::eval::dev_set::DevSet;
 use constitutional_rag::eval::{EvalSet, evaluate, format_table};
 use constitutional_rag::ingest::files::{collect_files, ingest_files};
 use constitutional_rag::model::Language;
@@ -53,11 +55,23 @@ enum Command {
         #[arg(long)]
         collection: String,
     },
-    /// Evaluate retrieval on a labelled set (recall@k and MRR per mode, with and without
-    /// reranking) in a throw-away in-memory database.
+    /// Evaluate on a labelled set in a throw-away in-memory database: a directory is the
+    /// real-text development set (evidence answers and searches, per question kind), a JSON
+    /// file the synthetic retrieval set (recall@k and MRR per search mode).
     Eval {
-        /// The set, e.g. tests/data/retrieval_eval.json.
-        set: PathBuf,
+        /// The set: tests/data/legal_dev or tests/data/retrieval_eval.json.
+        #[arg(long = "set", value_name = "SET", required_unless_present = "set_path")]
+        set: Option<PathBuf>,
+        /// The set, as a positional argument (same as `--set`).
+        #[arg(value_name = "SET", conflicts_with = "set")]
+        set_path: Option<PathBuf>,
+        /// Where `just setup` installed the development corpus's packages.
+        #[arg(long, default_value = ".cache/legal-corpus")]
+        corpus: PathBuf,
+        /// Also write the scores (and, for the development set, every question's
+        /// observations) to this JSON file.
+        #[arg(long)]
+        json: Option<PathBuf>,
     },
     /// Print the OpenAPI document.
     Openapi,
@@ -89,7 +103,15 @@ async fn main() -> ExitCode {
             quiet,
         } => ingest(config, &paths, &collection, &language, quiet).await,
         Command::Reindex { collection } => reindex(config, &collection).await,
-        Command::Eval { set } => eval(config, &set).await,
+        Command::Eval {
+            set,
+            set_path,
+            corpus,
+            json,
+        } => {
+            let set = set.or(set_path).expect("clap requires a set");
+            eval(config, &set, &corpus, json.as_deref()).await
+        }
         Command::Openapi => openapi(config).await,
         Command::Keys { command } => constitutional_rag::auth::cli::run(&config, command).await,
     };
@@ -162,19 +184,37 @@ async fn reindex(config: Arc<Config>, collection: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn eval(config: Arc<Config>, set: &std::path::Path) -> anyhow::Result<()> {
-    let set = EvalSet::from_json(&std::fs::read_to_string(set)?)?;
+async fn eval(
+    config: Arc<Config>,
+    set: &std::path::Path,
+    corpus: &std::path::Path,
+    json: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let mut config = (*config).clone();
     config.storage.url = "mem://".into();
     config.cache.embedding_path = String::new();
     let library = Library::open(Arc::new(config)).await?;
-    let rows = evaluate(&library, &set).await?;
-    println!(
-        "{} queries over {} documents",
-        set.queries.len(),
-        set.documents.len()
-    );
-    print!("{}", format_table(&rows, library.reranker().name()));
+    let reranker = library.reranker().name().to_string();
+    let scores = if set.is_dir() {
+        let set = DevSet::load(set, corpus)?;
+        let report = dev_run::run(&set, &LibraryBackend::new(library)?).await?;
+        print!("{}", report.format_table(&reranker));
+        serde_json::to_value(&report)?
+    } else {
+        let set = EvalSet::from_json(&std::fs::read_to_string(set)?)?;
+        let rows = evaluate(&library, &set).await?;
+        println!(
+            "{} queries over {} documents",
+            set.queries.len(),
+            set.documents.len()
+        );
+        print!("{}", format_table(&rows, &reranker));
+        serde_json::to_value(&rows)?
+    };
+    if let Some(path) = json {
+        std::fs::write(path, serde_json::to_string_pretty(&scores)? + "\n")?;
+        println!("scores written to {}", path.display());
+    }
     Ok(())
 }
 

@@ -1,10 +1,10 @@
-//! Retrieval evaluation: ingest a labelled corpus, run its queries in every mode with and
-//! without reranking, and report recall@k and MRR.
+//! Retrieval evaluation on the synthetic statute set: ingest a labelled corpus, run its queries
+//! in every mode with and without reranking, and report recall@k and MRR.
 
 use std::collections::HashMap;
 use std::time::Instant;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
 use crate::model::{Language, SearchHit};
@@ -67,7 +67,7 @@ pub struct ExpectedSection {
 }
 
 /// Scores of one configuration.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct EvalRow {
     /// Retrieval signal.
     pub mode: SearchMode,
@@ -148,23 +148,15 @@ async fn score(
                 .position(|hit| answers(hit, labels, &query.expected)),
         );
     }
-    let count = set.queries.len().max(1) as f64;
-    let recall = RECALL_AT
-        .iter()
-        .map(|&k| found_at.iter().filter(|p| p.is_some_and(|p| p < k)).count() as f64 / count)
-        .collect();
-    let mrr = found_at
-        .iter()
-        .map(|p| p.map_or(0.0, |p| 1.0 / (p + 1) as f64))
-        .sum::<f64>()
-        / count;
-    latencies.sort_by(f64::total_cmp);
     Ok(EvalRow {
         mode,
         rerank,
-        recall,
-        mrr,
-        p50_ms: latencies.get(latencies.len() / 2).copied().unwrap_or(0.0),
+        recall: RECALL_AT
+            .iter()
+            .map(|&k| super::share_within(&found_at, k))
+            .collect(),
+        mrr: super::mean_reciprocal_rank(&found_at, depth),
+        p50_ms: super::median(&mut latencies),
     })
 }
 

@@ -1,0 +1,241 @@
+//! Runs the development set against a backend: ingest the corpus into one English collection,
+//! then for every question an evidence-mode answer and, for positives, a search in every mode
+//! with and without reranking. The backend is the library in process (`eval` subcommand) or
+//! a server over HTTP (`tests/legal_dev_eval.rs`); both report the same observations.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::dev_report::DevReport;
+use super::dev_set::{DevDocument, DevQuestion, DevSet, QuestionKind, contains_quote};
+use crate::error::AppResult;
+use crate::model::Language;
+use crate::pipeline::types::RequestedMode;
+use crate::pipeline::{AnswerRequest, Events, Pipeline};
+use crate::service::{DocumentInput, Library, SearchMode, SearchRequest};
+
+/// The collection the corpus is ingested into.
+pub const COLLECTION: &str = "legal-dev";
+
+/// Hits asked of each search and sources scored of each answer (MRR@10).
+pub const DEPTH: usize = 10;
+
+/// The search configurations scored, in report order.
+pub const SEARCHES: [(SearchMode, bool); 6] = [
+    (SearchMode::Bm25, false),
+    (SearchMode::Dense, false),
+    (SearchMode::Hybrid, false),
+    (SearchMode::Bm25, true),
+    (SearchMode::Dense, true),
+    (SearchMode::Hybrid, true),
+];
+
+/// What an answer looked like.
+#[derive(Debug, Clone, Default)]
+pub struct AnswerObservation {
+    /// The answer text.
+    pub text: String,
+    /// Whether it is a refusal (`saknas_underlag`).
+    pub refused: bool,
+    /// Why it refused, when it did.
+    pub refusal_reason: Option<String>,
+    /// The full text of each source, in citation order.
+    pub sources: Vec<String>,
+}
+
+/// Where the development set is run: ingestion, evidence answers and searches.
+pub trait DevBackend {
+    /// Creates `collection` (English) and stores every document in it.
+    fn ingest(
+        &self,
+        collection: &str,
+        documents: &[DevDocument],
+    ) -> impl Future<Output = AppResult<()>> + Send;
+
+    /// Answers `question` in evidence mode over `collection`.
+    fn answer(
+        &self,
+        collection: &str,
+        question: &str,
+    ) -> impl Future<Output = AppResult<AnswerObservation>> + Send;
+
+    /// The texts of the best [`DEPTH`] hits for `query` in `collection`.
+    fn search(
+        &self,
+        collection: &str,
+        query: &str,
+        mode: SearchMode,
+        rerank: bool,
+    ) -> impl Future<Output = AppResult<Vec<String>>> + Send;
+}
+
+/// One search of one question.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchOutcome {
+    /// Signal.
+    pub mode: SearchMode,
+    /// Whether candidates were reranked.
+    pub rerank: bool,
+    /// 0-based rank of the first hit containing the quote, within [`DEPTH`].
+    pub found_at: Option<usize>,
+    /// Latency in milliseconds.
+    pub ms: f64,
+}
+
+/// Everything observed for one question.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuestionOutcome {
+    /// The question's id.
+    pub id: String,
+    /// Its kind.
+    pub kind: QuestionKind,
+    /// Whether the answer refused.
+    pub refused: bool,
+    /// Why, when it refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal_reason: Option<String>,
+    /// 0-based rank of the first source containing the quote (positives).
+    pub answer_found_at: Option<usize>,
+    /// Whether the answer text contains the quote (positives).
+    pub answer_contains_quote: bool,
+    /// Answer latency in milliseconds.
+    pub answer_ms: f64,
+    /// The searches (positives only).
+    pub searches: Vec<SearchOutcome>,
+}
+
+/// Ingests the corpus through `backend`, asks every question and runs the searches, and
+/// scores the lot.
+pub async fn run(set: &DevSet, backend: &impl DevBackend) -> AppResult<DevReport> {
+    let started = Instant::now();
+    backend.ingest(COLLECTION, &set.documents).await?;
+    let ingest_ms = elapsed_ms(started);
+    let mut outcomes = Vec::with_capacity(set.questions.len());
+    for question in &set.questions {
+        outcomes.push(ask(backend, question).await?);
+    }
+    Ok(DevReport::score(set, outcomes, ingest_ms))
+}
+
+async fn ask(backend: &impl DevBackend, question: &DevQuestion) -> AppResult<QuestionOutcome> {
+    let started = Instant::now();
+    let answer = backend.answer(COLLECTION, &question.question).await?;
+    let answer_ms = elapsed_ms(started);
+    let quote = question.normalised_quote();
+    let found_in = |texts: &[String]| {
+        quote.as_deref().and_then(|quote| {
+            texts
+                .iter()
+                .take(DEPTH)
+                .position(|text| contains_quote(text, quote))
+        })
+    };
+    let mut searches = Vec::new();
+    if quote.is_some() {
+        for (mode, rerank) in SEARCHES {
+            let started = Instant::now();
+            let hits = backend
+                .search(COLLECTION, &question.question, mode, rerank)
+                .await?;
+            searches.push(SearchOutcome {
+                mode,
+                rerank,
+                found_at: found_in(&hits),
+                ms: elapsed_ms(started),
+            });
+        }
+    }
+    Ok(QuestionOutcome {
+        id: question.id.clone(),
+        kind: question.kind,
+        refused: answer.refused,
+        refusal_reason: answer.refusal_reason,
+        answer_found_at: found_in(&answer.sources),
+        answer_contains_quote: quote
+            .as_deref()
+            .is_some_and(|quote| contains_quote(&answer.text, quote)),
+        answer_ms,
+        searches,
+    })
+}
+
+fn elapsed_ms(started: Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+/// The library in this process, answering through the same [`Pipeline`] the server builds.
+/// Evidence answers need no generator, so none is started.
+pub struct LibraryBackend {
+    pipeline: Pipeline,
+}
+
+impl LibraryBackend {
+    /// A pipeline over `library`.
+    pub fn new(library: Library) -> AppResult<Self> {
+        Ok(Self {
+            pipeline: Pipeline::new(library.clone(), library.metrics())?,
+        })
+    }
+
+    fn library(&self) -> &Library {
+        self.pipeline.library()
+    }
+}
+
+impl DevBackend for LibraryBackend {
+    async fn ingest(&self, collection: &str, documents: &[DevDocument]) -> AppResult<()> {
+        self.library()
+            .create_collection(collection, "development set", Language::English)
+            .await?;
+        for document in documents {
+            let input = DocumentInput {
+                external_id: Some(document.entry.external_id.clone()),
+                title: Some(document.entry.title.clone()),
+                source: Some(format!(
+                    "{} {}",
+                    document.entry.package, document.entry.path
+                )),
+                text: document.text.clone(),
+                ..DocumentInput::default()
+            };
+            self.library().upsert_document(collection, input).await?;
+        }
+        Ok(())
+    }
+
+    async fn answer(&self, collection: &str, question: &str) -> AppResult<AnswerObservation> {
+        let request = AnswerRequest {
+            question: question.into(),
+            mode: RequestedMode::Evidence,
+            collections: vec![collection.into()],
+            ..AnswerRequest::default()
+        };
+        let answer = self.pipeline.answer(request, &Events::none()).await?;
+        Ok(AnswerObservation {
+            text: answer.answer,
+            refused: answer.saknas_underlag,
+            refusal_reason: answer.refusal_reason,
+            sources: answer.sources.into_iter().map(|s| s.snippet).collect(),
+        })
+    }
+
+    async fn search(
+        &self,
+        collection: &str,
+        query: &str,
+        mode: SearchMode,
+        rerank: bool,
+    ) -> AppResult<Vec<String>> {
+        let request = SearchRequest {
+            query: query.into(),
+            collections: vec![collection.into()],
+            mode: Some(mode),
+            limit: Some(DEPTH as u32),
+            filter: None,
+            rerank,
+        };
+        let (_, hits) = self.library().search(&request).await?;
+        Ok(hits.into_iter().map(|hit| hit.text).collect())
+    }
+}
