@@ -72,7 +72,8 @@ pub struct SupportConfig {
     /// Least cosine similarity (sentence encoder) between an answer sentence and a sentence
     /// of its sources.
     pub min_similarity: f64,
-    /// Least share of an answer sentence's content terms found in its sources.
+    /// Least share of an answer sentence's content terms (those not in the source's title or
+    /// path) found in the source sentence it restates.
     pub min_coverage: f64,
     /// Least share of an answer's checked sentences that must be supported; below it the
     /// answer falls back to quotes.
@@ -133,8 +134,8 @@ impl Default for AnswerConfig {
 impl Default for SupportConfig {
     fn default() -> Self {
         Self {
-            min_similarity: 0.6,
-            min_coverage: 0.6,
+            min_similarity: 0.65,
+            min_coverage: 0.7,
             min_share: 0.5,
         }
     }

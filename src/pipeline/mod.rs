@@ -65,6 +65,35 @@ pub struct Pipeline {
     answers: Option<AnswerCache>,
 }
 
+/// The answer text before guardrail and citations, or why there is none.
+enum Draft {
+    Text(Drafted),
+    Refusal(String),
+}
+
+/// An answer text and what producing it found.
+struct Drafted {
+    text: String,
+    usage: AnswerUsage,
+    supported_share: Option<f64>,
+    unsupported_sentences: Vec<UnsupportedSentence>,
+    /// Whether the text is not what was streamed as tokens.
+    replaces_tokens: bool,
+}
+
+impl Drafted {
+    /// `text`, streamed as it is, with nothing generated or checked.
+    fn of(text: String) -> Self {
+        Self {
+            text,
+            usage: AnswerUsage::default(),
+            supported_share: None,
+            unsupported_sentences: Vec::new(),
+            replaces_tokens: false,
+        }
+    }
+}
+
 /// What one answer knows so far.
 struct Run<'a> {
     request: AnswerRequest,
@@ -307,78 +336,16 @@ impl Pipeline {
                 evidence_level: level,
             }))
             .await?;
-        let mut usage = AnswerUsage::default();
-        let mut supported_share = None;
-        let mut unsupported_sentences = Vec::new();
-        // Whether the text differs from the streamed tokens.
-        let mut replaced = false;
-        let text = if run.mode == AnswerMode::Evidence {
-            let started = Instant::now();
-            let quoted = self.quoted(run, &sources);
-            run.clock.record("generate", started, run.events).await?;
-            let Some(text) = quoted else {
-                return self
-                    .refuse(
-                        run,
-                        "no sentence of the sources answers the question".into(),
-                    )
-                    .await;
-            };
-            run.events
-                .send(PipelineEvent::Token(TokenEvent { text: text.clone() }))
-                .await?;
-            text
+        let draft = if run.mode == AnswerMode::Evidence {
+            self.quote_draft(run, &sources).await?
         } else {
-            let generated = self.assist(run, &sources).await?;
-            usage = answer_usage(generated.usage);
-            if !config.reflection {
-                level = level.min(EvidenceLevel::Low);
-                generated.text
-            } else {
-                let support = self.check_support(run, &generated.text, &sources).await?;
-                let share = support.share();
-                supported_share = Some(share);
-                unsupported_sentences = support
-                    .unsupported()
-                    .map(|(text, reason)| UnsupportedSentence {
-                        text: text.into(),
-                        reason: reason.into(),
-                    })
-                    .collect();
-                replaced = !unsupported_sentences.is_empty();
-                if share > 0.0 && share >= config.support.min_share {
-                    if share < 1.0 {
-                        level = level.min(EvidenceLevel::Low);
-                    }
-                    support.kept()
-                } else {
-                    run.mode = AnswerMode::Evidence;
-                    run.thought(
-                        "support",
-                        format!(
-                            "{} of {} checked sentences are supported (at least {:.0}% needed); \
-                             answering with quotes",
-                            support.supported(),
-                            support.judged(),
-                            config.support.min_share * 100.0
-                        ),
-                    )
-                    .await?;
-                    replaced = true;
-                    let Some(text) = self.quoted(run, &sources) else {
-                        return self
-                            .refuse(
-                                run,
-                                "the generated answer is not supported by its sources and no \
-                                 sentence of the sources answers the question"
-                                    .into(),
-                            )
-                            .await;
-                    };
-                    text
-                }
-            }
+            self.assist_draft(run, &sources, &mut level).await?
         };
+        let draft = match draft {
+            Draft::Text(draft) => draft,
+            Draft::Refusal(reason) => return self.refuse(run, reason).await,
+        };
+        let text = draft.text;
 
         let started = Instant::now();
         let (corrected, corrections) = self.assets.constitution.apply(&text);
@@ -387,7 +354,7 @@ impl Pipeline {
         if let Some(verdict) = unsafe_output {
             return self.refuse(run, verdict.reason).await;
         }
-        if !corrections.is_empty() || replaced {
+        if !corrections.is_empty() || draft.replaces_tokens {
             run.events
                 .send(PipelineEvent::Corrections(CorrectionsEvent {
                     answer: corrected.clone(),
@@ -426,13 +393,94 @@ impl Pipeline {
             removed_citations: checked.removed,
             corrections,
             gradings: std::mem::take(&mut run.gradings),
-            supported_share,
-            unsupported_sentences,
+            supported_share: draft.supported_share,
+            unsupported_sentences: draft.unsupported_sentences,
             skipped_stages: std::mem::take(&mut run.skipped),
             timings: run.clock.finish(),
-            usage,
+            usage: draft.usage,
             cached: false,
         })
+    }
+
+    /// Evidence mode: the quotes of `sources` that answer the question, sent as one token.
+    async fn quote_draft(&self, run: &mut Run<'_>, sources: &[Source]) -> AppResult<Draft> {
+        let started = Instant::now();
+        let quoted = self.quoted(run, sources);
+        run.clock.record("generate", started, run.events).await?;
+        let Some(text) = quoted else {
+            return Ok(Draft::Refusal(
+                "no sentence of the sources answers the question".into(),
+            ));
+        };
+        run.events
+            .send(PipelineEvent::Token(TokenEvent { text: text.clone() }))
+            .await?;
+        Ok(Draft::Text(Drafted::of(text)))
+    }
+
+    /// Assist mode: the generator's answer without the sentences `sources` do not support,
+    /// or the quotes when too few are supported (the run's mode becomes evidence). `level`
+    /// drops to `low` unless every checked sentence is supported.
+    async fn assist_draft(
+        &self,
+        run: &mut Run<'_>,
+        sources: &[Source],
+        level: &mut EvidenceLevel,
+    ) -> AppResult<Draft> {
+        let config = &self.library.config().answer;
+        let generated = self.assist(run, sources).await?;
+        let usage = answer_usage(generated.usage);
+        if !config.reflection {
+            *level = (*level).min(EvidenceLevel::Low);
+            return Ok(Draft::Text(Drafted {
+                usage,
+                ..Drafted::of(generated.text)
+            }));
+        }
+        let support = self.check_support(run, &generated.text, sources).await?;
+        let share = support.share();
+        let unsupported_sentences: Vec<UnsupportedSentence> = support
+            .unsupported()
+            .map(|(text, reason)| UnsupportedSentence {
+                text: text.into(),
+                reason: reason.into(),
+            })
+            .collect();
+        let grounded = share > 0.0 && share >= config.support.min_share;
+        let text = if grounded {
+            if share < 1.0 {
+                *level = (*level).min(EvidenceLevel::Low);
+            }
+            support.kept()
+        } else {
+            run.mode = AnswerMode::Evidence;
+            run.thought(
+                "support",
+                format!(
+                    "{} of {} checked sentences are supported (at least {:.0}% needed); \
+                     answering with quotes",
+                    support.supported(),
+                    support.judged(),
+                    config.support.min_share * 100.0
+                ),
+            )
+            .await?;
+            let Some(quotes) = self.quoted(run, sources) else {
+                return Ok(Draft::Refusal(
+                    "the generated answer is not supported by its sources and no sentence of \
+                     the sources answers the question"
+                        .into(),
+                ));
+            };
+            quotes
+        };
+        Ok(Draft::Text(Drafted {
+            text,
+            usage,
+            supported_share: Some(share),
+            replaces_tokens: !grounded || !unsupported_sentences.is_empty(),
+            unsupported_sentences,
+        }))
     }
 
     /// The quotes of `sources` that answer the question, rendered; `None` when no sentence

@@ -2,9 +2,10 @@
 //! the sources it cites (of all the answer's sources when it cites none).
 //!
 //! A sentence is supported when
-//! * enough of its content terms occur in those sources (their text, titles and paths),
 //! * the source sentence it restates (the closest by cosine of the sentence encoder's
 //!   embeddings plus the share of its words it contains) is close enough in meaning,
+//! * contains enough of its content terms (terms that only name the source, from its title
+//!   or path, do not count: "The Mozilla Public License allows X" needs the X),
 //! * says it with the same polarity (an even or odd count of negations: "may" against "may
 //!   not", "utan" against "med"), and
 //! * contains every number the sentence states ("30 days" against "60 days"; numbers in the
@@ -47,6 +48,19 @@ const META_WORDS: &str = "source sources passage passages document documents tex
 const ENGLISH_NEGATIONS: &[&str] = &[
     "not", "no", "never", "nor", "neither", "none", "nothing", "nobody", "nowhere", "without",
     "cannot",
+];
+/// A negation word and the word after it that together do not negate ("no more than").
+const NOT_NEGATING: &[(&str, &str)] = &[
+    ("no", "more"),
+    ("no", "less"),
+    ("no", "later"),
+    ("no", "earlier"),
+    ("no", "fewer"),
+    ("not", "only"),
+    ("inte", "bara"),
+    ("inte", "endast"),
+    ("inte", "mer"),
+    ("inte", "senare"),
 ];
 /// Swedish words that negate a clause.
 const SWEDISH_NEGATIONS: &[&str] = &[
@@ -119,6 +133,14 @@ static META_STEMS: LazyLock<[HashSet<String>; 2]> = LazyLock::new(|| {
     [AnalyzerLanguage::English, AnalyzerLanguage::Swedish]
         .map(|language| analyze(language, META_WORDS).into_iter().collect())
 });
+/// The start of a list item: a bullet, or a number or letter with `.` or `)`.
+static LIST_ITEM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(?:[-*•]\s|\(?(?:\d+|[a-z])[.)]\s)").expect("valid list item regex")
+});
+/// A leading answer particle ("No, …", "Yes: …"), which is not part of the claim.
+static ANSWER_PARTICLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:yes|no|nej|ja)\s*[,:;]\s*").expect("valid answer particle regex")
+});
 /// Numbers as written: `30`, `2.0`, `3.2.1`, `1974:152`, `1,000`.
 static NUMBER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\d+(?:[.,:]\d+)*").expect("valid number regex"));
@@ -138,7 +160,8 @@ pub struct Evidence<'a> {
 pub struct Thresholds {
     /// Least cosine similarity to a source sentence.
     pub min_similarity: f32,
-    /// Least share of the sentence's content terms found in its sources.
+    /// Least share of the sentence's content terms found in the source sentence it
+    /// restates (terms of the source's title and path aside).
     pub min_coverage: f32,
 }
 
@@ -298,7 +321,7 @@ pub async fn check(
 
 /// What one answer sentence claims.
 struct Claim {
-    /// The sentence without citation markers or list bullets.
+    /// The sentence without citation markers, list bullets or a leading "yes,"/"no,".
     plain: String,
     /// Its content terms.
     terms: Vec<String>,
@@ -315,6 +338,7 @@ impl Claim {
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ");
+        let plain = ANSWER_PARTICLE.replace(&plain, "").into_owned();
         let meta = &META_STEMS[match language {
             AnalyzerLanguage::English => 0,
             AnalyzerLanguage::Swedish => 1,
@@ -360,44 +384,53 @@ fn judge(
     language: AnalyzerLanguage,
     thresholds: Thresholds,
 ) -> Verdict {
-    let cited: String = claim
-        .sources
+    // Terms that only name the source (its title or section) are not evidence for a claim;
+    // numbers are compared on their own below.
+    let label_terms: Vec<HashSet<String>> = evidence
         .iter()
-        .map(|&i| format!("{}\n{}\n", evidence[i].label, evidence[i].text))
+        .map(|e| analyze(language, e.label).into_iter().collect())
         .collect();
-    let coverage = terms::coverage(&claim.terms, &cited, language);
-    if coverage < thresholds.min_coverage {
-        let found: HashSet<String> = analyze(language, &cited).into_iter().collect();
+    let coverage = |s: &Similar<'_>| -> (f32, Vec<&str>) {
+        let words: Vec<String> = claim
+            .terms
+            .iter()
+            .filter(|t| !t.chars().any(|c| c.is_ascii_digit()))
+            .filter(|t| !label_terms[s.evidence].contains(*t))
+            .cloned()
+            .collect();
+        if words.is_empty() {
+            return (1.0, Vec::new());
+        }
+        let found: HashSet<String> = analyze(language, s.text).into_iter().collect();
         let missing: Vec<&str> = claim
             .terms
             .iter()
-            .filter(|t| !found.contains(*t))
+            .filter(|t| words.contains(t) && !found.contains(*t))
             .map(String::as_str)
             .collect();
-        return Verdict::Unsupported(format!(
-            "its sources lack {} of its {} content terms ({})",
-            missing.len(),
-            claim.terms.len(),
-            missing.join(", ")
-        ));
-    }
-    // The sentence the claim restates: closest in meaning and in words. Numbers do not
-    // choose it (they are compared with it after), so "60 days" is compared with the
-    // sentence that says "30 days" in the same words.
-    let words: Vec<String> = claim
-        .terms
+        (1.0 - missing.len() as f32 / words.len() as f32, missing)
+    };
+    // The sentence the claim restates: the closest in meaning and in words. Numbers do not
+    // choose it, so "60 days" is compared with the sentence that says "30 days" in the same
+    // words.
+    let Some((closest, (covered, missing))) = similar
         .iter()
-        .filter(|t| !t.chars().any(|c| c.is_ascii_digit()))
-        .cloned()
-        .collect();
-    let rank = |s: &Similar<'_>| s.similarity + terms::coverage(&words, s.text, language);
-    let Some(closest) = similar.iter().max_by(|a, b| rank(a).total_cmp(&rank(b))) else {
+        .map(|s| (s, coverage(s)))
+        .max_by(|(a, (ca, _)), (b, (cb, _))| (a.similarity + ca).total_cmp(&(b.similarity + cb)))
+    else {
         return Verdict::Unsupported("its sources have no sentence to compare".into());
     };
     if closest.similarity < thresholds.min_similarity {
         return Verdict::Unsupported(format!(
             "no source sentence says this (closest, at similarity {:.2}: {:?})",
             closest.similarity, closest.text
+        ));
+    }
+    if covered < thresholds.min_coverage {
+        return Verdict::Unsupported(format!(
+            "the closest source sentence lacks {}: {:?}",
+            missing.join(", "),
+            closest.text
         ));
     }
     if is_negated(&claim.plain, language) != is_negated(closest.text, language) {
@@ -432,17 +465,25 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Whether `text` says something negated: an odd count of negations ("may not" is negated,
-/// "may not … without" is not; "no-charge" is one word, not a negation).
+/// "may not … without" is not; "no-charge" is one word and "no more than" a comparison).
 fn is_negated(text: &str, language: AnalyzerLanguage) -> bool {
     let cues = match language {
         AnalyzerLanguage::English => ENGLISH_NEGATIONS,
         AnalyzerLanguage::Swedish => SWEDISH_NEGATIONS,
     };
-    let count = text
+    let words: Vec<String> = text
         .split(|c: char| !(c.is_alphanumeric() || matches!(c, '\'' | '’' | '-')))
-        .map(|word| word.to_lowercase())
-        .filter(|word| {
-            cues.contains(&word.as_str()) || word.ends_with("n't") || word.ends_with("n’t")
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let count = words
+        .iter()
+        .enumerate()
+        .filter(|(i, word)| {
+            let negation =
+                cues.contains(&word.as_str()) || word.ends_with("n't") || word.ends_with("n’t");
+            let next = words.get(i + 1).map_or("", String::as_str);
+            negation && !NOT_NEGATING.contains(&(word.as_str(), next))
         })
         .count();
     count % 2 == 1
@@ -469,18 +510,47 @@ fn numbers(text: &str, language: AnalyzerLanguage) -> HashSet<String> {
     found
 }
 
-/// Byte ranges of the sentences of a generated answer: every non-empty line, split further
-/// at sentence ends, each trimmed.
+/// Byte ranges of the sentences of a generated answer, each trimmed: its blocks (see
+/// [`blocks`]) split at sentence ends.
 fn answer_sentences(answer: &str) -> Vec<Range<usize>> {
-    let mut ranges = Vec::new();
-    let mut line_start = 0;
-    for line in answer.split_inclusive('\n') {
-        for range in sentences_of(line) {
-            ranges.push(line_start + range.start..line_start + range.end);
+    blocks(answer)
+        .into_iter()
+        .flat_map(|block| {
+            sentences_of(&answer[block.clone()])
+                .into_iter()
+                .map(move |r| block.start + r.start..block.start + r.end)
+        })
+        .collect()
+}
+
+/// Byte ranges of the blocks of `text`: a line break ends a block after a blank line, a line
+/// that ends a sentence (`.`, `!`, `?`, `:`) or a list item, and before a list item; other
+/// line breaks only wrap a sentence (small models wrap lines mid-sentence).
+fn blocks(text: &str) -> Vec<Range<usize>> {
+    let lines: Vec<(usize, &str)> = text
+        .split_inclusive('\n')
+        .scan(0, |start, line| {
+            let at = *start;
+            *start += line.len();
+            Some((at, line))
+        })
+        .collect();
+    let mut blocks = Vec::new();
+    let mut start = 0;
+    for pair in lines.windows(2) {
+        let ((_, line), (next_start, next)) = (pair[0], pair[1]);
+        let ends = line.trim_end().ends_with(['.', '!', '?', ':', '…'])
+            || line.trim().is_empty()
+            || next.trim().is_empty()
+            || LIST_ITEM.is_match(line)
+            || LIST_ITEM.is_match(next);
+        if ends {
+            blocks.push(start..next_start);
+            start = next_start;
         }
-        line_start += line.len();
     }
-    ranges
+    blocks.push(start..text.len());
+    blocks
 }
 
 /// The sentences of every source, hard-wrapped lines of a paragraph joined; long sentences
@@ -624,6 +694,7 @@ mod tests {
         ));
         assert!(is_negated("Du får inte sprida verket.", SV));
         assert!(!is_negated("a no-charge, royalty-free license", EN));
+        assert!(!is_negated("at a charge no more than the cost", EN));
     }
 
     #[test]
@@ -685,6 +756,8 @@ mod tests {
         let claim = Claim::of("- Pears and apples differ.", &evidence, EN).unwrap();
         assert_eq!(claim.sources, [0, 1]);
         assert!(Claim::of("Yes [1].", &evidence, EN).is_none());
+        let claim = Claim::of("No, pears are not red [2].", &evidence, EN).unwrap();
+        assert_eq!(claim.plain, "pears are not red.");
         assert!(Claim::of("According to the sources:", &evidence, EN).is_none());
     }
 }
