@@ -163,6 +163,17 @@ async fn sentences_are_checked_for_meaning_terms_negation_and_numbers() {
         "a changed number",
     );
 
+    // Naming a source claims nothing.
+    assert_eq!(
+        verdicts(
+            &library,
+            "Mozilla Public License 2.0, section 5.1 [2].",
+            &evidence
+        )
+        .await,
+        [Verdict::Unjudged]
+    );
+
     // A sentence is checked against the source it cites, not against any source.
     let miscited = paraphrases[0].replace("[1]", "[2]");
     assert!(

@@ -11,8 +11,8 @@
 //! * contains every number the sentence states ("30 days" against "60 days"; numbers in the
 //!   source's title or path count too).
 //!
-//! Sentences with fewer than two content terms ("Yes.", "In short:") state nothing to check
-//! and are kept without a verdict.
+//! Sentences with fewer than two content terms ("Yes.", "In short:") or that only name their
+//! source ("The Apache License 2.0.") state nothing to check and are kept without a verdict.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -39,10 +39,12 @@ const ABBREVIATIONS: &[&str] = &[
     "e.g", "i.e", "etc", "cf", "vs", "no", "nr", "sec", "art", "ch", "para", "kap", "prop", "jfr",
     "t.ex", "bl.a", "m.m", "dvs", "s", "st", "p", "mr", "dr",
 ];
-/// Words that talk about the sources rather than state a claim; not counted as content.
+/// Words that talk about the sources and their structure rather than state a claim; not
+/// counted as content.
 const META_WORDS: &str = "source sources passage passages document documents text texts \
-    states stated state mentions mentioned provides provided according answer question \
-    källa källan källorna texten dokumentet anger enligt svar frågan";
+    section sections clause clauses paragraph article states stated state mentions mentioned \
+    provides provided according answer question källa källan källorna texten dokumentet \
+    avsnitt paragraf anger enligt svar frågan";
 
 /// English words that negate a clause (words ending in `n't` negate too).
 const ENGLISH_NEGATIONS: &[&str] = &[
@@ -228,13 +230,15 @@ impl Support {
         })
     }
 
-    /// The answer without its unsupported sentences; a sentence that followed a line break
-    /// keeps it.
+    /// The answer without its unsupported sentences and without repetitions (small models
+    /// loop); a sentence that followed a line break keeps it.
     pub fn kept(&self) -> String {
         let mut kept = String::new();
         let mut previous_end = 0;
+        let mut seen = HashSet::new();
         for sentence in &self.sentences {
-            if matches!(sentence.verdict, Verdict::Unsupported(_)) {
+            let repeated = !seen.insert(sentence.text.split_whitespace().collect::<Vec<_>>());
+            if repeated || matches!(sentence.verdict, Verdict::Unsupported(_)) {
                 continue;
             }
             if !kept.is_empty() {
@@ -390,7 +394,8 @@ fn judge(
         .iter()
         .map(|e| analyze(language, e.label).into_iter().collect())
         .collect();
-    let coverage = |s: &Similar<'_>| -> (f32, Vec<&str>) {
+    // `None` when the claim only names the source.
+    let coverage = |s: &Similar<'_>| -> Option<(f32, Vec<&str>)> {
         let words: Vec<String> = claim
             .terms
             .iter()
@@ -399,7 +404,7 @@ fn judge(
             .cloned()
             .collect();
         if words.is_empty() {
-            return (1.0, Vec::new());
+            return None;
         }
         let found: HashSet<String> = analyze(language, s.text).into_iter().collect();
         let missing: Vec<&str> = claim
@@ -408,17 +413,25 @@ fn judge(
             .filter(|t| words.contains(t) && !found.contains(*t))
             .map(String::as_str)
             .collect();
-        (1.0 - missing.len() as f32 / words.len() as f32, missing)
+        Some((1.0 - missing.len() as f32 / words.len() as f32, missing))
     };
     // The sentence the claim restates: the closest in meaning and in words. Numbers do not
     // choose it, so "60 days" is compared with the sentence that says "30 days" in the same
     // words.
-    let Some((closest, (covered, missing))) = similar
-        .iter()
-        .map(|s| (s, coverage(s)))
-        .max_by(|(a, (ca, _)), (b, (cb, _))| (a.similarity + ca).total_cmp(&(b.similarity + cb)))
+    let share = |c: &Option<(f32, Vec<&str>)>| c.as_ref().map_or(1.0, |(share, _)| *share);
+    let Some((closest, covered)) =
+        similar
+            .iter()
+            .map(|s| (s, coverage(s)))
+            .max_by(|(a, ca), (b, cb)| {
+                (a.similarity + share(ca)).total_cmp(&(b.similarity + share(cb)))
+            })
     else {
         return Verdict::Unsupported("its sources have no sentence to compare".into());
+    };
+    // A sentence that only names its source ("The Apache License 2.0.") claims nothing.
+    let Some((covered, missing)) = covered else {
+        return Verdict::Unjudged;
     };
     if closest.similarity < thresholds.min_similarity {
         return Verdict::Unsupported(format!(
@@ -710,10 +723,11 @@ mod tests {
 
     #[test]
     fn kept_text_drops_unsupported_sentences_and_keeps_line_breaks() {
-        let answer = "First claim [1]. Invented claim.\nSecond claim [2].";
+        let answer = "First claim [1]. Invented claim.\nSecond claim [2]. First  claim [1].";
         let verdicts = [
             Verdict::Unjudged,
             Verdict::Unsupported("invented".into()),
+            Verdict::Unjudged,
             Verdict::Unjudged,
         ];
         let support = Support {
