@@ -49,7 +49,10 @@ pub struct AnswerConfig {
     pub reflection: bool,
     /// In `auto` mode, answer the questions the classifier sends to assist with the
     /// generator. Off, they are answered with quotes (evidence mode): turn it on only for a
-    /// generator measured to stay grounded (`cargo bench --bench grounding`).
+    /// generator measured to stay grounded (`cargo bench --bench grounding`). Off by default:
+    /// on the 58 dev-set questions that reach generation, SmolLM2-135M keeps on average 16%
+    /// of an answer's sentences supported (local decoder and llama.cpp alike), and 49 of the
+    /// 58 answers fall back to quotes.
     pub auto_assist: bool,
     /// When a sentence of an assist answer counts as supported by its sources.
     pub support: SupportConfig,

@@ -8,7 +8,8 @@
 //!
 //! In `auto` mode the pipeline answers an assist question with quotes unless
 //! `answer.auto_assist` is on: a generator may only get it where it is measured to stay
-//! grounded in its sources (SmolLM2-135M, the default local model, is not).
+//! grounded in its sources (SmolLM2-135M, the default local model, is not: see
+//! `answer.auto_assist`).
 
 use std::sync::LazyLock;
 
