@@ -317,13 +317,18 @@ async fn bad_answer_requests_are_problems() {
 #[tokio::test]
 async fn modes_are_classified_in_english_and_swedish_and_assist_cites_its_sources() {
     let server = generating_server().await;
+    // Questions the classifier sends to assist are answered with quotes in `auto` mode:
+    // `answer.auto_assist` is off by default, as SmolLM2-135M does not stay grounded.
     for (question, mode) in [
         ("Hej!", "chat"),
         ("Thanks a lot!", "chat"),
         ("Vad säger RF 2 kap. 1 §?", "evidence"),
         ("What does Section 4 say?", "evidence"),
-        ("How do I appeal a decision from an authority?", "assist"),
-        ("Hur överklagar jag ett beslut från en myndighet?", "assist"),
+        ("How do I appeal a decision from an authority?", "evidence"),
+        (
+            "Hur överklagar jag ett beslut från en myndighet?",
+            "evidence",
+        ),
     ] {
         let body = json!({"question": question, "max_tokens": 32});
         let answered = answer(&server, body).await;
@@ -332,12 +337,18 @@ async fn modes_are_classified_in_english_and_swedish_and_assist_cites_its_source
             assert!(sources(&answered).is_empty());
             assert!(!answered["answer"].as_str().unwrap().trim().is_empty());
         }
-        if mode == "assist" && answered["saknas_underlag"] == false {
-            assert!(!sources(&answered).is_empty(), "{answered}");
-            assert!(answered["usage"]["completion_tokens"].as_u64().unwrap() > 0);
-        }
         assert_citations_valid(&answered);
     }
+    // Asked for explicitly, assist generates; what its sources do not support is dropped,
+    // and with too little left the answer is the quotes.
+    let body = json!({"question": "How do I appeal a decision from an authority?", "mode": "assist", "max_tokens": 32});
+    let answered = answer(&server, body).await;
+    if answered["saknas_underlag"] == false {
+        assert!(!sources(&answered).is_empty(), "{answered}");
+        assert!(answered["usage"]["completion_tokens"].as_u64().unwrap() > 0);
+        assert!(answered["supported_share"].is_number(), "{answered}");
+    }
+    assert_citations_valid(&answered);
 }
 
 fn event_names(events: &[SseEvent]) -> Vec<&str> {

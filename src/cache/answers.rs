@@ -214,6 +214,8 @@ mod tests {
             removed_citations: Vec::new(),
             corrections: Vec::new(),
             gradings: Vec::new(),
+            supported_share: None,
+            unsupported_sentences: Vec::new(),
             skipped_stages: Vec::new(),
             timings: Vec::new(),
             usage: AnswerUsage::default(),

@@ -3,8 +3,10 @@
 //! safety → (mode ∥ decontextualization) → intent routing → resolution of the documents,
 //! versions and sections the question names → hybrid retrieval of the routed tiers, with the
 //! cited sections' chunks → tiering (calibrated relevance, dedupe, floor) → rerank → optional
-//! CRAG → grounds check → generation by mode → guardrail → citation check → optional
-//! self-reflection.
+//! CRAG → grounds check → generation by mode (quotes, or the generator) → support check of
+//! generated text (unsupported sentences dropped, quotes when too few are supported) →
+//! guardrail → citation check. `auto` hands a question to the generator only when
+//! `answer.auto_assist` allows it.
 //! Each stage times itself; a stage's refusal is an answer with `saknas_underlag`, not an
 //! error. A fresh answer of the answer cache (`[cache] answer_entries`) skips them all.
 
@@ -15,6 +17,7 @@ pub mod mode;
 pub mod references;
 pub mod rewrite;
 pub mod routing;
+pub mod support;
 pub mod terms;
 pub mod types;
 
@@ -27,7 +30,6 @@ mod events;
 mod flow;
 mod generate;
 mod grounds;
-mod reflect;
 mod request;
 mod rerank;
 mod retrieve;
@@ -45,6 +47,7 @@ use assets::Assets;
 use cached::Lookup;
 use deadline::Deadline;
 use flow::{answer_usage, cited_sections, evidence_level, to_source};
+use generate::Generated;
 use timing::Stopwatch;
 use types::*;
 
@@ -65,6 +68,41 @@ pub struct Pipeline {
     answers: Option<AnswerCache>,
     /// The documents of each collection by the names questions may call them.
     subjects: subjects::Catalog,
+}
+
+/// The answer text before guardrail and citations, or why there is none.
+enum Draft {
+    Text(Drafted),
+    Refusal(String),
+}
+
+/// An answer text and what producing it found.
+struct Drafted {
+    text: String,
+    /// The quotes `text` consists of; empty for a generated answer.
+    quotes: Vec<Quote>,
+    usage: AnswerUsage,
+    /// The highest evidence level what produced `text` allows.
+    ceiling: EvidenceLevel,
+    supported_share: Option<f64>,
+    unsupported_sentences: Vec<UnsupportedSentence>,
+    /// Whether the text is not what was streamed as tokens.
+    replaces_tokens: bool,
+}
+
+impl Drafted {
+    /// The rendered `quotes`, streamed as they are, with nothing generated or checked.
+    fn quoting(quotes: Vec<Quote>) -> Self {
+        Self {
+            text: extract::render(&quotes),
+            quotes,
+            usage: AnswerUsage::default(),
+            ceiling: EvidenceLevel::High,
+            supported_share: None,
+            unsupported_sentences: Vec::new(),
+            replaces_tokens: false,
+        }
+    }
 }
 
 /// What one answer knows so far.
@@ -226,6 +264,18 @@ impl Pipeline {
             RequestedMode::Evidence => AnswerMode::Evidence,
         };
         run.clock.record("classify", started, run.events).await?;
+        if run.request.mode == RequestedMode::Auto
+            && run.mode == AnswerMode::Assist
+            && !config.auto_assist
+        {
+            run.mode = AnswerMode::Evidence;
+            run.thought(
+                "classify",
+                "answering with quotes: answer.auto_assist is off, so auto mode does not \
+                 hand questions to a generator not measured to stay grounded",
+            )
+            .await?;
+        }
 
         let started = Instant::now();
         let question = self.decontextualize(&run.request).await;
@@ -291,8 +341,9 @@ impl Pipeline {
         self.respond(run, sources, &sections).await
     }
 
-    /// Generation, guardrail, citations and reflection over the chosen `sources`, of which
-    /// `sections` (1-based) are a section the question cites.
+    /// The answer over the chosen `sources`, of which `sections` (1-based) are a section the
+    /// question cites: quotes, or a generated answer whose unsupported sentences are dropped
+    /// (quotes when too few are supported); then guardrail and citations.
     async fn respond(
         &self,
         run: &mut Run<'_>,
@@ -316,64 +367,16 @@ impl Pipeline {
                 evidence_level: level,
             }))
             .await?;
-        let started = Instant::now();
-        let (text, usage, quotes) = match run.mode {
-            AnswerMode::Evidence => {
-                let labels: Vec<String> = sources.iter().map(|s| self.label(s)).collect();
-                let passages: Vec<extract::Passage<'_>> = sources
-                    .iter()
-                    .zip(&labels)
-                    .map(|(s, label)| extract::Passage {
-                        source: s.index,
-                        text: &s.snippet,
-                        path: label,
-                        char_start: s.char_start,
-                    })
-                    .collect();
-                let quotes = extract::select_quotes(
-                    &run.question,
-                    &passages,
-                    run.language,
-                    config.max_quotes,
-                );
-                run.clock.record("generate", started, run.events).await?;
-                if quotes.is_empty() {
-                    return self
-                        .refuse(
-                            run,
-                            "no sentence of the sources answers the question".into(),
-                        )
-                        .await;
-                }
-                let text = extract::render(&quotes);
-                run.events
-                    .send(PipelineEvent::Token(TokenEvent { text: text.clone() }))
-                    .await?;
-                (text, AnswerUsage::default(), quotes)
-            }
-            _ => {
-                let generator = self.library.generator()?;
-                let messages = generate::assist_messages(
-                    &self.assets.prompts.assist_system,
-                    &sources,
-                    &run.request.history,
-                    &run.question,
-                );
-                let sampling = sampling_for(
-                    self.library.config(),
-                    run.mode,
-                    run.request.sampling.clone(),
-                );
-                let generated =
-                    generate::generate(generator, messages, sampling, run.events, &run.deadline)
-                        .await?;
-                run.clock.record("generate", started, run.events).await?;
-                if generated.cut_by_deadline {
-                    run.skipped.push("generation_cut_by_deadline".into());
-                }
-                (generated.text, answer_usage(generated.usage), Vec::new())
-            }
+        let draft = if run.mode == AnswerMode::Evidence {
+            self.quote_draft(run, &sources).await?
+        } else {
+            self.assist_draft(run, &sources).await?
         };
+        let draft = match draft {
+            Draft::Text(draft) => draft,
+            Draft::Refusal(reason) => return self.refuse(run, reason).await,
+        };
+        let text = draft.text;
 
         let started = Instant::now();
         let (corrected, corrections) = self.assets.constitution.apply(&text);
@@ -382,7 +385,7 @@ impl Pipeline {
         if let Some(verdict) = unsafe_output {
             return self.refuse(run, verdict.reason).await;
         }
-        if !corrections.is_empty() {
+        if !corrections.is_empty() || draft.replaces_tokens {
             run.events
                 .send(PipelineEvent::Corrections(CorrectionsEvent {
                     answer: corrected.clone(),
@@ -408,20 +411,13 @@ impl Pipeline {
             .await?;
         }
 
-        let mut level = evidence_level(
+        let level = evidence_level(
             &sources,
             sections,
             checked.citations.iter().map(|citation| citation.source),
             config.high_relevance,
-        );
-        if run.mode == AnswerMode::Assist {
-            level = if config.reflection {
-                self.reflect(run, &checked.text, &sources, level).await?
-            } else {
-                // A generated answer nothing checked is not known to be supported.
-                level.min(EvidenceLevel::Low)
-            };
-        }
+        )
+        .min(draft.ceiling);
         Ok(Answer {
             answer: checked.text,
             mode: run.mode,
@@ -433,15 +429,211 @@ impl Pipeline {
             routing: run.routing.clone(),
             sources,
             citations: checked.citations,
-            quotes,
+            quotes: draft.quotes,
             removed_citations: checked.removed,
             corrections,
             gradings: std::mem::take(&mut run.gradings),
+            supported_share: draft.supported_share,
+            unsupported_sentences: draft.unsupported_sentences,
             skipped_stages: std::mem::take(&mut run.skipped),
             timings: run.clock.finish(),
-            usage,
+            usage: draft.usage,
             cached: false,
         })
+    }
+
+    /// Evidence mode: the quotes of `sources` that answer the question, sent as one token.
+    async fn quote_draft(&self, run: &mut Run<'_>, sources: &[Source]) -> AppResult<Draft> {
+        let started = Instant::now();
+        let quotes = self.quotes(run, sources);
+        run.clock.record("generate", started, run.events).await?;
+        if quotes.is_empty() {
+            return Ok(Draft::Refusal(
+                "no sentence of the sources answers the question".into(),
+            ));
+        }
+        let drafted = Drafted::quoting(quotes);
+        run.events
+            .send(PipelineEvent::Token(TokenEvent {
+                text: drafted.text.clone(),
+            }))
+            .await?;
+        Ok(Draft::Text(drafted))
+    }
+
+    /// Assist mode: the generator's answer without the sentences `sources` do not support,
+    /// or the quotes when too few are supported (the run's mode becomes evidence). A
+    /// generated answer is `low` at most unless every checked sentence is supported.
+    async fn assist_draft(&self, run: &mut Run<'_>, sources: &[Source]) -> AppResult<Draft> {
+        let config = &self.library.config().answer;
+        let generated = self.assist(run, sources).await?;
+        let usage = answer_usage(generated.usage);
+        let unchecked = |text: String| Drafted {
+            text,
+            quotes: Vec::new(),
+            usage,
+            ceiling: EvidenceLevel::Low,
+            supported_share: None,
+            unsupported_sentences: Vec::new(),
+            replaces_tokens: false,
+        };
+        if !config.reflection {
+            return Ok(Draft::Text(unchecked(generated.text)));
+        }
+        if !run.deadline.allows_optional() {
+            run.skipped.push("support".into());
+            return Ok(Draft::Text(unchecked(generated.text)));
+        }
+        let support = self.check_support(run, &generated.text, sources).await?;
+        let share = support.share();
+        let unsupported_sentences: Vec<UnsupportedSentence> = support
+            .unsupported()
+            .map(|(text, reason)| UnsupportedSentence {
+                text: text.into(),
+                reason: reason.into(),
+            })
+            .collect();
+        let grounded = share > 0.0 && share >= config.support.min_share;
+        let replaces_tokens = !grounded || !unsupported_sentences.is_empty();
+        let drafted = if grounded {
+            Drafted {
+                text: support.kept(),
+                ceiling: if share < 1.0 {
+                    EvidenceLevel::Low
+                } else {
+                    EvidenceLevel::High
+                },
+                ..unchecked(String::new())
+            }
+        } else {
+            run.mode = AnswerMode::Evidence;
+            run.thought(
+                "support",
+                format!(
+                    "{} of {} checked sentences are supported (at least {:.0}% needed); \
+                     answering with quotes",
+                    support.supported(),
+                    support.judged(),
+                    config.support.min_share * 100.0
+                ),
+            )
+            .await?;
+            let quotes = self.quotes(run, sources);
+            if quotes.is_empty() {
+                return Ok(Draft::Refusal(
+                    "the generated answer is not supported by its sources and no sentence of \
+                     the sources answers the question"
+                        .into(),
+                ));
+            }
+            Drafted {
+                usage,
+                ..Drafted::quoting(quotes)
+            }
+        };
+        Ok(Draft::Text(Drafted {
+            supported_share: Some(share),
+            replaces_tokens,
+            unsupported_sentences,
+            ..drafted
+        }))
+    }
+
+    /// The quotes of `sources` that answer the question; empty when no sentence does.
+    fn quotes(&self, run: &Run<'_>, sources: &[Source]) -> Vec<Quote> {
+        let labels: Vec<String> = sources.iter().map(|s| self.label(s)).collect();
+        let passages: Vec<extract::Passage<'_>> = sources
+            .iter()
+            .zip(&labels)
+            .map(|(s, label)| extract::Passage {
+                source: s.index,
+                text: &s.snippet,
+                path: label,
+                char_start: s.char_start,
+            })
+            .collect();
+        extract::select_quotes(
+            &run.question,
+            &passages,
+            run.language,
+            self.library.config().answer.max_quotes,
+        )
+    }
+
+    /// The generator's answer over `sources`, streamed as tokens.
+    async fn assist(&self, run: &mut Run<'_>, sources: &[Source]) -> AppResult<Generated> {
+        let started = Instant::now();
+        let generator = self.library.generator()?;
+        let messages = generate::assist_messages(
+            &self.assets.prompts.assist_system,
+            sources,
+            &run.request.history,
+            &run.question,
+        );
+        let sampling = sampling_for(
+            self.library.config(),
+            run.mode,
+            run.request.sampling.clone(),
+        );
+        let generated =
+            generate::generate(generator, messages, sampling, run.events, &run.deadline).await?;
+        run.clock.record("generate", started, run.events).await?;
+        if generated.cut_by_deadline {
+            run.skipped.push("generation_cut_by_deadline".into());
+        }
+        Ok(generated)
+    }
+
+    /// Checks every sentence of the generated `text` against `sources`; reports the share
+    /// and each unsupported sentence as thoughts.
+    async fn check_support(
+        &self,
+        run: &mut Run<'_>,
+        text: &str,
+        sources: &[Source],
+    ) -> AppResult<support::Support> {
+        let started = Instant::now();
+        let config = &self.library.config().answer.support;
+        let labels: Vec<String> = sources
+            .iter()
+            .map(|s| format!("{} {}", s.title, self.label(s)))
+            .collect();
+        let evidence: Vec<support::Evidence<'_>> = sources
+            .iter()
+            .zip(&labels)
+            .map(|(s, label)| support::Evidence {
+                source: s.index,
+                text: &s.snippet,
+                label,
+            })
+            .collect();
+        let thresholds = support::Thresholds {
+            min_similarity: config.min_similarity as f32,
+            min_coverage: config.min_coverage as f32,
+        };
+        let checked = support::check(
+            self.library.embedder(),
+            text,
+            &evidence,
+            run.language,
+            thresholds,
+        )
+        .await?;
+        run.clock.record("support", started, run.events).await?;
+        run.thought(
+            "support",
+            format!(
+                "{} of {} checked sentences of the generated answer are supported by its sources",
+                checked.supported(),
+                checked.judged()
+            ),
+        )
+        .await?;
+        for (sentence, reason) in checked.unsupported() {
+            run.thought("support", format!("dropped {sentence:?}: {reason}"))
+                .await?;
+        }
+        Ok(checked)
     }
 
     /// A source's structural path with its law's abbreviation when the document title names
@@ -451,38 +643,6 @@ impl Pipeline {
             Some(law) if !source.path.is_empty() => format!("{law} {}", source.path),
             _ => source.path.clone(),
         }
-    }
-
-    /// Self-reflection: an answer its sources barely support gets evidence level `low`, and
-    /// so does one the deadline left unchecked.
-    async fn reflect(
-        &self,
-        run: &mut Run<'_>,
-        answer: &str,
-        sources: &[Source],
-        level: EvidenceLevel,
-    ) -> AppResult<EvidenceLevel> {
-        if !run.deadline.allows_optional() {
-            run.skipped.push("reflection".into());
-            return Ok(level.min(EvidenceLevel::Low));
-        }
-        let started = Instant::now();
-        let texts: Vec<&str> = sources.iter().map(|s| s.snippet.as_str()).collect();
-        let share = reflect::supported_share(answer, &texts.join("\n"), run.language);
-        run.clock.record("reflection", started, run.events).await?;
-        run.thought(
-            "reflection",
-            format!(
-                "{:.0}% of the answer's sentences are supported by the sources",
-                share * 100.0
-            ),
-        )
-        .await?;
-        Ok(if share < 0.5 {
-            level.min(EvidenceLevel::Low)
-        } else {
-            level
-        })
     }
 
     /// Chat mode: the generator talks, without retrieval.
@@ -549,6 +709,8 @@ impl Pipeline {
             removed_citations: Vec::new(),
             corrections: Vec::new(),
             gradings: std::mem::take(&mut run.gradings),
+            supported_share: None,
+            unsupported_sentences: Vec::new(),
             skipped_stages: std::mem::take(&mut run.skipped),
             timings: run.clock.finish(),
             usage: AnswerUsage::default(),

@@ -5,6 +5,11 @@
 //! * **Evidence**: the question asks what the law says, asks for a quote or the exact wording,
 //!   or names a statute reference ("SFS 1974:152", "RF 2:1", "Article 6").
 //! * **Assist**: everything else.
+//!
+//! In `auto` mode the pipeline answers an assist question with quotes unless
+//! `answer.auto_assist` is on: a generator may only get it where it is measured to stay
+//! grounded in its sources (SmolLM2-135M, the default local model, is not: see
+//! `answer.auto_assist`).
 
 use std::sync::LazyLock;
 

@@ -179,8 +179,8 @@ pub struct Routing {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
 pub struct StageTiming {
     /// Stage name (`safety`, `classify`, `decontextualize`, `route`, `retrieve`, `tier`,
-    /// `rerank`, `crag`, `generate`, `guardrail`, `citations`, `total`; `cache` for an answer
-    /// served from the answer cache).
+    /// `rerank`, `crag`, `generate`, `guardrail`, `citations`, `support`, `total`; `cache`
+    /// for an answer served from the answer cache).
     pub stage: String,
     /// Wall time in milliseconds.
     pub ms: f64,
@@ -232,7 +232,20 @@ pub struct Answer {
     pub corrections: Vec<Correction>,
     /// CRAG gradings, when CRAG ran.
     pub gradings: Vec<Grading>,
-    /// Optional stages skipped because the deadline ran short (`crag`, `reflection`).
+    /// Share of the generated answer's checked sentences that its sources support, in
+    /// [0, 1]: each sentence is compared with the sentences of the sources it cites (meaning,
+    /// content terms, negation, numbers); sentences with fewer than two content terms are not
+    /// checked (0 when no sentence is checkable). Present whenever generated text was checked — also when too little of it was
+    /// supported and the answer fell back to quotes (`mode` is then `evidence`); absent for
+    /// evidence, chat and refusals, and when `answer.reflection` is off.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supported_share: Option<f64>,
+    /// Sentences of the generated answer that its sources do not support, with why; they are
+    /// not in `answer`.
+    #[serde(default)]
+    pub unsupported_sentences: Vec<UnsupportedSentence>,
+    /// Optional stages skipped because the deadline ran short (`crag`).
     pub skipped_stages: Vec<String>,
     /// Time per stage.
     pub timings: Vec<StageTiming>,
@@ -243,6 +256,16 @@ pub struct Answer {
     /// and none of the collections it searched has been written since. Its `timings` are
     /// then `cache` and `total`.
     pub cached: bool,
+}
+
+/// A generated sentence its sources do not support, removed from the answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+pub struct UnsupportedSentence {
+    /// The sentence as generated.
+    pub text: String,
+    /// Why it is unsupported (terms its sources lack, no similar source sentence, negation
+    /// or a number that differs).
+    pub reason: String,
 }
 
 /// What the pipeline reports while it works; the streaming routes turn these into SSE.
