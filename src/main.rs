@@ -4,11 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use constitutional_rag::auth::cli::KeysCommand;
 use constitutional_rag::config::Config;
-use constitutional_rag::eval::dev_run::{self, LibraryBackend};
+use constitutional_rag::eval::dev_run::{self, LibraryBackend, SEARCHES};
 use constitutional_rag::eval::dev_set::DevSet;
 use constitutional_rag::eval::{EvalSet, evaluate, format_table};
 use constitutional_rag::ingest::files::{collect_files, ingest_files};
@@ -72,6 +72,10 @@ enum Command {
         /// observations) to this JSON file.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Development set only: which searches to score beside the answers (`plain` skips
+        /// the reranked ones, `none` all of them: quicker when comparing settings).
+        #[arg(long, value_enum, default_value_t = Searches::All)]
+        searches: Searches,
     },
     /// Print the OpenAPI document.
     Openapi,
@@ -108,9 +112,10 @@ async fn main() -> ExitCode {
             set_path,
             corpus,
             json,
+            searches,
         } => {
             let set = set.or(set_path).expect("clap requires a set");
-            eval(config, &set, &corpus, json.as_deref()).await
+            eval(config, &set, &corpus, json.as_deref(), searches).await
         }
         Command::Openapi => openapi(config).await,
         Command::Keys { command } => constitutional_rag::auth::cli::run(&config, command).await,
@@ -184,11 +189,23 @@ async fn reindex(config: Arc<Config>, collection: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The searches `eval` scores beside the development set's answers.
+#[derive(Clone, Copy, ValueEnum)]
+enum Searches {
+    /// Every mode, with and without reranking.
+    All,
+    /// Every mode without reranking.
+    Plain,
+    /// None: answers only.
+    None,
+}
+
 async fn eval(
     config: Arc<Config>,
     set: &std::path::Path,
     corpus: &std::path::Path,
     json: Option<&std::path::Path>,
+    searches: Searches,
 ) -> anyhow::Result<()> {
     let mut config = (*config).clone();
     config.storage.url = "mem://".into();
@@ -197,7 +214,15 @@ async fn eval(
     let reranker = library.reranker().name().to_string();
     let scores = if set.is_dir() {
         let set = DevSet::load(set, corpus)?;
-        let report = dev_run::run(&set, &LibraryBackend::new(library)?).await?;
+        let searches: Vec<_> = SEARCHES
+            .into_iter()
+            .filter(|&(_, rerank)| match searches {
+                Searches::All => true,
+                Searches::Plain => !rerank,
+                Searches::None => false,
+            })
+            .collect();
+        let report = dev_run::run(&set, &LibraryBackend::new(library)?, &searches).await?;
         print!("{}", report.format_table(&reranker));
         serde_json::to_value(&report)?
     } else {

@@ -1,6 +1,8 @@
 //! The real-text development set (tests/data/legal_dev) over HTTP: a real server ingests the
 //! licence texts that `just setup` installs into .cache/legal-corpus, answers every question in
-//! evidence mode and runs every search; the scores must not fall below the floors below.
+//! evidence mode and runs every search mode without reranking (the reranked rows, which no
+//! floor guards and which cost most of the time, come from `constitutional-rag eval`); the
+//! scores must not fall below the floors below.
 //!
 //! The floors sit a little under what the pipeline reached when they were set (the measured
 //! values are printed with every run); raise them as the pipeline improves, never lower them
@@ -10,7 +12,7 @@ use std::path::Path;
 
 use constitutional_rag::error::AppResult;
 use constitutional_rag::eval::dev_report::DevReport;
-use constitutional_rag::eval::dev_run::{self, AnswerObservation, DEPTH, DevBackend};
+use constitutional_rag::eval::dev_run::{self, AnswerObservation, DEPTH, DevBackend, SEARCHES};
 use constitutional_rag::eval::dev_set::{DevDocument, DevSet, QuestionKind};
 use constitutional_rag::service::SearchMode;
 use reqwest::StatusCode;
@@ -108,18 +110,18 @@ async fn development_set_holds_its_floors() {
         );
     }
 
-    let mut config = common::test_config();
-    // Reranking 10 search candidates instead of 32 keeps this test's CPU time reasonable (as in
-    // tests/retrieval_eval.rs); the answer pipeline keeps its defaults.
-    config.search.rerank_candidates = 10;
-    let server = TestServer::start_with(config).await;
+    let server = TestServer::start().await;
     let started = std::time::Instant::now();
-    let report = dev_run::run(&set, &HttpBackend { server: &server })
+    let plain: Vec<_> = SEARCHES
+        .into_iter()
+        .filter(|&(_, rerank)| !rerank)
+        .collect();
+    let report = dev_run::run(&set, &HttpBackend { server: &server }, &plain)
         .await
         .unwrap();
     eprintln!(
         "{}\n(run took {:.0} s)",
-        report.format_table("default, 10 candidates"),
+        report.format_table("none"),
         started.elapsed().as_secs_f64()
     );
     server.stop().await;
@@ -155,11 +157,19 @@ fn assert_floors(report: &DevReport) {
 // Measured on main 78ba053 (the issue's "before"): answer sources hit@5 0.681, MRR@10 0.594,
 // quote in the answer 0.203; refusal recall 0.409 (9/22), false refusals 0.159 (11/69);
 // search hit@5 without rerank: bm25 0.725, dense 0.812, hybrid 0.899.
-const FLOOR_ANSWER_HIT_AT_5: f64 = 0.63;
-const FLOOR_ANSWER_MRR: f64 = 0.55;
-const FLOOR_QUOTE_IN_ANSWER: f64 = 0.15;
-const FLOOR_REFUSAL_RECALL: f64 = 0.36;
-const CEILING_FALSE_REFUSALS: f64 = 0.22;
+//
+// Raised with the issue-15 pipeline (whole-section chunks with a context header, structural
+// references, sentence quotes, no MaxSim rerank or CRAG by default, six chunks a document):
+// answer sources hit@5 0.899, MRR@10 0.794, quote in the answer 0.754; refusal recall 0.909
+// (20/22), false refusals 0 of 69; search hit@5 bm25 0.710, dense 0.739, hybrid 0.884. Dense
+// search alone lost ground with whole-section chunks (0.812 → 0.739, MRR 0.682 → 0.705) while
+// every answer score rose; 128-token chunks would keep it at 0.812 but lower the answer's
+// hit@5 to 0.870 and MRR to 0.735, so the dense floor follows the chunks that were kept.
+const FLOOR_ANSWER_HIT_AT_5: f64 = 0.87;
+const FLOOR_ANSWER_MRR: f64 = 0.76;
+const FLOOR_QUOTE_IN_ANSWER: f64 = 0.70;
+const FLOOR_REFUSAL_RECALL: f64 = 0.86;
+const CEILING_FALSE_REFUSALS: f64 = 0.03;
 const FLOOR_BM25_HIT_AT_5: f64 = 0.68;
-const FLOOR_DENSE_HIT_AT_5: f64 = 0.76;
+const FLOOR_DENSE_HIT_AT_5: f64 = 0.71;
 const FLOOR_HYBRID_HIT_AT_5: f64 = 0.85;

@@ -144,6 +144,12 @@ impl DevReport {
         };
         let searches = SEARCHES
             .iter()
+            .filter(|&&(mode, rerank)| {
+                outcomes
+                    .iter()
+                    .flat_map(|o| &o.searches)
+                    .any(|s| s.mode == mode && s.rerank == rerank)
+            })
             .map(|&(mode, rerank)| search_row(&positives, mode, rerank))
             .collect();
         let mut answer_ms: Vec<f64> = outcomes.iter().map(|o| o.answer_ms).collect();

@@ -105,20 +105,28 @@ pub struct QuestionOutcome {
     pub searches: Vec<SearchOutcome>,
 }
 
-/// Ingests the corpus through `backend`, asks every question and runs the searches, and
-/// scores the lot.
-pub async fn run(set: &DevSet, backend: &impl DevBackend) -> AppResult<DevReport> {
+/// Ingests the corpus through `backend`, asks every question and runs `searches` (usually
+/// [`SEARCHES`]; none to compare answer settings quickly), and scores the lot.
+pub async fn run(
+    set: &DevSet,
+    backend: &impl DevBackend,
+    searches: &[(SearchMode, bool)],
+) -> AppResult<DevReport> {
     let started = Instant::now();
     backend.ingest(COLLECTION, &set.documents).await?;
     let ingest_ms = elapsed_ms(started);
     let mut outcomes = Vec::with_capacity(set.questions.len());
     for question in &set.questions {
-        outcomes.push(ask(backend, question).await?);
+        outcomes.push(ask(backend, question, searches).await?);
     }
     Ok(DevReport::score(set, outcomes, ingest_ms))
 }
 
-async fn ask(backend: &impl DevBackend, question: &DevQuestion) -> AppResult<QuestionOutcome> {
+async fn ask(
+    backend: &impl DevBackend,
+    question: &DevQuestion,
+    configurations: &[(SearchMode, bool)],
+) -> AppResult<QuestionOutcome> {
     let started = Instant::now();
     let answer = backend.answer(COLLECTION, &question.question).await?;
     let answer_ms = elapsed_ms(started);
@@ -133,7 +141,7 @@ async fn ask(backend: &impl DevBackend, question: &DevQuestion) -> AppResult<Que
     };
     let mut searches = Vec::new();
     if quote.is_some() {
-        for (mode, rerank) in SEARCHES {
+        for &(mode, rerank) in configurations {
             let started = Instant::now();
             let hits = backend
                 .search(COLLECTION, &question.question, mode, rerank)
