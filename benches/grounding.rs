@@ -17,7 +17,6 @@ use constitutional_rag::config::{Config, GenerationConfig};
 use constitutional_rag::eval::dev_run::{DevBackend, LibraryBackend};
 use constitutional_rag::eval::dev_set::{DevSet, QuestionKind, contains_quote};
 use constitutional_rag::llm::AnswerMode;
-use constitutional_rag::ops::Registry;
 use constitutional_rag::pipeline::types::RequestedMode;
 use constitutional_rag::pipeline::{AnswerRequest, Events, Pipeline};
 use constitutional_rag::service::Library;
@@ -210,13 +209,7 @@ async fn main() {
             other => panic!("unknown backend {other:?}: expected local or llamacpp"),
         };
         generating.generation.deterministic = true;
-        let load = move || constitutional_rag::llm::from_config(&generating);
-        let generator = tokio::task::spawn_blocking(load)
-            .await
-            .unwrap()
-            .expect("generator");
-        let pipeline = Pipeline::new(library.clone().with_generator(generator), &Registry::new())
-            .expect("pipeline");
+        let pipeline = common::generating_pipeline(&library, generating).await;
         println!(
             "{backend}: {} questions, max_tokens {max_tokens}",
             questions.len()
@@ -224,12 +217,5 @@ async fn main() {
         let result = measure(backend, &pipeline, &questions, max_tokens).await;
         report.insert(backend.into(), result);
     }
-    std::fs::create_dir_all("bench/results").expect("results dir");
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let path = format!("bench/results/grounding-{stamp}.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap()).expect("write results");
-    println!("wrote {path}");
+    common::write_results("grounding", &report);
 }

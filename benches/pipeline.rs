@@ -185,7 +185,7 @@ async fn main() {
     }
 
     if std::env::var("BENCH_SKIP_ASSIST").is_ok() {
-        return write_report(report);
+        return common::write_results("pipeline", &report);
     }
     let llama = tokio::task::spawn_blocking(LlamaCpp::start).await.unwrap();
     let mut local = (*config).clone();
@@ -193,30 +193,12 @@ async fn main() {
     let mut remote = (*config).clone();
     remote.generation = generation_config("openai", &llama.base);
     for (name, generation) in [("assist_local", local), ("assist_llamacpp", remote)] {
-        let load = move || constitutional_rag::llm::from_config(&generation);
-        let generator = tokio::task::spawn_blocking(load)
-            .await
-            .unwrap()
-            .expect("generator");
-        let pipeline = Pipeline::new(library.clone().with_generator(generator), &Registry::new())
-            .expect("pipeline");
+        let pipeline = common::generating_pipeline(&library, generation).await;
         for concurrency in [1, 10] {
             let result = scenario(name, &pipeline, &questions[..20], concurrency, assist).await;
             report.insert(format!("{name}_c{concurrency}"), result);
         }
     }
 
-    write_report(report);
-}
-
-/// Writes `bench/results/pipeline-<unix time>.json`.
-fn write_report(report: serde_json::Map<String, Value>) {
-    std::fs::create_dir_all("bench/results").expect("results dir");
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let path = format!("bench/results/pipeline-{stamp}.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap()).expect("write results");
-    println!("wrote {path}");
+    common::write_results("pipeline", &report);
 }

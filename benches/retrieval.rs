@@ -367,12 +367,5 @@ async fn main() {
     drop(library);
     tokio::time::sleep(Duration::from_secs(3)).await;
     report.insert("cold_start".into(), cold_start(dir.path()));
-    std::fs::create_dir_all("bench/results").expect("results dir");
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let path = format!("bench/results/retrieval-{stamp}.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap()).expect("write results");
-    println!("wrote {path}");
+    common::write_results("retrieval", &report);
 }

@@ -124,12 +124,5 @@ async fn main() {
         "ingest_chunks_per_s": chunks as f64 / ingest_time.as_secs_f64(),
         "scenarios": scenarios,
     });
-    std::fs::create_dir_all("bench/results").expect("results dir");
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let path = format!("bench/results/search-{stamp}.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap()).expect("write results");
-    println!("wrote {path}");
+    common::write_results("search", &report);
 }

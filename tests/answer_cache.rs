@@ -119,7 +119,7 @@ async fn a_repeated_question_is_served_from_the_cache() {
     assert_eq!(explicit["cached"], false, "{explicit}");
     let again = answer(&server, json!({"question": QUESTION, "mode": "evidence"})).await;
     assert_eq!(again["cached"], true, "{again}");
-    let other_settings = answer(&server, json!({"question": QUESTION, "rerank": false})).await;
+    let other_settings = answer(&server, json!({"question": QUESTION, "rerank": true})).await;
     assert_eq!(other_settings["cached"], false, "{other_settings}");
 
     // A stream of a hit: metadata, the whole answer as one token, the citations, done.

@@ -109,3 +109,33 @@ pub fn summary(mut millis: Vec<f64>) -> serde_json::Value {
     millis.sort_by(f64::total_cmp);
     serde_json::json!({"p50_ms": percentile(&millis, 0.5), "p95_ms": percentile(&millis, 0.95), "n": millis.len()})
 }
+
+/// Writes `report` to `bench/results/<name>-<unix time>.json` and prints the path.
+pub fn write_results(name: &str, report: &impl serde::Serialize) {
+    std::fs::create_dir_all("bench/results").expect("results dir");
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let path = format!("bench/results/{name}-{stamp}.json");
+    std::fs::write(&path, serde_json::to_string_pretty(report).unwrap()).expect("write results");
+    println!("wrote {path}");
+}
+
+/// A pipeline over `library` answering with the generator `config` describes, loaded off
+/// the async threads (the local decoder reads its weights).
+pub async fn generating_pipeline(
+    library: &constitutional_rag::service::Library,
+    config: constitutional_rag::config::Config,
+) -> constitutional_rag::pipeline::Pipeline {
+    let load = move || constitutional_rag::llm::from_config(&config);
+    let generator = tokio::task::spawn_blocking(load)
+        .await
+        .unwrap()
+        .expect("generator");
+    constitutional_rag::pipeline::Pipeline::new(
+        library.clone().with_generator(generator),
+        &constitutional_rag::ops::Registry::new(),
+    )
+    .expect("pipeline")
+}

@@ -191,22 +191,7 @@ mod tests {
     const WEATHER: &str = "Vädret i Sverige är ofta växlande under våren och hösten i hela landet.";
     /// A section of a hard-wrapped licence, as a chunk starting at character 5210 of its
     /// document.
-    const MPL_SECTION: &str = "\
-3.2. Distribution of Executable Form
-
-If You distribute Covered Software in Executable Form then:
-
-(a) such Covered Software must also be made available in Source Code
-    Form, as described in Section 3.1, and You must inform recipients of
-    the Executable Form how they can obtain a copy of such Source Code
-    Form by reasonable means in a timely manner, at a charge no more
-    than the cost of distribution to the recipient; and
-
-(b) You may distribute such Executable Form under the terms of this
-    License, or sublicense it under different terms, provided that the
-    license for the Executable Form does not attempt to limit or alter
-    the recipients' rights in the Source Code Form under this License.
-";
+    const MPL_SECTION: &str = crate::text::sentences::WRAPPED_SECTION;
 
     fn passages() -> Vec<Passage<'static>> {
         vec![

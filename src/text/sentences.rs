@@ -363,22 +363,10 @@ fn push_sentence(pieces: &[Range<usize>], chars: &[(usize, char)], sentences: &m
     sentences.push(Sentence { pieces });
 }
 
+/// A hard-wrapped licence section with enumerated sub-clauses, as real licences are laid
+/// out: the fixture of the tests that split such text.
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn flat(text: &str) -> Vec<String> {
-        split(text).iter().map(|s| s.flat(text)).collect()
-    }
-
-    /// Text without whitespace, to compare up to whitespace.
-    fn squeeze(text: &str) -> String {
-        text.split_whitespace().collect()
-    }
-
-    #[test]
-    fn hard_wrapped_sentences_are_joined_across_lines() {
-        let text = "\
+pub(crate) const WRAPPED_SECTION: &str = "\
 3.2. Distribution of Executable Form
 
 If You distribute Covered Software in Executable Form then:
@@ -394,6 +382,23 @@ If You distribute Covered Software in Executable Form then:
     license for the Executable Form does not attempt to limit or alter
     the recipients' rights in the Source Code Form under this License.
 ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flat(text: &str) -> Vec<String> {
+        split(text).iter().map(|s| s.flat(text)).collect()
+    }
+
+    /// Text without whitespace, to compare up to whitespace.
+    fn squeeze(text: &str) -> String {
+        text.split_whitespace().collect()
+    }
+
+    #[test]
+    fn hard_wrapped_sentences_are_joined_across_lines() {
+        let text = WRAPPED_SECTION;
         let sentences = flat(text);
         assert_eq!(
             sentences,
