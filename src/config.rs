@@ -190,7 +190,8 @@ pub struct GenerationConfig {
     pub max_connections: usize,
     /// Seconds an idle pooled connection is kept.
     pub keep_alive_s: u64,
-    /// Retries (with backoff) of a request that failed before its first token.
+    /// Retries (after a jittered backoff, at least the upstream's `Retry-After`) of a request
+    /// that failed before its first token.
     pub retries: u32,
     /// Most sequences the local decoder runs at once (continuous batching).
     pub max_sequences: usize,

@@ -34,7 +34,8 @@ struct Cli {
 enum Command {
     /// Run the HTTP server (the default).
     Serve,
-    /// Ingest files (txt, md, html, json, jsonl, pdf; directories recursively) into a collection.
+    /// Ingest files (txt, md, html, json, jsonl, pdf; directories recursively, following
+    /// symbolic links but not their cycles) into a collection.
     Ingest {
         /// Files or directories.
         #[arg(required = true)]

@@ -1228,6 +1228,58 @@ fn html_extracts_title_and_readable_text() {
 }
 
 #[test]
+fn html_decodes_named_and_numeric_entities_in_swedish_titles_and_text() {
+    let titles = [
+        (
+            "Lag (2010:1408) om &auml;ndring i regeringsformen",
+            "Lag (2010:1408) om ändring i regeringsformen",
+        ),
+        (
+            "Kung&#246;relse (1974:152) om beslutad ny regeringsform",
+            "Kungörelse (1974:152) om beslutad ny regeringsform",
+        ),
+        (
+            "Tryckfrihetsf&#xF6;rordning (1949:105)",
+            "Tryckfrihetsförordning (1949:105)",
+        ),
+        (
+            "Yttrandefrihetsgrundlag&nbsp;(1991:1469) &ndash; &Aring;terg&aring;ng",
+            "Yttrandefrihetsgrundlag (1991:1469) – Återgång",
+        ),
+    ];
+    for (escaped, decoded) in titles {
+        let html =
+            format!("<html><head><title>{escaped}</title></head><body><p>Text.</p></body></html>");
+        let doc = parse_one(html.as_bytes(), Format::Html);
+        assert_eq!(doc.title.as_deref(), Some(decoded));
+    }
+    let html = "<html><head><title>Regeringsform (1974:152)</title></head><body>\
+        <h1>1 kap. Statsskickets grunder</h1>\
+        <p>1&nbsp;&sect; All offentlig makt i Sverige utg&aring;r fr&#229;n folket.</p>\
+        <p>2&nbsp;&sect; Den offentliga makten ska ut&ouml;vas med respekt f&#246;r alla \
+        m&#xE4;nniskors lika v&auml;rde och f&ouml;r den enskilda m&auml;nniskans frihet och \
+        v&auml;rdighet.</p></body></html>";
+    let doc = parse_one(html.as_bytes(), Format::Html);
+    assert!(
+        doc.text
+            .contains("All offentlig makt i Sverige utgår från folket."),
+        "{}",
+        doc.text
+    );
+    assert!(
+        doc.text.contains(
+            "ska utövas med respekt för alla människors lika värde och för den enskilda \
+             människans frihet och värdighet."
+        ),
+        "{}",
+        doc.text
+    );
+    assert!(!doc.text.contains('&'), "{}", doc.text);
+    let chunks = chunk_checked(&doc.text, &ChunkerConfig::default());
+    assert_eq!(paths(&chunks), ["1 kap. 1 §", "1 kap. 2 §"]);
+}
+
+#[test]
 fn malformed_html_does_not_panic() {
     let inputs: [&[u8]; 4] = [
         b"<html><body><div><p>broken <b>bold <i>nest</div></b> &nbsp; <<<>>> <p",

@@ -37,6 +37,8 @@ async fn ingest_files_then_serve_them() {
     )
     .unwrap();
     std::fs::write(input.join("ignored.bin"), [0u8, 1, 2]).unwrap();
+    // A link back up the tree: the walk skips it, with a warning, instead of walking forever.
+    std::os::unix::fs::symlink(&input, input.join("nested/up")).unwrap();
     let db = dir.path().join("db");
     let url = format!("surrealkv://{}", db.display());
 
@@ -54,14 +56,15 @@ async fn ingest_files_then_serve_them() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "ingest failed: {stdout} {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "ingest failed: {stdout} {stderr}");
     assert!(
         stdout.contains("ingested 3 files") && stdout.contains("4 created"),
         "{stdout}"
+    );
+    assert!(
+        stderr.contains("skipping a symbolic link") && stderr.contains("nested/up"),
+        "{stderr}"
     );
 
     // Running it again changes nothing.

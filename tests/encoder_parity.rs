@@ -156,18 +156,22 @@ fn project_dir() -> PathBuf {
         .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
 }
 
-/// The venv's Python and the MiniLM directory, or `None` (with a note) when either is absent.
-fn environment() -> Option<(PathBuf, PathBuf)> {
+/// The venv's Python and the MiniLM directory; fails the test, naming what is missing and how
+/// to get it, when either is absent: a parity test that cannot run must not pass.
+fn environment() -> (PathBuf, PathBuf) {
     let (python, model) = (project_dir().join(PYTHON), project_dir().join(MINILM));
-    if !python.exists() || !model.join("model.safetensors").exists() {
-        eprintln!(
-            "skipping: need {} and {} (run `just setup`)",
-            python.display(),
-            model.display()
-        );
-        return None;
-    }
-    Some((python, model))
+    let weights = model.join("model.safetensors");
+    let missing: Vec<String> = [&python, &weights]
+        .into_iter()
+        .filter(|path| !path.is_file())
+        .map(|path| path.display().to_string())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} missing: run `just setup` (or set CRAG_PROJECT_DIR to a project that has them)",
+        missing.join(" and ")
+    );
+    (python, model)
 }
 
 /// Runs [`REFERENCE_PY`] on `request`.
@@ -241,9 +245,7 @@ fn assert_close_embeddings(ours: &[Vec<f32>], theirs: &Value, min_cosine: f32) {
 
 /// Loads MiniLM in `kind` and checks tokens, truncation flags and embeddings against Python.
 fn check_minilm(kind: Kind, min_cosine: f32) {
-    let Some((python, model)) = environment() else {
-        return;
-    };
+    let (python, model) = environment();
     let options = LoadOptions {
         kind,
         batch_size: 5,
@@ -278,9 +280,7 @@ fn minilm_bf16_matches_sentence_transformers() {
 
 #[test]
 fn minilm_metadata_and_token_vectors() {
-    let Some((python, model)) = environment() else {
-        return;
-    };
+    let (python, model) = environment();
     let encoder = SentenceEncoder::load(&model, LoadOptions::default()).expect("load encoder");
     assert_eq!((encoder.dimension(), encoder.max_length()), (384, 256));
     let id = encoder.model_id();
@@ -305,9 +305,7 @@ fn minilm_metadata_and_token_vectors() {
 
 /// Builds a random tiny sequence classifier of `arch` in Python and compares logits.
 fn check_cross_encoder(arch: &str) {
-    let Some((python, model)) = environment() else {
-        return;
-    };
+    let (python, model) = environment();
     let dir = tempfile::tempdir().expect("tempdir");
     let request = json!({
         "task": "cross_encoder", "arch": arch, "dir": dir.path(),
@@ -364,9 +362,7 @@ fn xlm_roberta_cross_encoder_matches_transformers() {
 
 #[test]
 fn xlm_roberta_encoder_matches_transformers() {
-    let Some((python, model)) = environment() else {
-        return;
-    };
+    let (python, model) = environment();
     let tokenizer = TextTokenizer::load(&model, PAIR_MAX_LENGTH).expect("tokenizer");
     let inputs = encode_all(&tokenizer, &SENTENCES);
     let dir = tempfile::tempdir().expect("tempdir");
@@ -389,9 +385,7 @@ fn xlm_roberta_encoder_matches_transformers() {
 /// A configured cross-encoder serves `/v1/rerank` end to end with the reference logits.
 #[tokio::test]
 async fn configured_cross_encoder_serves_rerank() {
-    let Some((python, model)) = environment() else {
-        return;
-    };
+    let (python, model) = environment();
     let dir = tempfile::tempdir().expect("tempdir");
     let request = json!({
         "task": "cross_encoder", "arch": "bert", "dir": dir.path(),

@@ -325,6 +325,72 @@ async fn a_server_that_recovers_within_the_retries_is_streamed_from() {
     assert_eq!(attempts.load(Ordering::SeqCst), 3);
 }
 
+/// A refusal asking the client to come back after `seconds`.
+fn retry_after(code: StatusCode, seconds: &'static str, body: &'static str) -> Response {
+    Response::builder()
+        .status(code)
+        .header("retry-after", seconds)
+        .content_type("application/json")
+        .body(body)
+}
+
+#[tokio::test]
+async fn a_retry_waits_as_long_as_retry_after_asks() {
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let seen = attempts.clone();
+    let server = Scripted::start(move || {
+        if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+            return retry_after(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "2",
+                r#"{"error":{"message":"Loading model"}}"#,
+            );
+        }
+        let events = vec![chunk(Some("Ja"), Some("stop")), "data: [DONE]\n\n".into()];
+        streamed(SSE, events, Then::End)
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let completion = generate(&scripted_config(&server), greedy("Hi", 4))
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert_eq!(completion.text, "Ja");
+    assert_eq!(attempts.load(Ordering::SeqCst), 2);
+    // Without the header the first pause is at most 100 ms.
+    assert!(waited >= Duration::from_secs(2), "retried after {waited:?}");
+}
+
+#[tokio::test]
+async fn a_retry_after_beyond_the_first_token_limit_fails_at_once() {
+    let server = Scripted::start(|| {
+        retry_after(
+            StatusCode::TOO_MANY_REQUESTS,
+            "3600",
+            r#"{"error":{"message":"slots busy"}}"#,
+        )
+    })
+    .await;
+    let mut config = scripted_config(&server);
+    config.first_token_timeout_ms = 30_000;
+    let started = std::time::Instant::now();
+    let err = generate(&config, greedy("Hi", 4)).await.unwrap_err();
+    assert_eq!(
+        err,
+        GenerationError::Overloaded(
+            "the upstream answered 429 Too Many Requests (retry after 3600000 ms): slots busy"
+                .into()
+        )
+    );
+    assert_eq!(server.received().len(), 1);
+    // It gives up without waiting for the first-token limit to pass.
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn an_unreachable_port_is_unreachable_after_the_retries() {
     let config = generation_config("openai", &format!("http://127.0.0.1:{}/v1", free_port()));

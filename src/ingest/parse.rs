@@ -196,7 +196,7 @@ fn parse_html(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
     let html = decode_utf8(bytes)?;
     let title = HTML_TITLE
         .captures(&html)
-        .map(|caps| collapse_whitespace(&decode_entities(&caps[1])))
+        .map(|caps| collapse_whitespace(&htmlize::unescape(&caps[1])))
         .filter(|title| !title.is_empty());
     let text = html_to_text(&html);
     ParsedDocument::from_text(text, title)
@@ -286,19 +286,9 @@ impl TextDecorator for ReadableDecorator {
     }
 }
 
-/// Crude fallback: drops tags, scripts and styles, decodes basic entities.
+/// Crude fallback: drops tags, scripts and styles, decodes every named and numeric entity.
 fn strip_tags(html: &str) -> String {
-    decode_entities(&HTML_TAG.replace_all(html, "\n"))
-}
-
-fn decode_entities(text: &str) -> String {
-    text.replace("&nbsp;", " ")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
+    htmlize::unescape(HTML_TAG.replace_all(html, "\n")).into_owned()
 }
 
 fn collapse_whitespace(text: &str) -> String {
@@ -517,4 +507,22 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown error".to_string());
     format!("the PDF reader panicked: {detail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tag_stripping_fallback_decodes_every_entity() {
+        let html = "<p>1&nbsp;&sect; All offentlig makt i Sverige utg&aring;r fr&#229;n \
+                    folket.</p><script>var x = '&ouml;';</script><p>Riksdagen &#x00E4;r \
+                    folkets fr&auml;msta f&ouml;retr&#xE4;dare &amp; stiftar lag.</p>";
+        let text = tidy_lines(&strip_tags(html));
+        assert_eq!(
+            text,
+            "1\u{a0}§ All offentlig makt i Sverige utgår från folket.\n\n\
+             Riksdagen är folkets främsta företrädare & stiftar lag."
+        );
+    }
 }

@@ -155,7 +155,7 @@ impl<F: WireFormat> Exchange<F> {
                 ));
             }
             let (deadline, limit) = clock.deadline();
-            let read = Self::read(&self.upstream, &self.body, &mut self.response);
+            let read = Self::read(&self.upstream, &self.body, &mut self.response, deadline);
             match timeout_at(deadline, read).await {
                 Err(_) => return Err(limit.error(&limits)),
                 Ok(Err(err)) => return Err(err),
@@ -176,15 +176,17 @@ impl<F: WireFormat> Exchange<F> {
         }
     }
 
-    /// The next chunk of the body, sending the request first if needed.
+    /// The next chunk of the body, sending the request first if needed (retrying only
+    /// while a retry can start before `deadline`).
     async fn read(
         upstream: &Upstream,
         body: &Bytes,
         response: &mut Option<Response>,
+        deadline: Instant,
     ) -> Result<Option<Bytes>, GenerationError> {
         let response = match response {
             Some(response) => response,
-            None => response.insert(upstream.send(body).await?),
+            None => response.insert(upstream.send(body, deadline).await?),
         };
         response.chunk().await.map_err(|err| {
             GenerationError::Upstream(format!(
