@@ -152,6 +152,14 @@ async fn a_question_is_answered_and_its_quote_highlighted_in_a_real_browser() {
         .as_bool()
         .unwrap();
     assert!(visible, "the highlight is scrolled into view");
+    // The question and its answer beside the highlighted source, for the screenshot.
+    browser
+        .execute(
+            "document.querySelector(arguments[0]).scrollIntoView();",
+            vec![json!(first)],
+        )
+        .await
+        .unwrap();
     shots.take(&browser, "03-quote-highlighted").await;
 
     // A follow-up carries the conversation and is answered too.
