@@ -3,7 +3,8 @@
 //! server, seeded with two real licence texts of the development corpus (hard-wrapped,
 //! numbered sections). It asks an evidence question, opens a quote in its document and checks
 //! the highlighted characters are the quote, asks a follow-up, and sees a refusal for a
-//! licence the collection lacks — with no console error, and a screenshot of every step.
+//! licence the collection lacks, lists the documents under Manage and opens one — with no
+//! console error, and a screenshot of every step.
 
 mod common;
 
@@ -192,6 +193,38 @@ async fn a_question_is_answered_and_its_quote_highlighted_in_a_real_browser() {
     );
     shots.take(&browser, "05-refusal").await;
 
+    // The collection's documents are listed under Manage and open in the viewer.
+    click(&browser, "#tab-manage").await;
+    let rows = browser
+        .find_all(Locator::Css("#document-rows tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), DOCUMENTS.len(), "one row a document");
+    let title = rows[0]
+        .find(Locator::Css("th"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    rows[0]
+        .find(Locator::Css("button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(&format!(
+            "//h2[@id='viewer-title'][normalize-space()='{title}']"
+        )))
+        .await
+        .expect("the listed document opens in the viewer");
+    shots.take(&browser, "06-documents").await;
+    click(&browser, "#tab-ask").await;
+
     // Swedish on request, and usable at 375 px.
     browser
         .find(Locator::Css("#language"))
@@ -212,7 +245,7 @@ async fn a_question_is_answered_and_its_quote_highlighted_in_a_real_browser() {
         .as_bool()
         .unwrap();
     assert!(!overflow, "nothing is wider than a 375 px screen");
-    shots.take(&browser, "06-swedish-375px").await;
+    shots.take(&browser, "07-swedish-375px").await;
 
     driver
         .assert_no_console_errors(&browser, "the session")
