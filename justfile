@@ -57,7 +57,9 @@ setup:
 
 # Real peers the tests talk to: llama.cpp's OpenAI-compatible server (llama-cpp-python builds
 # llama.cpp from source once; the wheel is kept outside the clone), the official openai client,
-# and the OpenAPI tools that check the served spec (a validator and a Python SDK generator).
+# the OpenAPI tools that check the served spec (a validator and a Python SDK generator), and
+# headless Chromium with its WebDriver (Debian's chromium and chromium-driver) for the web
+# page's browser test.
 #
 # llama.cpp is built for a fixed instruction set, never `-march=native`: a native build on an
 # AMX Xeon compiles ggml's AMX kernels, which die with a general protection fault in
@@ -68,6 +70,12 @@ setup:
 test-peers: setup
     #!/usr/bin/env bash
     set -euo pipefail
+    if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
+        echo "test-peers: installing chromium and chromium-driver from Debian"
+        sudo=$([ "$(id -u)" = 0 ] || echo sudo)
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver
+    fi
     stamp=.cache/test-peers-v4.done
     [ -f "$stamp" ] && exit 0
     target=x86-64-v3

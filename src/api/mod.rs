@@ -22,6 +22,7 @@ mod search;
 mod security;
 mod strict_json;
 mod unions;
+mod web;
 
 use std::sync::Arc;
 
@@ -135,7 +136,8 @@ fn document(spec: &str) -> String {
     serde_json::to_string_pretty(&spec).expect("JSON serialises")
 }
 
-/// Every route: the API, `/openapi.json`, Swagger UI at `/docs`, with body limits, API keys
+/// Every route: the API, `/openapi.json`, Swagger UI at `/docs`, the web page at `/` (its
+/// files under `/web/`), with body limits, API keys
 /// checked against `keys`, the operational layers of [`middleware`] and problem+json for
 /// every error.
 pub fn routes(library: Library, keys: Arc<KeyRing>, pipeline: Arc<Pipeline>) -> impl Endpoint {
@@ -155,9 +157,10 @@ pub fn routes(library: Library, keys: Arc<KeyRing>, pipeline: Arc<Pipeline>) -> 
     let docs = Route::new().at("/", make_sync(move |_| Html(docs_html.clone())));
     let limits = limits::BodyLimits::from_config(library.config());
     let app = Route::new()
-        .nest("/", service)
+        .nest("/", web::page_at_root(service))
         .at("/openapi.json", spec)
         .nest("/docs", docs)
+        .at("/web/:file", poem::get(web::asset))
         .around(move |endpoint, request| limits.apply(endpoint, request));
     middleware::wrap(app, &library, keys, &spec_json)
 }
