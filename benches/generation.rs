@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use constitutional_rag::config::Config;
+use constitutional_rag::config::{Config, Threads};
 use constitutional_rag::llm::local::LocalGenerator;
 use constitutional_rag::llm::{
     ChatMessage, GenerationEvent, GenerationRequest, Generator, Role, Sampling,
@@ -198,7 +198,7 @@ fn config() -> Config {
         .into();
     config.generation.model = MODEL.into();
     config.inference.device = "cpu".into();
-    config.inference.threads = 1;
+    config.inference.threads = Threads::Count(1);
     config.generation.max_sequences = 8;
     config
 }

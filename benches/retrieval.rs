@@ -49,7 +49,7 @@ async fn encoder_throughput(library: &Library) -> serde_json::Value {
     let embedded = embedder.embed(&texts, Priority::Bulk).await.expect("embed");
     let ours = started.elapsed().as_secs_f64();
     let tokens: usize = embedded.tokens.iter().sum();
-    let python = sentence_transformers_seconds(&texts, library.config().inference.threads);
+    let python = sentence_transformers_seconds(&texts, library.config().inference.threads.count());
     let mut query_latency = Vec::new();
     for i in 0..50 {
         let query = vec![format!("what does section {i} say about appeals")];

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 mod answer;
 
 pub use crate::inference::batcher::Loading;
+pub use crate::inference::precision::PrecisionSetting;
 pub use answer::{AnswerConfig, CragConfig};
 
 /// The whole configuration of the server and the CLI.
@@ -133,10 +134,13 @@ pub struct ModelsConfig {
 pub struct InferenceConfig {
     /// `auto` (CUDA when available), `cpu` or `cuda:N`.
     pub device: String,
-    /// `auto` (bf16 on GPU, f32 on CPU), `f32`, `f16` or `bf16`.
-    pub precision: String,
-    /// Torch intra-op threads.
-    pub threads: usize,
+    /// `auto` (the sentence encoder and the MaxSim reranker time f32, bf16 and f16 at load and
+    /// keep the fastest that agrees with f32; the cross-encoder and the decoder keep their
+    /// device's default), `f32`, `bf16` or `f16`.
+    pub precision: PrecisionSetting,
+    /// Torch intra-op threads: a count (default 1: on 2 shared cores a second thread was often
+    /// slower), or `auto` for every core this process may run on.
+    pub threads: Threads,
     /// Most padded tokens (longest × count) in one model batch.
     pub max_batch_tokens: usize,
     /// Most texts in one model batch.
@@ -145,6 +149,71 @@ pub struct InferenceConfig {
     pub max_queue: usize,
     /// Token budget of a passage (or query-passage pair) when reranking.
     pub rerank_max_length: usize,
+}
+
+/// `inference.threads`: a count of torch intra-op threads, or `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threads {
+    /// Every core this process may run on: its CPU affinity mask and cgroup CPU quota, as
+    /// `std::thread::available_parallelism` reads them (1 when they cannot be read).
+    Auto,
+    /// Exactly this many.
+    Count(usize),
+}
+
+impl Threads {
+    /// The number of threads this setting means on this machine.
+    pub fn count(self) -> usize {
+        match self {
+            Threads::Count(n) => n,
+            Threads::Auto => std::thread::available_parallelism().map_or(1, usize::from),
+        }
+    }
+}
+
+impl Serialize for Threads {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Threads::Auto => serializer.serialize_str("auto"),
+            Threads::Count(n) => serializer.serialize_u64(*n as u64),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Threads {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Threads;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("auto or a positive number of threads")
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Threads, E> {
+                usize::try_from(n)
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .map(Threads::Count)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Unsigned(n), &self))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Threads, E> {
+                u64::try_from(n)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(n), &self))
+                    .and_then(|n| self.visit_u64(n))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Threads, E> {
+                if s.trim().eq_ignore_ascii_case("auto") {
+                    Ok(Threads::Auto)
+                } else {
+                    Err(E::invalid_value(serde::de::Unexpected::Str(s), &self))
+                }
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// Cache sizes and files.
@@ -316,8 +385,8 @@ impl Default for InferenceConfig {
     fn default() -> Self {
         Self {
             device: "auto".into(),
-            precision: "auto".into(),
-            threads: 1,
+            precision: PrecisionSetting::Auto,
+            threads: Threads::Count(1),
             max_batch_tokens: 16_384,
             max_batch_size: 64,
             max_queue: 20_000,
@@ -537,12 +606,7 @@ impl Config {
                 "expected auto, cpu or cuda:N (of an existing GPU)",
             );
         }
-        if self.inference.precision != "auto"
-            && crate::inference::parse_precision(&self.inference.precision).is_err()
-        {
-            return fail("inference.precision", "expected auto, f32, f16 or bf16");
-        }
-        if self.inference.threads == 0
+        if self.inference.threads == Threads::Count(0)
             || self.inference.max_batch_size == 0
             || self.inference.max_queue == 0
         {
@@ -770,6 +834,46 @@ mod tests {
         assert!(err.to_string().contains("CRAG_SERVER_BINDD"), "{err}");
         let err = Config::load(None, env(&[("CRAG_SERVER_BIND", "nowhere")])).unwrap_err();
         assert!(err.to_string().contains("server.bind"), "{err}");
+    }
+
+    #[test]
+    fn precision_and_threads_are_typed_once_at_load() {
+        use crate::inference::precision::Precision;
+        let defaults = Config::load(None, env(&[])).unwrap();
+        assert_eq!(defaults.inference.precision, PrecisionSetting::Auto);
+        assert_eq!(defaults.inference.threads, Threads::Count(1));
+        let config = Config::load(
+            None,
+            env(&[
+                ("CRAG_INFERENCE_PRECISION", "BF16"),
+                ("CRAG_INFERENCE_THREADS", "3"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.inference.precision,
+            PrecisionSetting::Fixed(Precision::Bf16)
+        );
+        assert_eq!(config.inference.threads, Threads::Count(3));
+        assert_eq!(config.inference.threads.count(), 3);
+        let auto = Config::load(None, env(&[("CRAG_INFERENCE_THREADS", "auto")])).unwrap();
+        assert_eq!(auto.inference.threads, Threads::Auto);
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        assert_eq!(auto.inference.threads.count(), cores);
+        let err = Config::load(None, env(&[("CRAG_INFERENCE_PRECISION", "int8")])).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("precision") && message.contains("auto, f32, bf16 or f16"),
+            "{message}"
+        );
+        for bad in ["0", "-2", "many"] {
+            let err = Config::load(None, env(&[("CRAG_INFERENCE_THREADS", bad)])).unwrap_err();
+            let message = err.to_string();
+            assert!(
+                message.contains("threads") && message.contains("auto or a positive number"),
+                "{message}"
+            );
+        }
     }
 
     #[test]

@@ -11,9 +11,9 @@ use std::sync::OnceLock;
 use constitutional_rag::inference::LoadOptions;
 use constitutional_rag::inference::cross_encoder::CrossEncoder;
 use constitutional_rag::inference::encoder::{SentenceEncoder, max_sim};
+use constitutional_rag::inference::precision::{Precision, PrecisionSetting};
 use constitutional_rag::inference::tokenizer::{Encoded, TextTokenizer};
 use serde_json::{Value, json};
-use tch::Kind;
 
 mod common;
 
@@ -243,11 +243,12 @@ fn assert_close_embeddings(ours: &[Vec<f32>], theirs: &Value, min_cosine: f32) {
     }
 }
 
-/// Loads MiniLM in `kind` and checks tokens, truncation flags and embeddings against Python.
-fn check_minilm(kind: Kind, min_cosine: f32) {
+/// Loads MiniLM in `precision` and checks tokens, truncation flags and embeddings against
+/// Python.
+fn check_minilm(precision: Precision, min_cosine: f32) {
     let (python, model) = environment();
     let options = LoadOptions {
-        kind,
+        precision: PrecisionSetting::Fixed(precision),
         batch_size: 5,
         ..LoadOptions::default()
     };
@@ -270,12 +271,17 @@ fn check_minilm(kind: Kind, min_cosine: f32) {
 
 #[test]
 fn minilm_f32_matches_sentence_transformers() {
-    check_minilm(Kind::Float, 0.9999);
+    check_minilm(Precision::F32, 0.9999);
 }
 
 #[test]
 fn minilm_bf16_matches_sentence_transformers() {
-    check_minilm(Kind::BFloat16, 0.999);
+    check_minilm(Precision::Bf16, 0.999);
+}
+
+#[test]
+fn minilm_f16_matches_sentence_transformers() {
+    check_minilm(Precision::F16, 0.999);
 }
 
 #[test]

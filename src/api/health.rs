@@ -4,6 +4,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
+use crate::inference::precision::{PrecisionChoice, ProbeTiming};
 use crate::service::{Library, Probe, Readiness, State};
 
 /// The process is up.
@@ -46,6 +47,60 @@ pub struct ComponentStatus {
     /// Why it is not ready, or a note (a lazy model not loaded yet).
     #[oai(skip_serializing_if_is_none)]
     pub detail: Option<String>,
+    /// A model's precision and how it was chosen, once the model has loaded.
+    #[oai(skip_serializing_if_is_none)]
+    pub precision: Option<PrecisionStatus>,
+}
+
+/// The precision a model runs in.
+#[derive(Debug, Object)]
+pub struct PrecisionStatus {
+    /// `f32`, `bf16` or `f16`.
+    pub precision: String,
+    /// `probe` (timed at load, `inference.precision = "auto"`), `configuration` (set by the
+    /// operator) or `default` (`auto` for a model that is not probed: bf16 on a GPU, f32 on
+    /// the CPU).
+    pub chosen_by: String,
+    /// The probe's measurements, f32 first; empty unless the probe chose.
+    pub probe: Vec<PrecisionTiming>,
+}
+
+/// How one precision did in the probe.
+#[derive(Debug, Object)]
+pub struct PrecisionTiming {
+    /// `f32`, `bf16` or `f16`.
+    pub precision: String,
+    /// Milliseconds for a batch of eight 128-token passages (best run).
+    pub batch_ms: f64,
+    /// Milliseconds for one short query (best run).
+    pub query_ms: f64,
+    /// Least cosine of its embeddings to f32's (must be at least 0.999).
+    pub min_cosine: f64,
+    /// Why it is not used although it could be faster (disagrees with f32, too slow, failed).
+    #[oai(skip_serializing_if_is_none)]
+    pub rejected: Option<String>,
+}
+
+impl From<PrecisionChoice> for PrecisionStatus {
+    fn from(choice: PrecisionChoice) -> Self {
+        Self {
+            precision: choice.precision.as_str().into(),
+            chosen_by: choice.chosen_by.as_str().into(),
+            probe: choice.probe.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<ProbeTiming> for PrecisionTiming {
+    fn from(timing: ProbeTiming) -> Self {
+        Self {
+            precision: timing.precision.as_str().into(),
+            batch_ms: timing.batch.as_secs_f64() * 1e3,
+            query_ms: timing.query.as_secs_f64() * 1e3,
+            min_cosine: f64::from(timing.min_cosine),
+            rejected: timing.rejected,
+        }
+    }
 }
 
 impl From<Probe> for ComponentStatus {
@@ -53,6 +108,7 @@ impl From<Probe> for ComponentStatus {
         Self {
             status: probe.state,
             detail: probe.detail,
+            precision: probe.precision.map(Into::into),
         }
     }
 }

@@ -114,7 +114,7 @@ impl LegacyOpsApi {
         if let Some(generator) = readiness.generator {
             components.push(("generator", generator));
         }
-        for (name, Probe { state, detail }) in components {
+        for (name, Probe { state, detail, .. }) in components {
             services.insert(name.to_string(), word(state).to_string());
             if let Some(detail) = detail {
                 details.insert(name.to_string(), detail);

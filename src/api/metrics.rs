@@ -8,6 +8,7 @@ use poem_openapi::{ApiResponse, OpenApi};
 
 use super::ApiTags;
 use crate::inference::batcher::BatchStats;
+use crate::inference::precision::PrecisionChoice;
 use crate::ops::exposition::{Kind, TextWriter};
 use crate::service::Library;
 
@@ -109,4 +110,50 @@ fn write_models(library: &Library, out: &mut TextWriter) {
     out.family(name, "Inputs waiting for a model worker.", Kind::Gauge);
     out.sample(name, &[("model", "encoder")], encoder_depth as f64);
     out.sample(name, &[("model", "reranker")], reranker_depth as f64);
+    write_precisions(
+        [
+            ("encoder", library.embedder().precision()),
+            ("reranker", library.reranker().precision()),
+        ],
+        out,
+    );
+}
+
+/// Each loaded model's precision (an info gauge) and the probe's timings.
+fn write_precisions(models: [(&str, Option<&PrecisionChoice>); 2], out: &mut TextWriter) {
+    let loaded = models
+        .iter()
+        .filter_map(|(model, choice)| choice.map(|c| (*model, c)));
+    let name = "crag_model_precision_info";
+    out.family(
+        name,
+        "The precision a loaded model runs in (value 1) and who chose it: probe, configuration or default.",
+        Kind::Gauge,
+    );
+    for (model, choice) in loaded.clone() {
+        let labels = [
+            ("model", model),
+            ("precision", choice.precision.as_str()),
+            ("chosen_by", choice.chosen_by.as_str()),
+        ];
+        out.sample(name, &labels, 1.0);
+    }
+    let name = "crag_model_precision_probe_seconds";
+    out.family(
+        name,
+        "Time the precision probe measured at load: input=batch (eight 128-token passages) or query (one short query).",
+        Kind::Gauge,
+    );
+    for (model, choice) in loaded {
+        for timing in &choice.probe {
+            for (input, seconds) in [("batch", timing.batch), ("query", timing.query)] {
+                let labels = [
+                    ("model", model),
+                    ("precision", timing.precision.as_str()),
+                    ("input", input),
+                ];
+                out.sample(name, &labels, seconds.as_secs_f64());
+            }
+        }
+    }
 }

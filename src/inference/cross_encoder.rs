@@ -2,10 +2,12 @@
 //! `XLMRobertaForSequenceClassification` checkpoints scoring (query, passage) pairs.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use tch::{Device, Kind, Tensor};
 
 use super::bert::{Bert, BertInput, Linear, Weights};
+use super::precision::PrecisionChoice;
 use super::tokenizer::{Encoded, TextTokenizer};
 use super::{Backbone, InferenceError, LoadOptions, in_length_batches};
 
@@ -28,13 +30,17 @@ pub struct CrossEncoder {
     tokenizer: TextTokenizer,
     pad_id: i64,
     options: LoadOptions,
+    precision: Arc<PrecisionChoice>,
 }
 
 impl CrossEncoder {
     /// Loads a model directory (`config.json`, `model.safetensors`, `tokenizer.json`). Without
-    /// `options.max_length` the token budget is the model's position limit.
+    /// `options.max_length` the token budget is the model's position limit. It is not probed
+    /// yet: `auto` precision is bf16 on a GPU and f32 on the CPU.
     pub fn load(dir: &Path, options: LoadOptions) -> Result<Self> {
-        let mut backbone = Backbone::load(dir, &options, None)?;
+        let precision = PrecisionChoice::without_probe(options.precision, options.device);
+        precision.log(dir);
+        let mut backbone = Backbone::load(dir, &options, precision.precision, None)?;
         let head = ClassificationHead::load(&mut backbone.rest, backbone.config.is_roberta()?)?;
         let labels = backbone.config.num_labels();
         if head.out.out_features() != labels || labels != 1 {
@@ -49,7 +55,13 @@ impl CrossEncoder {
             tokenizer: backbone.tokenizer,
             pad_id: backbone.config.pad_token_id,
             options,
+            precision: Arc::new(precision),
         })
+    }
+
+    /// The precision it runs in and how that was chosen.
+    pub fn precision(&self) -> &Arc<PrecisionChoice> {
+        &self.precision
     }
 
     /// The tokenizer whose pair encodings [`Self::score_encoded`] expects.

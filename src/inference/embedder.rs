@@ -1,13 +1,14 @@
 //! The embedding service: cache first, then the micro-batching worker that owns the encoder.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub use super::encoder::ModelInfo;
 
 use super::LoadOptions;
 use super::batcher::{BatchLimits, BatchModel, Batcher, Loading, ModelState, Priority};
 use super::encoder::SentenceEncoder;
+use super::precision::PrecisionChoice;
 use super::tokenizer::{Encoded, TextTokenizer};
 use crate::cache::embedding::{CacheKey, EmbeddingCache};
 use crate::error::{AppError, AppResult};
@@ -48,6 +49,7 @@ pub struct Embedder {
     tokenizer: Arc<TextTokenizer>,
     cache: Arc<EmbeddingCache>,
     info: Arc<ModelInfo>,
+    precision: Arc<OnceLock<Arc<PrecisionChoice>>>,
 }
 
 impl Embedder {
@@ -69,10 +71,13 @@ impl Embedder {
         let info = SentenceEncoder::describe(dir, &load_options).map_err(unavailable)?;
         let tokenizer = TextTokenizer::load(dir, info.max_length).map_err(unavailable)?;
         let model_dir = dir.to_path_buf();
+        let precision = Arc::new(OnceLock::new());
+        let chosen = precision.clone();
         let batcher = Batcher::start("encoder", limits, loading, move || {
-            SentenceEncoder::load(&model_dir, load_options)
-                .map(EncoderModel)
-                .map_err(|e| format!("cannot load encoder from {}: {e}", model_dir.display()))
+            let encoder = SentenceEncoder::load(&model_dir, load_options)
+                .map_err(|e| format!("cannot load encoder from {}: {e}", model_dir.display()))?;
+            let _ = chosen.set(encoder.precision().clone());
+            Ok(EncoderModel(encoder))
         })
         .map_err(AppError::Unavailable)?;
         Ok(Self {
@@ -80,7 +85,13 @@ impl Embedder {
             tokenizer: Arc::new(tokenizer),
             cache,
             info: Arc::new(info),
+            precision,
         })
+    }
+
+    /// The precision the encoder runs in and how it was chosen; `None` until it has loaded.
+    pub fn precision(&self) -> Option<&PrecisionChoice> {
+        self.precision.get().map(|choice| &**choice)
     }
 
     /// What the encoder is.

@@ -2,11 +2,13 @@
 //! per-token vectors for late-interaction (MaxSim) scoring.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use tch::{Device, Kind, Tensor};
 
 use super::bert::BertConfig;
 use super::bert::{Bert, BertInput};
+use super::precision::{Precision, PrecisionChoice, Probed, load_with_precision};
 use super::tokenizer::{Encoded, TextTokenizer};
 use super::{Backbone, InferenceError, LoadOptions, in_length_batches, read_json, token_budget};
 
@@ -32,23 +34,49 @@ pub struct SentenceEncoder {
     dimension: usize,
     options: LoadOptions,
     model_id: String,
+    precision: Arc<PrecisionChoice>,
 }
 
 impl SentenceEncoder {
-    /// Loads a sentence-transformers model directory. Without `options.max_length` the token
+    /// Loads a sentence-transformers model directory in `options.precision`; `auto` runs the
+    /// precision probe (see [`super::precision`]). Without `options.max_length` the token
     /// budget is `sentence_bert_config.json`'s `max_seq_length`, else the model's limit.
     pub fn load(dir: &Path, options: LoadOptions) -> Result<Self> {
         check_mean_pooling(dir)?;
-        let backbone = Backbone::load(dir, &options, sentence_max_length(dir)?)?;
+        options.apply_threads()?;
+        let (max_length, model_id) = (sentence_max_length(dir)?, model_id(dir)?);
+        let load = |precision: Precision| -> Result<Self> {
+            let backbone = Backbone::load(dir, &options, precision, max_length)?;
+            Ok(Self {
+                dimension: usize::try_from(backbone.config.hidden_size)
+                    .map_err(|_| InferenceError::Unsupported("negative hidden_size".into()))?,
+                pad_id: backbone.config.pad_token_id,
+                bert: backbone.bert,
+                tokenizer: backbone.tokenizer,
+                options,
+                model_id: model_id.clone(),
+                precision: Arc::new(PrecisionChoice::unprobed(
+                    precision,
+                    super::precision::ChosenBy::Configuration,
+                )),
+            })
+        };
+        let (encoder, precision) = load_with_precision(
+            dir,
+            options.precision,
+            options.device,
+            options.threads,
+            load,
+        )?;
         Ok(Self {
-            dimension: usize::try_from(backbone.config.hidden_size)
-                .map_err(|_| InferenceError::Unsupported("negative hidden_size".into()))?,
-            pad_id: backbone.config.pad_token_id,
-            bert: backbone.bert,
-            tokenizer: backbone.tokenizer,
-            options,
-            model_id: model_id(dir)?,
+            precision,
+            ..encoder
         })
+    }
+
+    /// The precision it runs in and how that was chosen.
+    pub fn precision(&self) -> &Arc<PrecisionChoice> {
+        &self.precision
     }
 
     /// What [`Self::load`] with the same arguments gives, read from `dir`'s configuration
@@ -88,10 +116,15 @@ impl SentenceEncoder {
     /// `batch_size` similar-length inputs, each padded to its longest.
     pub fn embed(&self, inputs: &[Encoded]) -> Result<Vec<Vec<f32>>> {
         in_length_batches(inputs, self.options.batch_size, |batch| {
-            let (hidden, mask) = self.hidden_states(batch)?;
-            let rows = to_vec(&l2_normalize(&mean_pool(&hidden, &mask)?)?)?;
-            Ok(rows.chunks(self.dimension).map(<[f32]>::to_vec).collect())
+            self.embed_batch(batch)
         })
+    }
+
+    /// Embeddings of one batch, run in one forward pass.
+    fn embed_batch(&self, batch: &[&Encoded]) -> Result<Vec<Vec<f32>>> {
+        let (hidden, mask) = self.hidden_states(batch)?;
+        let rows = to_vec(&l2_normalize(&mean_pool(&hidden, &mask)?)?)?;
+        Ok(rows.chunks(self.dimension).map(<[f32]>::to_vec).collect())
     }
 
     /// Unit-length f32 vectors for every real (non-padding) token of each input, special
@@ -118,6 +151,12 @@ impl SentenceEncoder {
         let hidden = self.bert.forward(&input)?.f_to_kind(Kind::Float)?;
         let mask = input.mask.f_unsqueeze(-1)?.f_to_kind(Kind::Float)?;
         Ok((hidden, mask))
+    }
+}
+
+impl Probed for SentenceEncoder {
+    fn probe_outputs(&self, inputs: &[Encoded]) -> Result<Vec<Vec<f32>>> {
+        self.embed_batch(&inputs.iter().collect::<Vec<_>>())
     }
 }
 

@@ -9,14 +9,16 @@ pub mod embedder;
 pub mod encoder;
 pub mod gguf;
 pub mod llama;
+pub mod precision;
 pub mod reranker;
 pub mod tokenizer;
 
 use std::path::{Path, PathBuf};
 
-use tch::{Device, Kind};
+use tch::Device;
 
 use bert::{Bert, BertConfig, Weights};
+use precision::{Precision, PrecisionSetting};
 use tokenizer::{Encoded, TextTokenizer};
 
 /// Anything that can go wrong loading or running a model.
@@ -57,8 +59,9 @@ pub enum InferenceError {
 pub struct LoadOptions {
     /// Device the weights live on.
     pub device: Device,
-    /// Floating-point kind of the weights and activations (`Float`, `Half`, `BFloat16`).
-    pub kind: Kind,
+    /// Precision of the weights and activations; `auto` is probed at load where the model
+    /// supports it (the sentence encoder).
+    pub precision: PrecisionSetting,
     /// Token budget per input (special tokens included); `None` takes the model's own limit.
     pub max_length: Option<usize>,
     /// Inputs per forward pass in the batched helpers.
@@ -71,7 +74,7 @@ impl Default for LoadOptions {
     fn default() -> Self {
         Self {
             device: Device::Cpu,
-            kind: Kind::Float,
+            precision: PrecisionSetting::Fixed(Precision::F32),
             max_length: None,
             batch_size: 32,
             threads: 1,
@@ -110,16 +113,6 @@ pub fn parse_device(s: &str) -> Result<Device, InferenceError> {
         )));
     }
     Ok(Device::Cuda(index))
-}
-
-/// Parses "f32", "f16" or "bf16" into a tensor kind.
-pub fn parse_precision(s: &str) -> Result<Kind, InferenceError> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "f32" | "fp32" | "float32" => Ok(Kind::Float),
-        "f16" | "fp16" | "float16" => Ok(Kind::Half),
-        "bf16" | "bfloat16" => Ok(Kind::BFloat16),
-        _ => Err(InferenceError::Invalid(format!("precision {s:?}"))),
-    }
 }
 
 /// Runs `run` over `inputs` in batches of similar length (less padding) and returns its
@@ -180,17 +173,23 @@ fn token_budget(
 }
 
 impl Backbone {
-    /// Loads `config.json`, `model.safetensors` and `tokenizer.json` from `dir`. The token
-    /// budget is `options.max_length`, else `default_max_length`, else the model's limit.
+    /// Loads `config.json`, `model.safetensors` and `tokenizer.json` from `dir` in
+    /// `precision`. The token budget is `options.max_length`, else `default_max_length`, else
+    /// the model's limit.
     fn load(
         dir: &Path,
         options: &LoadOptions,
+        precision: Precision,
         default_max_length: Option<usize>,
     ) -> Result<Self, InferenceError> {
         options.apply_threads()?;
         let config = BertConfig::load(dir)?;
         let max_length = token_budget(&config, options, default_max_length)?;
-        let mut rest = Weights::load(&dir.join("model.safetensors"), options.device, options.kind)?;
+        let mut rest = Weights::load(
+            &dir.join("model.safetensors"),
+            options.device,
+            precision.kind(),
+        )?;
         let bert = Bert::load(&mut rest, &config)?;
         let tokenizer = TextTokenizer::load(dir, max_length)?;
         Ok(Self {
@@ -215,14 +214,10 @@ mod tests {
     }
 
     #[test]
-    fn parses_devices_and_precisions() {
+    fn parses_devices() {
         assert_eq!(parse_device("cpu").unwrap(), Device::Cpu);
         assert!(parse_device("cuda:999").is_err());
         assert!(parse_device("gpu").is_err());
-        assert_eq!(parse_precision("bf16").unwrap(), Kind::BFloat16);
-        assert_eq!(parse_precision("F16").unwrap(), Kind::Half);
-        assert_eq!(parse_precision("f32").unwrap(), Kind::Float);
-        assert!(parse_precision("int8").is_err());
     }
 
     #[test]

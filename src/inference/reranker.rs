@@ -2,12 +2,13 @@
 //! (MaxSim over the sentence encoder's token vectors). Either runs on its own batching worker.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::LoadOptions;
 use super::batcher::{BatchLimits, BatchModel, BatchStats, Batcher, Loading, ModelState, Priority};
 use super::cross_encoder::CrossEncoder;
 use super::encoder::{SentenceEncoder, TokenVectors, max_sim};
+use super::precision::PrecisionChoice;
 use super::tokenizer::{Encoded, TextTokenizer};
 use crate::error::{AppError, AppResult};
 
@@ -59,6 +60,7 @@ pub struct Reranker {
     engine: Arc<Engine>,
     tokenizer: Arc<TextTokenizer>,
     name: Arc<str>,
+    precision: Arc<OnceLock<Arc<PrecisionChoice>>>,
 }
 
 impl Reranker {
@@ -70,20 +72,24 @@ impl Reranker {
         loading: Loading,
         max_length: usize,
     ) -> AppResult<Self> {
+        let precision = Arc::new(OnceLock::new());
         let batcher = start_worker(
             "reranker",
             dir,
             options,
-            limits,
-            loading,
-            max_length,
-            |dir, options| CrossEncoder::load(dir, options).map(PairScorer),
+            (limits, loading, max_length),
+            precision.clone(),
+            |dir, options| {
+                let model = CrossEncoder::load(dir, options)?;
+                Ok((model.precision().clone(), PairScorer(model)))
+            },
         )?;
         Self::assemble(
             Engine::CrossEncoder(batcher),
             dir,
             max_length,
             "cross-encoder",
+            precision,
         )
     }
 
@@ -95,19 +101,34 @@ impl Reranker {
         loading: Loading,
         max_length: usize,
     ) -> AppResult<Self> {
+        let precision = Arc::new(OnceLock::new());
         let batcher = start_worker(
             "maxsim",
             dir,
             options,
-            limits,
-            loading,
-            max_length,
-            |dir, options| SentenceEncoder::load(dir, options).map(TokenEncoder),
+            (limits, loading, max_length),
+            precision.clone(),
+            |dir, options| {
+                let model = SentenceEncoder::load(dir, options)?;
+                Ok((model.precision().clone(), TokenEncoder(model)))
+            },
         )?;
-        Self::assemble(Engine::MaxSim(batcher), dir, max_length, "maxsim")
+        Self::assemble(
+            Engine::MaxSim(batcher),
+            dir,
+            max_length,
+            "maxsim",
+            precision,
+        )
     }
 
-    fn assemble(engine: Engine, dir: &Path, max_length: usize, kind: &str) -> AppResult<Self> {
+    fn assemble(
+        engine: Engine,
+        dir: &Path,
+        max_length: usize,
+        kind: &str,
+        precision: Arc<OnceLock<Arc<PrecisionChoice>>>,
+    ) -> AppResult<Self> {
         let tokenizer = TextTokenizer::load(dir, max_length).map_err(|e| {
             AppError::Unavailable(format!("cannot load tokenizer from {}: {e}", dir.display()))
         })?;
@@ -119,7 +140,14 @@ impl Reranker {
             engine: Arc::new(engine),
             tokenizer: Arc::new(tokenizer),
             name: format!("{kind}:{model}").into(),
+            precision,
         })
+    }
+
+    /// The precision the reranker runs in and how it was chosen; `None` until it has loaded.
+    /// The MaxSim reranker shares the encoder's probe (same network).
+    pub fn precision(&self) -> Option<&PrecisionChoice> {
+        self.precision.get().map(|choice| &**choice)
     }
 
     /// `cross-encoder:<model>` or `maxsim:<model>`.
@@ -230,16 +258,18 @@ fn encode(
     }
 }
 
+/// A loaded reranking model and the precision it runs in.
+type Loaded<M> = Result<(Arc<PrecisionChoice>, M), super::InferenceError>;
+
 /// Starts a worker that loads its model from `dir` (when `loading` says) with inputs cut to
-/// `max_length` tokens.
+/// `max_length` tokens, and records its precision in `precision` once loaded.
 fn start_worker<M: BatchModel>(
     name: &str,
     dir: &Path,
     options: LoadOptions,
-    limits: BatchLimits,
-    loading: Loading,
-    max_length: usize,
-    load: fn(&Path, LoadOptions) -> Result<M, super::InferenceError>,
+    (limits, loading, max_length): (BatchLimits, Loading, usize),
+    precision: Arc<OnceLock<Arc<PrecisionChoice>>>,
+    load: fn(&Path, LoadOptions) -> Loaded<M>,
 ) -> AppResult<Batcher<M>> {
     let model_dir: PathBuf = dir.to_path_buf();
     let options = LoadOptions {
@@ -248,8 +278,10 @@ fn start_worker<M: BatchModel>(
         ..options
     };
     Batcher::start(name, limits, loading, move || {
-        load(&model_dir, options)
-            .map_err(|e| format!("cannot load reranker from {}: {e}", model_dir.display()))
+        let (choice, model) = load(&model_dir, options)
+            .map_err(|e| format!("cannot load reranker from {}: {e}", model_dir.display()))?;
+        let _ = precision.set(choice);
+        Ok(model)
     })
     .map_err(AppError::Unavailable)
 }

@@ -6,6 +6,7 @@ use poem_openapi::Enum;
 
 use super::Library;
 use crate::inference::batcher::ModelState;
+use crate::inference::precision::PrecisionChoice;
 
 /// Longest wait for one component's probe.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -31,6 +32,8 @@ pub struct Probe {
     pub state: State,
     /// Why it is not ready, or a note on a ready one (a lazy model not loaded yet).
     pub detail: Option<String>,
+    /// A loaded model's precision and how it was chosen (the probe's timings).
+    pub precision: Option<PrecisionChoice>,
 }
 
 impl Probe {
@@ -38,6 +41,7 @@ impl Probe {
         Self {
             state: State::Ready,
             detail: None,
+            precision: None,
         }
     }
 
@@ -45,6 +49,14 @@ impl Probe {
         Self {
             state,
             detail: Some(detail.into()),
+            precision: None,
+        }
+    }
+
+    fn with_precision(self, precision: Option<&PrecisionChoice>) -> Self {
+        Self {
+            precision: precision.cloned(),
+            ..self
         }
     }
 }
@@ -127,13 +139,15 @@ impl Library {
             self.embedder.is_running(),
             self.embedder.batcher_stats().0,
             max_queue,
-        );
+        )
+        .with_precision(self.embedder.precision());
         let reranker = worker(
             self.reranker.model_state(),
             self.reranker.is_running(),
             self.reranker.batcher_stats().0,
             max_queue,
-        );
+        )
+        .with_precision(self.reranker.precision());
         Readiness::judge(database, encoder, reranker, generator)
     }
 }
@@ -154,8 +168,8 @@ async fn bounded(probe: impl Future<Output = Probe>) -> Probe {
 fn worker(model: ModelState, running: bool, queued: usize, max_queue: usize) -> Probe {
     match model {
         ModelState::NotLoaded => Probe {
-            state: State::Ready,
             detail: Some("not loaded yet: loads on first use".into()),
+            ..Probe::ready()
         },
         ModelState::Loading => Probe::not(State::Loading, "loading the model"),
         ModelState::Failed(why) => Probe::not(

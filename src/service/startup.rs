@@ -13,7 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::inference::batcher::BatchLimits;
 use crate::inference::embedder::Embedder;
 use crate::inference::reranker::Reranker;
-use crate::inference::{LoadOptions, parse_device, parse_precision};
+use crate::inference::{LoadOptions, parse_device};
 use crate::model::Collection;
 use crate::retrieval::index::{CollectionIndex, IndexedChunk, SearchIndex};
 use crate::store::Store;
@@ -79,23 +79,17 @@ impl Library {
     }
 }
 
-/// Device, precision and threads from `[inference]`; `auto` precision is bf16 on a GPU and
-/// f32 on the CPU.
+/// Device, precision (`auto` is probed when each model loads) and threads from `[inference]`.
 fn load_options(config: &Config) -> AppResult<LoadOptions> {
     let inference = &config.inference;
     let device =
         parse_device(&inference.device).map_err(|e| AppError::Unavailable(e.to_string()))?;
-    let kind = match inference.precision.as_str() {
-        "auto" if device.is_cuda() => tch::Kind::BFloat16,
-        "auto" => tch::Kind::Float,
-        other => parse_precision(other).map_err(|e| AppError::Unavailable(e.to_string()))?,
-    };
     Ok(LoadOptions {
         device,
-        kind,
+        precision: inference.precision,
         max_length: None,
         batch_size: inference.max_batch_size,
-        threads: inference.threads,
+        threads: inference.threads.count(),
     })
 }
 

@@ -17,7 +17,8 @@ use crate::config::Config;
 use crate::inference::bpe::BpeTokenizer;
 use crate::inference::gguf::GgufFile;
 use crate::inference::llama::{Llama, Numerics};
-use crate::inference::{InferenceError, parse_device, parse_precision};
+use crate::inference::precision::{Precision, PrecisionSetting};
+use crate::inference::{InferenceError, parse_device};
 use crate::llm::{GenerationError, GenerationRequest, GenerationStream, Generator};
 use template::ChatTemplate;
 use worker::{Job, Limits};
@@ -76,13 +77,13 @@ impl ModelFiles {
 
 /// How matrices are stored: `auto` keeps 4-bit GGUF weights packed on the CPU (measured
 /// fastest there; see the generation bench) and uses bf16 on a GPU.
-fn numerics(precision: &str, device: Device, gguf: bool) -> Result<Numerics, InferenceError> {
-    Ok(match precision {
-        "auto" if device != Device::Cpu => Numerics::Dense(tch::Kind::BFloat16),
-        "auto" if gguf => Numerics::PackedInt4,
-        "auto" => Numerics::Dense(tch::Kind::Float),
-        other => Numerics::Dense(parse_precision(other)?),
-    })
+fn numerics(precision: PrecisionSetting, device: Device, gguf: bool) -> Numerics {
+    match precision {
+        PrecisionSetting::Auto if device != Device::Cpu => Numerics::Dense(tch::Kind::BFloat16),
+        PrecisionSetting::Auto if gguf => Numerics::PackedInt4,
+        PrecisionSetting::Auto => Numerics::Dense(Precision::F32.kind()),
+        PrecisionSetting::Fixed(precision) => Numerics::Dense(precision.kind()),
+    }
 }
 
 fn load_model(
@@ -90,19 +91,19 @@ fn load_model(
     config: &Config,
 ) -> Result<(Llama, BpeTokenizer), InferenceError> {
     let device = parse_device(&config.inference.device)?;
-    let threads = i32::try_from(config.inference.threads)
+    let threads = i32::try_from(config.inference.threads.count())
         .map_err(|_| InferenceError::Invalid("inference.threads".into()))?;
     tch::set_num_threads(threads);
-    let precision = config.inference.precision.trim().to_ascii_lowercase();
+    let precision = config.inference.precision;
     match files {
         ModelFiles::Gguf(path) => {
             let file = GgufFile::read(path)?;
             let tokenizer = BpeTokenizer::from_gguf(&file)?;
-            let numerics = numerics(&precision, device, true)?;
+            let numerics = numerics(precision, device, true);
             Ok((Llama::from_gguf(file, numerics, device)?, tokenizer))
         }
         ModelFiles::HfDir(dir) => {
-            let numerics = numerics(&precision, device, false)?;
+            let numerics = numerics(precision, device, false);
             Ok((
                 Llama::from_hf_dir(dir, numerics, device)?,
                 BpeTokenizer::from_hf_dir(dir)?,
