@@ -7,9 +7,6 @@
 //! a question about a licence or version the collection lacks is refused by name, and numbers,
 //! quotations and capitals in a question are never a reason to refuse.
 
-use std::path::Path;
-
-use constitutional_rag::eval::dev_set::DevSet;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -24,37 +21,6 @@ const DOCUMENTS: [&str; 4] = [
     "numpy-bundled",
     "psf-typing-extensions",
 ];
-
-/// A server holding [`DOCUMENTS`] in collection `licences`.
-async fn licence_server() -> TestServer {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let set = DevSet::load(
-        &root.join("tests/data/legal_dev"),
-        &root.join(".cache/legal-corpus"),
-    )
-    .expect("the development corpus is installed (run `just setup`)");
-    let server = TestServer::start().await;
-    server.create_collection("licences", "english").await;
-    for id in DOCUMENTS {
-        let document = set
-            .documents
-            .iter()
-            .find(|d| d.entry.external_id == id)
-            .unwrap_or_else(|| panic!("{id} is in the development corpus"));
-        let (status, body) = server
-            .upsert(
-                "licences",
-                &json!({
-                    "external_id": id,
-                    "title": document.entry.title,
-                    "text": document.text,
-                }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-    }
-    server
-}
 
 async fn answer(server: &TestServer, question: &str) -> Value {
     let body = json!({"question": question, "mode": "evidence", "collections": ["licences"]});
@@ -72,7 +38,7 @@ fn folded(text: &str) -> String {
 
 #[tokio::test]
 async fn cited_sections_are_found_by_structure_and_lead_the_sources() {
-    let server = licence_server().await;
+    let server = TestServer::with_licences("licences", &DOCUMENTS).await;
     for (question, heading) in [
         (
             "What does section 4 of the Apache License say?",
@@ -114,7 +80,7 @@ async fn cited_sections_are_found_by_structure_and_lead_the_sources() {
 
 #[tokio::test]
 async fn what_the_collection_lacks_is_refused_by_name() {
-    let server = licence_server().await;
+    let server = TestServer::with_licences("licences", &DOCUMENTS).await;
     for (question, missing) in [
         (
             "What does the Eclipse Public License say about patents?",
@@ -148,7 +114,7 @@ async fn what_the_collection_lacks_is_refused_by_name() {
 
 #[tokio::test]
 async fn numbers_quotations_and_capitals_are_no_reason_to_refuse() {
-    let server = licence_server().await;
+    let server = TestServer::with_licences("licences", &DOCUMENTS).await;
     for question in [
         // An amount, a count and a year the question supplies.
         "May I charge 500 euros for support when I redistribute a work under the Apache License?",

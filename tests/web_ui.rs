@@ -13,7 +13,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::{TestServer, content_type, expect_json};
-use constitutional_rag::eval::dev_set::DevSet;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use reqwest::StatusCode;
@@ -65,7 +64,7 @@ async fn the_page_and_its_files_are_served_with_a_strict_policy() {
 #[tokio::test]
 async fn a_question_is_answered_and_its_quote_highlighted_in_a_real_browser() {
     let shots = Screenshots::new();
-    let server = seeded_server().await;
+    let server = TestServer::with_licences("licences", &DOCUMENTS).await;
     let driver = ChromeDriver::start();
     let browser = driver.session().await;
 
@@ -252,33 +251,6 @@ async fn a_question_is_answered_and_its_quote_highlighted_in_a_real_browser() {
         .await;
     browser.close().await.expect("close the browser");
     server.stop().await;
-}
-
-/// A server whose collection `licences` holds [`DOCUMENTS`].
-async fn seeded_server() -> TestServer {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let set = DevSet::load(
-        &root.join("tests/data/legal_dev"),
-        &root.join(".cache/legal-corpus"),
-    )
-    .expect("the development corpus is installed (run `just setup`)");
-    let server = TestServer::start().await;
-    server.create_collection("licences", "english").await;
-    for id in DOCUMENTS {
-        let document = set
-            .documents
-            .iter()
-            .find(|d| d.entry.external_id == id)
-            .unwrap_or_else(|| panic!("{id} is in the development corpus"));
-        let (status, body) = server
-            .upsert(
-                "licences",
-                &json!({"external_id": id, "title": document.entry.title, "text": document.text}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-    }
-    server
 }
 
 /// Types `question` and presses Enter.

@@ -36,6 +36,31 @@ pub fn test_config() -> Config {
 }
 
 impl TestServer {
+    /// Starts a server whose collection `collection` (English) holds the development
+    /// corpus's documents `ids`, read from where `just setup` installs them.
+    pub async fn with_licences(collection: &str, ids: &[&str]) -> Self {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let set = constitutional_rag::eval::dev_set::DevSet::load(
+            &root.join("tests/data/legal_dev"),
+            &root.join(".cache/legal-corpus"),
+        )
+        .expect("the development corpus is installed (run `just setup`)");
+        let server = Self::start().await;
+        server.create_collection(collection, "english").await;
+        for id in ids {
+            let document = set
+                .documents
+                .iter()
+                .find(|d| d.entry.external_id == *id)
+                .unwrap_or_else(|| panic!("{id} is in the development corpus"));
+            let body =
+                json!({"external_id": id, "title": document.entry.title, "text": document.text});
+            let (status, body) = server.upsert(collection, &body).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        }
+        server
+    }
+
     /// Starts a server with an in-memory database.
     pub async fn start() -> Self {
         Self::start_with(test_config()).await
