@@ -165,9 +165,11 @@ fn assert_floors(report: &DevReport) {
 // search alone lost ground with whole-section chunks (0.812 → 0.739, MRR 0.682 → 0.705) while
 // every answer score rose; 128-token chunks would keep it at 0.812 but lower the answer's
 // hit@5 to 0.870 and MRR to 0.735, so the dense floor follows the chunks that were kept.
-const FLOOR_ANSWER_HIT_AT_5: f64 = 0.87;
-const FLOOR_ANSWER_MRR: f64 = 0.76;
-const FLOOR_QUOTE_IN_ANSWER: f64 = 0.70;
+// With named documents kept ahead of look-alike clauses of others: answer hit@5 0.913, MRR
+// 0.806 (f32) / 0.809 (bf16), quote in the answer 0.768.
+const FLOOR_ANSWER_HIT_AT_5: f64 = 0.88;
+const FLOOR_ANSWER_MRR: f64 = 0.77;
+const FLOOR_QUOTE_IN_ANSWER: f64 = 0.72;
 const FLOOR_REFUSAL_RECALL: f64 = 0.86;
 const CEILING_FALSE_REFUSALS: f64 = 0.03;
 const FLOOR_BM25_HIT_AT_5: f64 = 0.68;

@@ -136,3 +136,22 @@ async fn numbers_quotations_and_capitals_are_no_reason_to_refuse() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_named_licence_leads_the_sources_without_a_cited_section() {
+    let server = TestServer::with_licences("licences", &DOCUMENTS).await;
+    // Termination clauses of the MPL and the Apache License read alike; the question names
+    // the GPL, which the collection holds inside numpy's bundled licences.
+    let answered = answer(
+        &server,
+        "I violated the GPL version 3 but stopped. Do I get my licence back?",
+    )
+    .await;
+    assert_eq!(answered["saknas_underlag"], false, "{answered}");
+    let source = first_source(&answered);
+    assert!(
+        source["title"].as_str().unwrap().starts_with("NumPy")
+            && source["path"].as_str().unwrap().contains("Termination"),
+        "the first source is {source}"
+    );
+}

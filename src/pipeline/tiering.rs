@@ -20,7 +20,7 @@ pub struct Candidate {
     pub tier: Tier,
     /// Every signal's score and the calibrated relevance.
     pub scores: SourceScores,
-    /// Whether it mentions the statute references the question names.
+    /// Whether it is the section or document the question points at.
     pub reference: ReferenceMatch,
 }
 
@@ -37,14 +37,16 @@ impl Candidate {
     }
 }
 
-/// Whether a passage mentions a statute reference the question names.
+/// Whether a passage is the text a question points at: a section it cites, or a document it
+/// names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReferenceMatch {
     /// The question names none.
     NotAsked,
     /// The passage mentions one of them: it is the text asked about.
     Hit,
-    /// The passage mentions none (e.g. `4 kap. 1 §` for a question about `2 kap. 1 §`).
+    /// The passage is none of them (e.g. `4 kap. 1 §` for a question about `2 kap. 1 §`, or a
+    /// passage of the MPL for a question about the GPL).
     Miss,
 }
 
