@@ -23,54 +23,31 @@ struct Asset {
 }
 
 const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+const SVG: &str = "image/svg+xml";
+
+/// The [`Asset`] of `assets/web/<name>`, so that a file's name and its path cannot differ.
+macro_rules! asset {
+    ($name:literal, $content_type:expr) => {
+        Asset {
+            name: $name,
+            content_type: $content_type,
+            body: include_str!(concat!("../../assets/web/", $name)),
+        }
+    };
+}
 
 /// The page's files.
 const ASSETS: &[Asset] = &[
-    Asset {
-        name: "style.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_str!("../../assets/web/style.css"),
-    },
-    Asset {
-        name: "icon.svg",
-        content_type: "image/svg+xml",
-        body: include_str!("../../assets/web/icon.svg"),
-    },
-    Asset {
-        name: "app.js",
-        content_type: JS,
-        body: include_str!("../../assets/web/app.js"),
-    },
-    Asset {
-        name: "api.js",
-        content_type: JS,
-        body: include_str!("../../assets/web/api.js"),
-    },
-    Asset {
-        name: "i18n.js",
-        content_type: JS,
-        body: include_str!("../../assets/web/i18n.js"),
-    },
-    Asset {
-        name: "ask.js",
-        content_type: JS,
-        body: include_str!("../../assets/web/ask.js"),
-    },
-    Asset {
-        name: "answer.js",
-        content_type: JS,
-        body: include_str!("../../assets/web/answer.js"),
-    },
-    Asset {
-        name: "viewer.js",
-        content_type: JS,
-        body: include_str!("../../assets/web/viewer.js"),
-    },
-    Asset {
-        name: "manage.js",
-        content_type: JS,
-        body: include_str!("../../assets/web/manage.js"),
-    },
+    asset!("style.css", CSS),
+    asset!("icon.svg", SVG),
+    asset!("app.js", JS),
+    asset!("api.js", JS),
+    asset!("i18n.js", JS),
+    asset!("ask.js", JS),
+    asset!("answer.js", JS),
+    asset!("viewer.js", JS),
+    asset!("manage.js", JS),
 ];
 
 const INDEX: &str = include_str!("../../assets/web/index.html");
