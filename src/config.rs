@@ -56,6 +56,9 @@ pub struct ServerConfig {
     /// Longest time a client may take to send a body (all routes but bulk ingest); a client
     /// trickling its body slower gets 408 and its connection back.
     pub body_timeout_ms: u64,
+    /// Smallest JSON, problem or page response sent compressed (zstd or gzip, as the
+    /// client's `Accept-Encoding` allows); 0 = never compress. Event streams never are.
+    pub compress_min_bytes: usize,
 }
 
 /// Where the database lives.
@@ -328,6 +331,7 @@ impl Default for ServerConfig {
             max_body_bytes: 8 * 1024 * 1024,
             max_bulk_bytes: 256 * 1024 * 1024,
             body_timeout_ms: 30_000,
+            compress_min_bytes: 4096,
         }
     }
 }

@@ -269,3 +269,126 @@ async fn search_rejects_bad_requests() {
     assert_eq!(top_path(&still_there), "Article 6");
     server.stop().await;
 }
+
+/// `path` fetched with `Accept-Encoding: accept`, returning the `Content-Encoding` it came
+/// with (if any) and the body decoded from it.
+async fn fetch_encoded(server: &TestServer, path: &str, accept: &str) -> (Option<String>, Vec<u8>) {
+    let response = server
+        .client
+        .get(server.url(path))
+        .header("accept-encoding", accept)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let vary = response
+        .headers()
+        .get("vary")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert!(
+        vary.is_some_and(|v| v.to_ascii_lowercase().contains("accept-encoding")),
+        "{path}: a compressible response names Accept-Encoding in Vary"
+    );
+    let encoding = response
+        .headers()
+        .get("content-encoding")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let raw = response.bytes().await.unwrap().to_vec();
+    let body = match encoding.as_deref() {
+        Some("zstd") => zstd::stream::decode_all(&raw[..]).unwrap(),
+        Some("gzip") => {
+            let mut decoded = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&raw[..]), &mut decoded)
+                .unwrap();
+            decoded
+        }
+        None => raw,
+        Some(other) => panic!("unexpected encoding {other}"),
+    };
+    (encoding, body)
+}
+
+#[tokio::test]
+async fn large_responses_are_compressed_when_the_client_accepts_it_and_streams_never_are() {
+    let server = corpus().await;
+    let (encoding, plain) = fetch_encoded(&server, "/openapi.json", "identity").await;
+    assert_eq!(encoding, None);
+    assert!(
+        plain.len() > 4096,
+        "the spec is large: {} bytes",
+        plain.len()
+    );
+    for (accept, expected) in [
+        ("gzip", "gzip"),
+        ("gzip, deflate, br, zstd", "zstd"),
+        ("zstd;q=0.2, gzip;q=0.8", "gzip"),
+    ] {
+        let (encoding, body) = fetch_encoded(&server, "/openapi.json", accept).await;
+        assert_eq!(
+            encoding.as_deref(),
+            Some(expected),
+            "Accept-Encoding: {accept}"
+        );
+        assert_eq!(body, plain, "the decoded body is the plain one");
+    }
+    let (encoding, script) = fetch_encoded(&server, "/web/i18n.js", "zstd").await;
+    assert_eq!(
+        encoding.as_deref(),
+        Some("zstd"),
+        "the page's script is compressed too"
+    );
+    assert!(!script.is_empty());
+
+    // A small response is sent as it is.
+    let small = server
+        .client
+        .post(server.url("/v1/search"))
+        .header("accept-encoding", "zstd, gzip")
+        .json(&json!({"query": "speech", "collections": ["us"], "mode": "bm25", "limit": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(small.status(), StatusCode::OK);
+    assert!(small.headers().get("content-encoding").is_none());
+    let hits: Value = small.json().await.unwrap();
+    assert_eq!(hits["hits"].as_array().unwrap().len(), 1);
+
+    // An event stream is never buffered for compression: events arrive as written.
+    let stream = server
+        .client
+        .post(server.url("/v1/answer/stream"))
+        .header("accept-encoding", "zstd, gzip")
+        .json(&json!({"question": "Who may abridge the freedom of speech?", "mode": "evidence", "collections": ["us"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert!(stream.headers().get("content-encoding").is_none());
+    let events = common::sse::parse(&stream.text().await.unwrap());
+    assert!(
+        events.iter().any(|e| e.name == "done"),
+        "{:?}",
+        events.iter().map(|e| &e.name).collect::<Vec<_>>()
+    );
+
+    // A compressed request body is not inflated: it is refused as the bytes it is.
+    let gzipped = {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder
+            .write_all(br#"{"query": "speech", "collections": ["us"]}"#)
+            .unwrap();
+        encoder.finish().unwrap()
+    };
+    let refused = server
+        .client
+        .post(server.url("/v1/search"))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(gzipped)
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.status().is_client_error(), "{}", refused.status());
+    assert_eq!(common::content_type(&refused), "application/problem+json");
+}

@@ -1,9 +1,11 @@
-//! Layers around every route: request ids, tracing and HTTP metrics (outermost), CORS, the
+//! Layers around every route: request ids, tracing and HTTP metrics (outermost), response
+//! compression, CORS, the
 //! in-flight bound (every request counts, refused ones too), API keys and the per-client
 //! rate limit (innermost, so that it knows the caller's key).
 
 pub(crate) mod access;
 pub mod auth;
+mod compression;
 mod concurrency;
 mod cors;
 mod observe;
@@ -48,6 +50,12 @@ where
         .around(move |endpoint, request| in_flight.clone().apply(endpoint, request))
         .boxed();
     let endpoint = cors::allow(endpoint, &limits.cors_origins);
+    let compress = Arc::new(compression::Compress::new(
+        library.config().server.compress_min_bytes,
+    ));
+    let endpoint = endpoint
+        .around(move |endpoint, request| compress.clone().apply(endpoint, request))
+        .boxed();
     let observe = Arc::new(observe::Observe::register(library.metrics(), spec));
     endpoint.around(move |endpoint, request| observe.clone().apply(endpoint, request))
 }
