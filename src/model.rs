@@ -47,13 +47,13 @@ pub struct Document {
     /// The collection it belongs to.
     pub collection: String,
     /// The client's own identifier, unique within the collection when set.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub external_id: Option<String>,
     /// Title.
     pub title: String,
     /// Where it came from (file path, URL); absent when not given.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub source: Option<String>,
     /// Free-form metadata; usable in filters.
@@ -73,7 +73,7 @@ pub struct Document {
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
     /// Full text; present when asked for.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub content: Option<String>,
 }
@@ -162,19 +162,19 @@ pub struct SearchHit {
     #[serde(default)]
     pub rank: u32,
     /// Dense (cosine) score and rank within its collection, when the dense signal found it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub dense: Option<SignalScore>,
     /// BM25 score and rank within its collection, when BM25 found it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub bm25: Option<SignalScore>,
     /// Weighted reciprocal-rank-fusion score (hybrid mode).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub fused: Option<f64>,
     /// Reranker score, when the hit was reranked.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub rerank: Option<f64>,
 }

@@ -392,3 +392,58 @@ async fn large_responses_are_compressed_when_the_client_accepts_it_and_streams_n
     assert!(refused.status().is_client_error(), "{}", refused.status());
     assert_eq!(common::content_type(&refused), "application/problem+json");
 }
+
+/// Whether two JSON values are equal, numbers compared at f32 precision (one-pass bodies
+/// write an `f32` score in its shortest form, `0.1`, where a `Value` tree widened it first).
+fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            x.as_f64().map(|v| v as f32) == y.as_f64().map(|v| v as f32)
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+#[tokio::test]
+async fn search_and_answer_bodies_are_the_json_their_schema_describes() {
+    use constitutional_rag::model::SearchHit;
+    use constitutional_rag::pipeline::types::Answer;
+    use poem_openapi::types::ToJSON;
+
+    let server = corpus().await;
+    let body = server
+        .post(
+            "/v1/search",
+            &json!({"query": "freedom of speech", "collections": ["us", "se"], "mode": "hybrid", "limit": 10}),
+        )
+        .await;
+    let sent = common::expect_json(body, StatusCode::OK).await;
+    let hits: Vec<SearchHit> = serde_json::from_value(sent["hits"].clone()).unwrap();
+    assert!(!hits.is_empty());
+    let described = hits.to_json().unwrap();
+    assert!(same_json(&sent["hits"], &described), "{sent}\n{described}");
+
+    for question in [
+        "Who may abridge the freedom of speech?",
+        "What does the GNU Affero licence say about network use?",
+    ] {
+        let reply = server
+            .post(
+                "/v1/answer",
+                &json!({"question": question, "mode": "evidence", "collections": ["us"]}),
+            )
+            .await;
+        let sent = common::expect_json(reply, StatusCode::OK).await;
+        let answer: Answer = serde_json::from_value(sent.clone()).unwrap();
+        let described = answer.to_json().unwrap();
+        assert!(same_json(&sent, &described), "{sent}\n{described}");
+    }
+}

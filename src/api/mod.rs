@@ -7,6 +7,7 @@ mod collections;
 mod documents;
 mod event_streams;
 mod health;
+mod json_body;
 mod json_depth;
 mod keys;
 mod legacy;

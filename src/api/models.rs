@@ -3,9 +3,10 @@
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
 use poem_openapi::{Object, OpenApi, Union};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::ApiTags;
+use super::json_body::JsonBody;
 use super::problem::ApiError;
 use super::strict_json::StrictJson;
 use crate::error::AppError;
@@ -57,7 +58,7 @@ impl Example for EmbeddingsRequest {
 }
 
 /// One embedding.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 pub struct EmbeddingData {
     /// Always `embedding`.
     pub object: String,
@@ -68,7 +69,7 @@ pub struct EmbeddingData {
 }
 
 /// Token counts.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 pub struct EmbeddingUsage {
     /// Tokens read (after truncation).
     pub prompt_tokens: u64,
@@ -77,7 +78,7 @@ pub struct EmbeddingUsage {
 }
 
 /// An OpenAI-style embeddings response.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 pub struct EmbeddingsResponse {
     /// Always `list`.
     pub object: String,
@@ -150,7 +151,7 @@ impl ModelsApi {
     async fn embeddings(
         &self,
         body: StrictJson<EmbeddingsRequest>,
-    ) -> Result<Json<EmbeddingsResponse>, ApiError> {
+    ) -> Result<JsonBody<EmbeddingsResponse>, ApiError> {
         let request = body.0;
         let texts = match request.input {
             EmbeddingInput::One(text) => vec![text],
@@ -184,7 +185,7 @@ impl ModelsApi {
         }
         let embedded = embedder.embed(&texts, Priority::Interactive).await?;
         let tokens: u64 = embedded.tokens.iter().map(|&t| t as u64).sum();
-        Ok(Json(EmbeddingsResponse {
+        Ok(JsonBody(EmbeddingsResponse {
             object: "list".into(),
             data: embedded
                 .vectors

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use poem_openapi::payload::Json;
+use super::json_body::JsonBody;
 use poem_openapi::{Object, OpenApi};
 use serde_json::Value;
 
@@ -38,7 +38,7 @@ pub struct SearchBody {
 }
 
 /// Hits merged across collections by rank.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub struct SearchResults {
     /// Signal used.
     pub mode: SearchMode,
@@ -59,7 +59,10 @@ impl SearchApi {
     /// Search one or many collections; each is searched concurrently and the lists are merged
     /// by rank, never by raw scores.
     #[oai(path = "/v1/search", method = "post", tag = "ApiTags::Search")]
-    async fn search(&self, body: StrictJson<SearchBody>) -> Result<Json<SearchResults>, ApiError> {
+    async fn search(
+        &self,
+        body: StrictJson<SearchBody>,
+    ) -> Result<JsonBody<SearchResults>, ApiError> {
         let started = Instant::now();
         let body = body.0;
         let request = SearchRequest {
@@ -71,7 +74,7 @@ impl SearchApi {
             rerank: body.rerank,
         };
         let (mode, hits) = self.library.search(&request).await?;
-        Ok(Json(SearchResults {
+        Ok(JsonBody(SearchResults {
             mode,
             hits,
             took_ms: started.elapsed().as_secs_f64() * 1000.0,

@@ -14,10 +14,10 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use poem::web::sse::Event;
-use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::ApiTags;
+use super::json_body::JsonBody;
 use super::problem::ApiError;
 use super::strict_json::StrictJson;
 use crate::pipeline::types::{Answer, PipelineEvent};
@@ -35,7 +35,7 @@ pub enum AnswerReply {
     /// The answer (a refusal is an answer with `saknas_underlag: true`).
     #[oai(status = 200)]
     Ok(
-        Json<Answer>,
+        JsonBody<Answer>,
         /// Stage durations, e.g. `retrieve;dur=3.1, rerank;dur=40.2, total;dur=52.0`.
         #[oai(header = "Server-Timing")]
         String,
@@ -51,7 +51,7 @@ impl AnswerApi {
         let request = body.0.into_request()?;
         let answer = self.pipeline.answer(request, &Events::none()).await?;
         let timing = server_timing(&answer.timings);
-        Ok(AnswerReply::Ok(Json(answer), timing))
+        Ok(AnswerReply::Ok(JsonBody(answer), timing))
     }
 
     /// The same answer as server-sent events: `metadata` with the sources first, then
