@@ -54,7 +54,7 @@ pub fn select_quotes(
     let candidates: Vec<Candidate> = passages
         .iter()
         .enumerate()
-        .flat_map(|(index, passage)| candidates_of(index, passage.text, language))
+        .flat_map(|(index, passage)| candidates_of(index, passage, language))
         .collect();
     let weights = idf(&wanted, &candidates);
     let path_terms: Vec<HashSet<String>> = passages
@@ -158,9 +158,16 @@ fn idf(wanted: &[String], candidates: &[Candidate]) -> HashMap<String, f32> {
 }
 
 /// The sentences of passage `index` worth quoting: whole ones (not the cut end of a
-/// longer sentence at the passage's start), with enough words, not headings, and closed by
-/// punctuation unless long and not at the passage's end.
-fn candidates_of(index: usize, text: &str, language: AnalyzerLanguage) -> Vec<Candidate> {
+/// longer sentence at the passage's start), with enough words, not headings (by their shape,
+/// or because they are the heading the chunker named the passage's section by), and closed
+/// by punctuation unless long and not at the passage's end.
+fn candidates_of(
+    index: usize,
+    passage: &Passage<'_>,
+    language: AnalyzerLanguage,
+) -> Vec<Candidate> {
+    let text = passage.text;
+    let heading = passage.path.rsplit(" > ").next().map(comparable);
     let sentences = sentences::split(text);
     let last = sentences.len().saturating_sub(1);
     sentences
@@ -173,6 +180,7 @@ fn candidates_of(index: usize, text: &str, language: AnalyzerLanguage) -> Vec<Ca
             let closed = sentence.is_closed(text);
             let quotable = words >= MIN_SENTENCE_WORDS
                 && !(closed && sentence.is_heading(text))
+                && heading.as_deref() != Some(comparable(&flat).as_str())
                 && (closed || (words >= MIN_UNPUNCTUATED_WORDS && n < last));
             quotable.then(|| Candidate {
                 passage: index,
@@ -181,6 +189,16 @@ fn candidates_of(index: usize, text: &str, language: AnalyzerLanguage) -> Vec<Ca
             })
         })
         .collect()
+}
+
+/// `text` lower-cased with its words joined by single spaces and its closing punctuation
+/// dropped, so that a heading line compares equal to the path segment made from it.
+fn comparable(text: &str) -> String {
+    text.trim_end_matches(['.', ':', ';', ' '])
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 #[cfg(test)]
@@ -300,6 +318,33 @@ mod tests {
         assert_eq!(
             texts,
             ["You may create and distribute a Larger Work under terms of Your choice."]
+        );
+    }
+
+    #[test]
+    fn the_heading_a_section_is_named_by_is_not_quoted() {
+        let text = "APPENDIX: How to apply these terms to your program.\n\n   To apply these terms to \
+                    your program, attach the notice below\n   to the start of each source file, \
+                    with the fields in brackets\n   replaced by your own details.\n";
+        let passage = Passage {
+            source: 1,
+            text,
+            path: "Terms > APPENDIX: How to apply these terms to your program",
+            char_start: 0,
+        };
+        let quotes = select_quotes(
+            "How do I apply these terms to my program?",
+            std::slice::from_ref(&passage),
+            AnalyzerLanguage::English,
+            3,
+        );
+        let texts: Vec<&str> = quotes.iter().map(|q| q.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "To apply these terms to your program, attach the notice below to the start of \
+                 each source file, with the fields in brackets replaced by your own details."
+            ]
         );
     }
 
