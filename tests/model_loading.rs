@@ -4,16 +4,16 @@
 mod common;
 
 use common::{TestServer, expect_json, test_config};
-use constitutional_rag::config::{Config, Loading};
+use constitutional_rag::config::{Backend, Config, Loading};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const TEXT: &str = "Article 1. Everyone has the right to freedom of expression.";
 
-fn config(loading: Loading, generator: &str) -> Config {
+fn config(loading: Loading, generator: Backend) -> Config {
     let mut config = test_config();
     config.models.loading = loading;
-    config.generation.backend = generator.into();
+    config.generation.backend = generator;
     config
 }
 
@@ -28,7 +28,7 @@ fn component_states(ready: &Value) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn background_loading_serves_at_once_and_is_ready_when_loaded() {
-    let server = TestServer::launch(config(Loading::Background, "local")).await;
+    let server = TestServer::launch(config(Loading::Background, Backend::Local)).await;
     // The server listens while the models (the decoder takes seconds) still load.
     let first = server.get("/health/ready").await;
     assert_eq!(first.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -56,7 +56,7 @@ async fn background_loading_serves_at_once_and_is_ready_when_loaded() {
 
 #[tokio::test]
 async fn eager_loading_is_ready_as_soon_as_it_listens() {
-    let server = TestServer::launch(config(Loading::Eager, "local")).await;
+    let server = TestServer::launch(config(Loading::Eager, Backend::Local)).await;
     let ready = expect_json(server.get("/health/ready").await, StatusCode::OK).await;
     assert_eq!(ready["status"], "ready", "{ready}");
     for (name, state) in component_states(&ready) {
@@ -71,7 +71,7 @@ async fn eager_loading_is_ready_as_soon_as_it_listens() {
 
 #[tokio::test]
 async fn lazy_models_are_loadable_until_first_used() {
-    let server = TestServer::launch(config(Loading::Lazy, "none")).await;
+    let server = TestServer::launch(config(Loading::Lazy, Backend::None)).await;
     let ready = expect_json(server.get("/health/ready").await, StatusCode::OK).await;
     assert_eq!(ready["status"], "ready", "{ready}");
     for model in ["encoder", "reranker"] {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::peers::{Scripted, Silent, Then, free_port, generation_config, streamed};
-use constitutional_rag::config::GenerationConfig;
+use constitutional_rag::config::{Backend, GenerationConfig};
 use constitutional_rag::llm::ollama::OllamaGenerator;
 use constitutional_rag::llm::{
     ChatMessage, Completion, FinishReason, GenerationError, GenerationEvent, GenerationRequest,
@@ -72,7 +72,7 @@ fn generator(config: &GenerationConfig) -> OllamaGenerator {
 }
 
 fn config(server: &Scripted) -> GenerationConfig {
-    generation_config("ollama", &server.base)
+    generation_config(Backend::Ollama, &server.base)
 }
 
 async fn generate(config: &GenerationConfig) -> Result<Completion, GenerationError> {
@@ -232,7 +232,10 @@ async fn a_stream_cut_before_done_is_an_upstream_error() {
 
 #[tokio::test]
 async fn an_unreachable_server_is_unreachable() {
-    let config = generation_config("ollama", &format!("http://127.0.0.1:{}", free_port()));
+    let config = generation_config(
+        Backend::Ollama,
+        &format!("http://127.0.0.1:{}", free_port()),
+    );
     let err = generate(&config).await.unwrap_err();
     assert!(matches!(err, GenerationError::Unreachable(_)), "{err:?}");
 }
@@ -240,7 +243,7 @@ async fn an_unreachable_server_is_unreachable() {
 #[tokio::test]
 async fn a_server_that_never_answers_times_out_before_the_first_token() {
     let silent = Silent::start();
-    let mut config = generation_config("ollama", &silent.base);
+    let mut config = generation_config(Backend::Ollama, &silent.base);
     config.first_token_timeout_ms = 200;
     let err = generate(&config).await.unwrap_err();
     assert!(

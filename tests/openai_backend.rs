@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::peers::{
     LLAMA_MODEL, LlamaCpp, Scripted, Silent, Then, free_port, generation_config, streamed,
 };
-use constitutional_rag::config::GenerationConfig;
+use constitutional_rag::config::{Backend, GenerationConfig};
 use constitutional_rag::llm::openai::OpenAiGenerator;
 use constitutional_rag::llm::{
     ChatMessage, Completion, FinishReason, GenerationError, GenerationEvent, GenerationRequest,
@@ -44,11 +44,11 @@ fn greedy(question: &str, max_tokens: u32) -> GenerationRequest {
 }
 
 fn llama_config() -> GenerationConfig {
-    generation_config("openai", &LlamaCpp::shared().base)
+    generation_config(Backend::OpenAi, &LlamaCpp::shared().base)
 }
 
 fn scripted_config(server: &Scripted) -> GenerationConfig {
-    generation_config("openai", &format!("{}/v1", server.base))
+    generation_config(Backend::OpenAi, &format!("{}/v1", server.base))
 }
 
 async fn generate(
@@ -109,7 +109,7 @@ async fn streams_what_llama_cpp_answers_unstreamed() {
     // prefix, so its greedy output depends on what ran before. Each compared request
     // follows the same unrelated one, which no other test can interleave with.
     let server = LlamaCpp::start();
-    let config = generation_config("openai", &server.base);
+    let config = generation_config(Backend::OpenAi, &server.base);
     let generator = OpenAiGenerator::new(&config).unwrap();
     assert_eq!(generator.model(), LLAMA_MODEL);
     let reset = || async { unstreamed(&server.base, &greedy("Say hello.", 2)).await };
@@ -393,7 +393,10 @@ async fn a_retry_after_beyond_the_first_token_limit_fails_at_once() {
 
 #[tokio::test]
 async fn an_unreachable_port_is_unreachable_after_the_retries() {
-    let config = generation_config("openai", &format!("http://127.0.0.1:{}/v1", free_port()));
+    let config = generation_config(
+        Backend::OpenAi,
+        &format!("http://127.0.0.1:{}/v1", free_port()),
+    );
     let err = generate(&config, greedy("Hi", 4)).await.unwrap_err();
     assert!(
         matches!(&err, GenerationError::Unreachable(m) if m.contains("cannot reach the upstream")),
@@ -416,7 +419,7 @@ async fn llama_cpp_slower_than_the_first_token_limit_times_out() {
 #[tokio::test]
 async fn a_server_that_never_answers_times_out_before_the_first_token() {
     let silent = Silent::start();
-    let mut config = generation_config("openai", &format!("{}/v1", silent.base));
+    let mut config = generation_config(Backend::OpenAi, &format!("{}/v1", silent.base));
     config.first_token_timeout_ms = 200;
     let err = generate(&config, greedy("Hi", 4)).await.unwrap_err();
     assert_eq!(
@@ -519,7 +522,7 @@ async fn dropping_the_stream_frees_llama_cpp() {
     // A private server: on the shared one another test's generation could hold the
     // single slot, and the timeout below would measure that test instead of this drop.
     let server = LlamaCpp::start();
-    let config = generation_config("openai", &server.base);
+    let config = generation_config(Backend::OpenAi, &server.base);
     let generator = OpenAiGenerator::new(&config).unwrap();
     let mut essay = generator.generate(greedy(ESSAY, 1500));
     for _ in 0..2 {
@@ -545,9 +548,10 @@ async fn the_readiness_check_passes_against_llama_cpp_and_fails_without_it() {
     // A private server: the shared one may be busy generating for another test, and
     // llama-cpp-python answers nothing else meanwhile.
     let server = LlamaCpp::start();
-    let generator = OpenAiGenerator::new(&generation_config("openai", &server.base)).unwrap();
+    let generator =
+        OpenAiGenerator::new(&generation_config(Backend::OpenAi, &server.base)).unwrap();
     assert_eq!(generator.check().await, Ok(()));
-    let nowhere = generation_config("openai", "http://127.0.0.1:9/v1");
+    let nowhere = generation_config(Backend::OpenAi, "http://127.0.0.1:9/v1");
     let generator = OpenAiGenerator::new(&nowhere).unwrap();
     assert!(generator.check().await.is_err());
 }

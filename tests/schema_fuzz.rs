@@ -8,6 +8,8 @@
 
 mod common;
 
+use constitutional_rag::config::Backend;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -27,7 +29,7 @@ const DEFAULT_EXAMPLES: &str = "8";
 /// generate text answer in seconds on a CPU.
 fn fuzz_config() -> constitutional_rag::config::Config {
     let mut config = test_config();
-    config.generation.backend = "local".into();
+    config.generation.backend = Backend::Local;
     config.generation.context_tokens = 384;
     for mode in [
         &mut config.sampling.evidence,

@@ -96,7 +96,7 @@ pub struct CragConfig {
     /// may still ask for it (`"crag": true`).
     pub enabled: bool,
     /// `reranker` (calibrated reranker score) or `llm` (the generator answers yes/no).
-    pub grader: String,
+    pub grader: Grader,
     /// Calibrated score at or above which a candidate is relevant.
     pub relevant_score: f64,
     /// Fewest relevant candidates; with fewer the query is rewritten and retrieved again.
@@ -107,6 +107,16 @@ pub struct CragConfig {
     pub concurrency: usize,
     /// Time limit of one grading, in milliseconds.
     pub grade_timeout_ms: u64,
+}
+
+/// `answer.crag.grader`: who judges a candidate's relevance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Grader {
+    /// The reranker's calibrated score against `relevant_score`.
+    Reranker,
+    /// The generator, asked yes or no (the reranker when no generator is configured).
+    Llm,
 }
 
 impl Default for AnswerConfig {
@@ -154,7 +164,7 @@ impl Default for CragConfig {
     fn default() -> Self {
         Self {
             enabled: false,
-            grader: "reranker".into(),
+            grader: Grader::Reranker,
             relevant_score: 0.45,
             min_relevant: 1,
             max_retries: 1,
@@ -209,9 +219,6 @@ impl AnswerConfig {
         }
         if self.high_relevance < self.min_relevance {
             return fail("high_relevance", "must not be below answer.min_relevance");
-        }
-        if !["reranker", "llm"].contains(&self.crag.grader.as_str()) {
-            return fail("crag.grader", "expected reranker or llm");
         }
         Ok(())
     }

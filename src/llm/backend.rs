@@ -7,7 +7,7 @@ use super::deferred::Deferred;
 use super::local::LocalGenerator;
 use super::ollama::OllamaGenerator;
 use super::openai::OpenAiGenerator;
-use crate::config::Config;
+use crate::config::{Backend, Config};
 use crate::error::{AppError, AppResult};
 use crate::inference::batcher::Loading;
 
@@ -16,7 +16,7 @@ use crate::inference::batcher::Loading;
 /// start at once. `None` when `backend = "none"`.
 pub async fn start(config: Arc<Config>) -> AppResult<Option<Arc<dyn Generator>>> {
     let loading = config.models.loading;
-    if config.generation.backend != "local" || loading == Loading::Eager {
+    if config.generation.backend != Backend::Local || loading == Loading::Eager {
         return tokio::task::spawn_blocking(move || from_config(&config))
             .await
             .map_err(|e| AppError::Internal(format!("loading the generator: {e}")))?;
@@ -35,22 +35,23 @@ pub async fn start(config: Arc<Config>) -> AppResult<Option<Arc<dyn Generator>>>
 /// The configured generator; `None` when `backend = "none"`. Loading the local decoder is
 /// CPU-bound: call this off the async executor.
 pub fn from_config(config: &Config) -> AppResult<Option<Arc<dyn Generator>>> {
-    let backend = config.generation.backend.as_str();
+    let backend = config.generation.backend;
     let loaded: Result<Arc<dyn Generator>, _> = match backend {
-        "none" => return Ok(None),
-        "local" => LocalGenerator::load(config).map(|g| Arc::new(g) as Arc<dyn Generator>),
-        "openai" => OpenAiGenerator::new(&config.generation).map(|g| Arc::new(g) as _),
-        "ollama" => OllamaGenerator::new(&config.generation).map(|g| Arc::new(g) as _),
-        other => {
-            return Err(AppError::invalid(
-                "invalid_config",
-                format!("unknown generation backend {other:?}"),
-            ));
-        }
+        Backend::None => return Ok(None),
+        Backend::Local => LocalGenerator::load(config).map(|g| Arc::new(g) as Arc<dyn Generator>),
+        Backend::OpenAi => OpenAiGenerator::new(&config.generation).map(|g| Arc::new(g) as _),
+        Backend::Ollama => OllamaGenerator::new(&config.generation).map(|g| Arc::new(g) as _),
     };
     let generator = loaded.map_err(|e| {
-        AppError::Unavailable(format!("generation backend {backend} failed to load: {e}"))
+        AppError::Unavailable(format!(
+            "generation backend {} failed to load: {e}",
+            backend.as_str()
+        ))
     })?;
-    tracing::info!(backend, model = generator.model(), "text generator ready");
+    tracing::info!(
+        backend = backend.as_str(),
+        model = generator.model(),
+        "text generator ready"
+    );
     Ok(Some(generator))
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::http::{Upstream, WireFormat, finish_reason};
+use super::http::{self, Upstream, WireFormat, finish_reason};
 use super::{
     ChatMessage, GenerationError, GenerationEvent, GenerationRequest, GenerationStream, Generator,
     Usage,
@@ -45,8 +45,11 @@ impl Generator for OllamaGenerator {
     }
 
     fn generate(&self, request: GenerationRequest) -> GenerationStream {
-        self.upstream
-            .stream(&ChatRequest::new(&self.model, &request), Replies)
+        http::stream(
+            &self.upstream,
+            &ChatRequest::new(&self.model, &request),
+            Replies,
+        )
     }
 }
 

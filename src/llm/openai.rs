@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::http::{Upstream, WireFormat, finish_reason, upstream_message};
+use super::http::{self, Upstream, WireFormat, finish_reason, upstream_message};
 use super::{
     ChatMessage, FinishReason, GenerationError, GenerationEvent, GenerationRequest,
     GenerationStream, Generator, Usage,
@@ -47,7 +47,8 @@ impl Generator for OpenAiGenerator {
     }
 
     fn generate(&self, request: GenerationRequest) -> GenerationStream {
-        self.upstream.stream(
+        http::stream(
+            &self.upstream,
             &ChatRequest::new(&self.model, &request),
             ChunkEvents::default(),
         )

@@ -13,6 +13,7 @@ use super::types::{
     AnswerUsage, EvidenceLevel, GradingEvent, PipelineEvent, Routing, Source, Turn, TurnRole,
 };
 use super::{AnswerRequest, Pipeline, Run, decontextualize, references, rerank, rewrite, terms};
+use crate::config::Grader as GraderSetting;
 use crate::error::{AppError, AppResult};
 use crate::llm::{ChatMessage, GenerationRequest, Role, Sampling, Usage, collect};
 use crate::model::{ChunkInfo, SearchHit};
@@ -275,8 +276,8 @@ impl Pipeline {
         mut candidates: Vec<Candidate>,
     ) -> AppResult<Vec<Candidate>> {
         let config = &self.library.config().answer.crag;
-        let grader = match (config.grader.as_str(), self.library.generator()) {
-            ("llm", Ok(generator)) => Grader::Llm {
+        let grader = match (config.grader, self.library.generator()) {
+            (GraderSetting::Llm, Ok(generator)) => Grader::Llm {
                 generator,
                 prompt: &self.assets.prompts.grader,
             },

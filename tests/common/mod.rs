@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use constitutional_rag::config::Config;
+use constitutional_rag::config::{Backend, Config};
 use constitutional_rag::server::BoundServer;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
@@ -31,7 +31,7 @@ pub fn test_config() -> Config {
     config.models.dir = concat!(env!("CARGO_MANIFEST_DIR"), "/.cache/models").into();
     config.cache.embedding_path = String::new();
     // Generation is tested by the tests that need it; the others skip loading a decoder.
-    config.generation.backend = "none".into();
+    config.generation.backend = Backend::None;
     config
 }
 

@@ -326,9 +326,12 @@ impl Silent {
 
 /// Generation settings for an upstream at `url`: generous limits, two retries; a test
 /// tightens the one it exercises.
-pub fn generation_config(backend: &str, url: &str) -> constitutional_rag::config::GenerationConfig {
+pub fn generation_config(
+    backend: constitutional_rag::config::Backend,
+    url: &str,
+) -> constitutional_rag::config::GenerationConfig {
     constitutional_rag::config::GenerationConfig {
-        backend: backend.into(),
+        backend,
         model: LLAMA_MODEL.into(),
         url: url.into(),
         connect_timeout_ms: 2_000,

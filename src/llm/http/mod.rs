@@ -8,10 +8,32 @@ mod lines;
 mod upstream;
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
-use crate::llm::{FinishReason, GenerationError, GenerationEvent};
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::llm::{FinishReason, GenerationError, GenerationEvent, GenerationStream};
 
 pub(crate) use upstream::Upstream;
+
+/// Posts `body` as JSON to `upstream` and streams the response through `format`; see
+/// [`exchange::Exchange`] for the time limits, retries and cancellation.
+pub(crate) fn stream(
+    upstream: &Arc<Upstream>,
+    body: &impl Serialize,
+    format: impl WireFormat,
+) -> GenerationStream {
+    match sonic_rs::to_vec(body) {
+        Ok(body) => exchange::Exchange::new(upstream.clone(), body.into(), format).into_stream(),
+        Err(err) => futures::stream::once(async move {
+            Err(GenerationError::Invalid(format!(
+                "the request cannot be encoded as JSON: {err}"
+            )))
+        })
+        .boxed(),
+    }
+}
 
 /// Turns the lines of one streamed response body into generation events.
 pub(crate) trait WireFormat: Send + 'static {

@@ -2,21 +2,17 @@
 //! opens a streamed response.
 
 use std::error::Error as _;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Client, Response, StatusCode, Url};
-use serde::Serialize;
 use tokio::time::Instant;
 
-use super::exchange::Exchange;
-use super::{WireFormat, upstream_message};
+use super::upstream_message;
 use crate::config::GenerationConfig;
-use crate::llm::{GenerationError, GenerationStream};
+use crate::llm::GenerationError;
 
 /// Ceiling of the first pause between two attempts; it doubles with every retry.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -126,24 +122,6 @@ impl Upstream {
             return Err(format!("{url} answered {}", answered.status()));
         }
         Ok(())
-    }
-
-    /// Posts `body` as JSON and streams the response through `format`; see [`Exchange`] for
-    /// the time limits, retries and cancellation.
-    pub(crate) fn stream(
-        self: &Arc<Self>,
-        body: &impl Serialize,
-        format: impl WireFormat,
-    ) -> GenerationStream {
-        match sonic_rs::to_vec(body) {
-            Ok(body) => Exchange::new(self.clone(), body.into(), format).into_stream(),
-            Err(err) => futures::stream::once(async move {
-                Err(GenerationError::Invalid(format!(
-                    "the request cannot be encoded as JSON: {err}"
-                )))
-            })
-            .boxed(),
-        }
     }
 
     /// Sends `body` until the upstream accepts it: connection failures, 5xx and 429 answers
