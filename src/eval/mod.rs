@@ -2,10 +2,11 @@
 //!
 //! - [`retrieval`]: the synthetic statute set (`tests/data/retrieval_eval.json`), scored by
 //!   structural path per search mode.
-//! - [`dev_set`], [`dev_run`], [`dev_report`]: the real-text development set
-//!   (`tests/data/legal_dev/`): licence texts shipped inside pinned PyPI packages, questions of
-//!   four kinds, answers through the answer pipeline and searches in every mode, scored by
-//!   whether a source contains the passage that answers the question.
+//! - [`dev_set`], [`dev_run`], [`dev_report`]: the development sets: `tests/data/legal_dev/`
+//!   (licence texts shipped inside pinned PyPI packages) and `tests/data/swedish_dev/`
+//!   (Swedish statutes written in-house in the style of SFS), questions by kind, answers
+//!   through the answer pipeline and searches in every mode, scored by whether a source
+//!   contains the passage that answers the question.
 
 pub mod dev_report;
 pub mod dev_run;
