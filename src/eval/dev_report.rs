@@ -248,15 +248,17 @@ impl DevReport {
         if split {
             split_by.extend(languages.iter().map(|language| language.code()));
         }
+        let _ = writeln!(out, "searches (top {DEPTH}) over the positives");
         let _ = writeln!(
             out,
-            "searches (top {DEPTH}) over the positives; hit@5 by {}",
+            "{:<7} {:<28} {:>7} {:>7} {:>7} {:>8}  hit@5 by {}",
+            "mode",
+            "rerank",
+            "hit@1",
+            "hit@5",
+            "MRR@10",
+            "p50 ms",
             split_by.join(" / ")
-        );
-        let _ = writeln!(
-            out,
-            "{:<7} {:<28} {:>7} {:>7} {:>7} {:>30} {:>8}",
-            "mode", "rerank", "hit@1", "hit@5", "MRR@10", "hit@5 by kind (and language)", "p50 ms"
         );
         for row in &self.searches {
             let mut parts: Vec<String> = kinds
@@ -270,14 +272,14 @@ impl DevReport {
             );
             let _ = writeln!(
                 out,
-                "{:<7} {:<28} {:>7.3} {:>7.3} {:>7.3} {:>30} {:>8.1}",
+                "{:<7} {:<28} {:>7.3} {:>7.3} {:>7.3} {:>8.1}  {}",
                 format!("{:?}", row.mode).to_lowercase(),
                 if row.rerank { reranker } else { "-" },
                 row.all.hit_at_1,
                 row.all.hit_at_5,
                 row.all.mrr_at_10,
-                parts.join(" / "),
-                row.p50_ms
+                row.p50_ms,
+                parts.join(" / ")
             );
         }
         out

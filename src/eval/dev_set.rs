@@ -461,6 +461,52 @@ mod tests {
     }
 
     #[test]
+    fn the_swedish_set_loads_from_the_repository() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let set = DevSet::load(
+            &root.join("tests/data/swedish_dev"),
+            &root.join(".cache/legal-corpus"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(set.language, TextLanguage::Swedish);
+        assert_eq!(set.language.analyzer(), Language::Swedish);
+        assert!(set.documents.iter().all(|d| d.entry.file.is_some()));
+        assert!(set.questions.iter().all(|q| q.language.is_some()));
+    }
+
+    #[test]
+    fn a_manifest_names_a_package_or_a_file_in_the_collection_language() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("lag.txt"), "1 § Denna lag gäller.").unwrap();
+        std::fs::write(dir.path().join("questions.json"), r#"{"questions": []}"#).unwrap();
+        let load = |documents: &str| {
+            let manifest = format!(r#"{{"language": "sv", "documents": [{documents}]}}"#);
+            std::fs::write(dir.path().join("corpus.json"), manifest).unwrap();
+            DevSet::load(dir.path(), dir.path())
+        };
+        let set = load(r#"{"external_id": "lag", "title": "Lag", "file": "lag.txt"}"#).unwrap();
+        assert_eq!(set.language, TextLanguage::Swedish);
+        assert_eq!(set.documents[0].entry.source(), "lag.txt");
+        for (documents, problem) in [
+            (
+                r#"{"external_id": "lag", "title": "Lag", "file": "lag.txt", "language": "en"}"#,
+                "not the collection's (sv)",
+            ),
+            (
+                r#"{"external_id": "lag", "title": "Lag", "file": "lag.txt", "package": "a==1", "path": "x"}"#,
+                "either a package and its path or a file",
+            ),
+            (
+                r#"{"external_id": "lag", "title": "Lag", "file": "saknas.txt"}"#,
+                "cannot read",
+            ),
+        ] {
+            let error = load(documents).unwrap_err().to_string();
+            assert!(error.contains(problem), "{error}");
+        }
+    }
+
+    #[test]
     fn negatives_carry_no_quote() {
         let mut negative = positive("neg", "one two three four five");
         negative.kind = QuestionKind::Negative;
