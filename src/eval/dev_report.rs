@@ -181,9 +181,13 @@ impl DevReport {
         }
     }
 
-    /// The answer row of `group` (a kind's name or `positive`).
+    /// The answer row of `group`: a kind's name or `positive`, prefixed with a question
+    /// language (`sv positive`) for the language split.
     pub fn answer_row(&self, group: &str) -> Option<&AnswerRow> {
-        self.answers.iter().find(|row| row.group == group)
+        self.answers
+            .iter()
+            .chain(&self.answers_by_language)
+            .find(|row| row.group == group)
     }
 
     /// The search row of `mode` with or without reranking.
@@ -480,7 +484,7 @@ mod tests {
             groups,
             ["en lookup", "en positive", "sv lookup", "sv cross_reference", "sv positive"]
         );
-        let english = &report.answers_by_language[1];
+        let english = report.answer_row("en positive").unwrap();
         assert_eq!(english.sources.unwrap().hit_at_5, 0.0);
         assert_eq!(report.answer_row("lookup").unwrap().questions, 2);
         let bm25 = report.search_row(SearchMode::Bm25, false).unwrap();
