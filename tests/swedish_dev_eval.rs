@@ -96,7 +96,10 @@ fn assert_floors(report: &DevReport) {
     );
     let swedish = report.answer_row("sv positive");
     let swedish = swedish.and_then(|row| row.sources).unwrap();
-    assert!(swedish.hit_at_5 >= FLOOR_SWEDISH_ANSWER_HIT_AT_5, "{swedish:?}");
+    assert!(
+        swedish.hit_at_5 >= FLOOR_SWEDISH_ANSWER_HIT_AT_5,
+        "{swedish:?}"
+    );
     assert!(report.refusal.recall >= FLOOR_REFUSAL_RECALL, "{measured}");
     assert!(
         report.refusal.false_refusal_rate <= CEILING_FALSE_REFUSALS,

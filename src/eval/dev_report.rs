@@ -135,10 +135,8 @@ impl DevReport {
             languages
                 .iter()
                 .flat_map(|&language| {
-                    let asked: Vec<&QuestionOutcome> = outcomes
-                        .iter()
-                        .filter(|o| o.language == language)
-                        .collect();
+                    let asked: Vec<&QuestionOutcome> =
+                        outcomes.iter().filter(|o| o.language == language).collect();
                     answer_rows(&format!("{} ", language.code()), &asked)
                 })
                 .collect()
@@ -211,7 +209,12 @@ impl DevReport {
             "{:<18} {:>4} {:>7} {:>7} {:>7} {:>15} {:>8}",
             "kind", "n", "hit@1", "hit@5", "MRR@10", "quote-in-answer", "refused"
         );
-        for (i, row) in self.answers.iter().chain(&self.answers_by_language).enumerate() {
+        for (i, row) in self
+            .answers
+            .iter()
+            .chain(&self.answers_by_language)
+            .enumerate()
+        {
             if i == self.answers.len() {
                 let _ = writeln!(out, "by question language:");
             }
@@ -296,8 +299,11 @@ fn answer_rows(prefix: &str, outcomes: &[&QuestionOutcome]) -> Vec<AnswerRow> {
     let mut rows: Vec<AnswerRow> = QuestionKind::ALL
         .into_iter()
         .filter_map(|kind| {
-            let asked: Vec<&QuestionOutcome> =
-                outcomes.iter().copied().filter(|o| o.kind == kind).collect();
+            let asked: Vec<&QuestionOutcome> = outcomes
+                .iter()
+                .copied()
+                .filter(|o| o.kind == kind)
+                .collect();
             (!asked.is_empty()).then(|| {
                 answer_row(
                     &format!("{prefix}{kind}"),
@@ -482,7 +488,13 @@ mod tests {
             .collect();
         assert_eq!(
             groups,
-            ["en lookup", "en positive", "sv lookup", "sv cross_reference", "sv positive"]
+            [
+                "en lookup",
+                "en positive",
+                "sv lookup",
+                "sv cross_reference",
+                "sv positive"
+            ]
         );
         let english = report.answer_row("en positive").unwrap();
         assert_eq!(english.sources.unwrap().hit_at_5, 0.0);

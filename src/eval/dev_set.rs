@@ -67,7 +67,9 @@ impl fmt::Display for QuestionKind {
 }
 
 /// The language of a set's texts or of a question, as the files write it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub enum TextLanguage {
     /// English.
     #[default]
@@ -371,7 +373,9 @@ fn read_corpus(
 /// Whether `package` (`name==version`) is installed in `corpus_dir`, or why not.
 fn installed(package: &str, corpus_dir: &Path) -> Result<(), String> {
     let Some((name, version)) = package.split_once("==") else {
-        return Err(format!("package {package:?} is not pinned as name==version"));
+        return Err(format!(
+            "package {package:?} is not pinned as name==version"
+        ));
     };
     // pip names the metadata directory after the project with `-` and `.` as `_`.
     let dist_info = format!("{}-{version}.dist-info", name.replace(['-', '.'], "_"));

@@ -85,4 +85,3 @@ fn texts(items: &Value, field: &str) -> Vec<String> {
         .map(|item| item[field].as_str().expect("text field").to_string())
         .collect()
 }
-
