@@ -188,7 +188,7 @@ async fn main() {
     let library = Library::open(config.clone()).await.expect("open");
     LibraryBackend::new(library.clone())
         .expect("backend")
-        .ingest(COLLECTION, &set.documents)
+        .ingest(COLLECTION, set.language.analyzer(), &set.documents)
         .await
         .expect("ingest");
 

@@ -56,11 +56,13 @@ enum Command {
         #[arg(long)]
         collection: String,
     },
-    /// Evaluate on a labelled set in a throw-away in-memory database: a directory is the
-    /// real-text development set (evidence answers and searches, per question kind), a JSON
-    /// file the synthetic retrieval set (recall@k and MRR per search mode).
+    /// Evaluate on a labelled set in a throw-away in-memory database: a directory is a
+    /// development set (evidence answers and searches, per question kind, ingested with the
+    /// set's language), a JSON file the synthetic retrieval set (recall@k and MRR per search
+    /// mode).
     Eval {
-        /// The set: tests/data/legal_dev or tests/data/retrieval_eval.json.
+        /// The set: tests/data/legal_dev (English licences), tests/data/swedish_dev (Swedish
+        /// statutes) or tests/data/retrieval_eval.json.
         #[arg(long = "set", value_name = "SET", required_unless_present = "set_path")]
         set: Option<PathBuf>,
         /// The set, as a positional argument (same as `--set`).

@@ -1,4 +1,4 @@
-//! The `ingest` and `openapi` subcommands of the real binary.
+//! The `ingest`, `eval` and `openapi` subcommands of the real binary.
 
 mod common;
 
@@ -108,6 +108,41 @@ async fn ingest_files_then_serve_them() {
     assert!(!refused.status.success());
     assert!(stderr.contains("in use by another process"), "{stderr}");
     server.stop().await;
+}
+
+#[test]
+fn eval_runs_the_swedish_development_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let scores = dir.path().join("scores.json");
+    let output = binary()
+        .env("CRAG_STORAGE_URL", "mem://")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "eval",
+            "--set",
+            "tests/data/swedish_dev",
+            "--searches",
+            "none",
+        ])
+        .arg("--json")
+        .arg(&scores)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "eval failed: {stdout} {stderr}");
+    assert!(stdout.contains("over 8 documents"), "{stdout}");
+    assert!(stdout.contains("sv cross_reference"), "{stdout}");
+    assert!(stdout.contains("en positive"), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&scores).unwrap()).unwrap();
+    let outcomes = report["outcomes"].as_array().unwrap();
+    assert_eq!(
+        outcomes.len(),
+        report["questions"].as_u64().unwrap() as usize
+    );
+    assert!(outcomes.iter().any(|o| o["language"] == "en"));
+    assert!(report["searches"].as_array().unwrap().is_empty());
 }
 
 #[test]

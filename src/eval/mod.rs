@@ -2,10 +2,11 @@
 //!
 //! - [`retrieval`]: the synthetic statute set (`tests/data/retrieval_eval.json`), scored by
 //!   structural path per search mode.
-//! - [`dev_set`], [`dev_run`], [`dev_report`]: the real-text development set
-//!   (`tests/data/legal_dev/`): licence texts shipped inside pinned PyPI packages, questions of
-//!   four kinds, answers through the answer pipeline and searches in every mode, scored by
-//!   whether a source contains the passage that answers the question.
+//! - [`dev_set`], [`dev_run`], [`dev_report`]: the development sets: `tests/data/legal_dev/`
+//!   (licence texts shipped inside pinned PyPI packages) and `tests/data/swedish_dev/`
+//!   (Swedish statutes written in-house in the style of SFS), questions by kind, answers
+//!   through the answer pipeline and searches in every mode, scored by whether a source
+//!   contains the passage that answers the question.
 
 pub mod dev_report;
 pub mod dev_run;
@@ -23,11 +24,11 @@ pub fn share_within(found_at: &[Option<usize>], k: usize) -> f64 {
 
 /// Mean reciprocal rank of `found_at`, counting only ranks below `depth`.
 pub fn mean_reciprocal_rank(found_at: &[Option<usize>], depth: usize) -> f64 {
-    let sum: f64 = found_at
+    // A fold from +0.0: `sum` of nothing is -0.0, printed as "-0.000".
+    let sum = found_at
         .iter()
         .filter_map(|p| p.filter(|&p| p < depth))
-        .map(|p| 1.0 / (p + 1) as f64)
-        .sum();
+        .fold(0.0, |sum, p| sum + 1.0 / (p + 1) as f64);
     sum / found_at.len().max(1) as f64
 }
 
@@ -50,6 +51,7 @@ mod tests {
         let mrr = mean_reciprocal_rank(&found, 10);
         assert!((mrr - (1.0 + 1.0 / 3.0 + 0.1) / 5.0).abs() < 1e-12);
         assert_eq!(share_within(&[], 5), 0.0);
+        assert!(mean_reciprocal_rank(&[None], 10).is_sign_positive());
         assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&mut []), 0.0);
     }

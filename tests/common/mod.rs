@@ -236,6 +236,7 @@ pub async fn expect_problem(response: Response, status: StatusCode, code: &str) 
     }
     problem
 }
+pub mod dev_sets;
 pub mod exit;
 pub mod peers;
 pub mod sse;

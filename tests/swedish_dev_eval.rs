@@ -1,0 +1,132 @@
+//! The Swedish development set (tests/data/swedish_dev) over HTTP: eight acts written in-house
+//! in the style of SFS statute text (not real statutes), ingested into a Swedish collection by
+//! a real server; Swedish and English questions answered in evidence mode, every search mode
+//! run without reranking; the scores must not fall below the floors below.
+//!
+//! The floors sit a little under what the pipeline reached with the default encoder when they
+//! were set (the measured values are printed with every run): a regression guard, not a
+//! target. Raise them as Swedish retrieval improves, never lower them to make a change pass.
+
+use std::path::Path;
+
+use constitutional_rag::eval::dev_report::DevReport;
+use constitutional_rag::eval::dev_run::{self, SEARCHES};
+use constitutional_rag::eval::dev_set::{DevSet, QuestionKind, TextLanguage};
+use constitutional_rag::service::SearchMode;
+
+mod common;
+
+use common::TestServer;
+use common::dev_sets::HttpBackend;
+
+#[tokio::test]
+async fn swedish_development_set_holds_its_floors() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let set = DevSet::load(
+        &root.join("tests/data/swedish_dev"),
+        &root.join(".cache/legal-corpus"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(set.language, TextLanguage::Swedish);
+    assert!(set.documents.len() >= 8);
+    let sections: usize = set
+        .documents
+        .iter()
+        .map(|d| d.text.lines().filter(|l| is_section_start(l)).count())
+        .sum();
+    assert!(sections >= 150, "{sections} sections");
+    let asked_in = |language| {
+        set.questions
+            .iter()
+            .filter(|q| q.language == Some(language))
+            .count()
+    };
+    assert!(asked_in(TextLanguage::Swedish) >= 60);
+    assert!(asked_in(TextLanguage::English) >= 20);
+    assert!(set.of_kind(QuestionKind::Negative).count() >= 12);
+    for kind in [
+        QuestionKind::Lookup,
+        QuestionKind::Paraphrase,
+        QuestionKind::CrossReference,
+    ] {
+        assert!(set.of_kind(kind).count() >= 15, "too few {kind} questions");
+    }
+
+    let server = TestServer::start().await;
+    let started = std::time::Instant::now();
+    let plain: Vec<_> = SEARCHES
+        .into_iter()
+        .filter(|&(_, rerank)| !rerank)
+        .collect();
+    let report = dev_run::run(&set, &HttpBackend { server: &server }, &plain)
+        .await
+        .unwrap();
+    eprintln!(
+        "{}\n(run took {:.0} s)",
+        report.format_table("none"),
+        started.elapsed().as_secs_f64()
+    );
+    server.stop().await;
+    assert_floors(&report);
+}
+
+/// A line that opens a section: `12 §   Text` or `2 a §   Text`.
+fn is_section_start(line: &str) -> bool {
+    let Some((head, _)) = line.split_once(" §   ") else {
+        return false;
+    };
+    let mut words = head.split(' ');
+    let number = words.next().is_some_and(|n| n.parse::<u32>().is_ok());
+    let letter = words
+        .next()
+        .is_none_or(|l| l.len() == 1 && l.chars().all(|c| c.is_ascii_lowercase()));
+    number && letter && words.next().is_none()
+}
+
+/// Floors a little below the values measured when they were set (see the module doc).
+fn assert_floors(report: &DevReport) {
+    let positive = report.answer_row("positive").unwrap();
+    let sources = positive.sources.unwrap();
+    let measured = format!("{positive:?}\n{:?}", report.refusal);
+    assert!(sources.hit_at_5 >= FLOOR_ANSWER_HIT_AT_5, "{measured}");
+    assert!(sources.mrr_at_10 >= FLOOR_ANSWER_MRR, "{measured}");
+    assert!(
+        positive.quote_in_answer.unwrap() >= FLOOR_QUOTE_IN_ANSWER,
+        "{measured}"
+    );
+    let swedish = report.answer_row("sv positive");
+    let swedish = swedish.and_then(|row| row.sources).unwrap();
+    assert!(
+        swedish.hit_at_5 >= FLOOR_SWEDISH_ANSWER_HIT_AT_5,
+        "{swedish:?}"
+    );
+    assert!(report.refusal.recall >= FLOOR_REFUSAL_RECALL, "{measured}");
+    assert!(
+        report.refusal.false_refusal_rate <= CEILING_FALSE_REFUSALS,
+        "{measured}"
+    );
+    for (mode, floor) in [
+        (SearchMode::Bm25, FLOOR_BM25_HIT_AT_5),
+        (SearchMode::Dense, FLOOR_DENSE_HIT_AT_5),
+        (SearchMode::Hybrid, FLOOR_HYBRID_HIT_AT_5),
+    ] {
+        let row = report.search_row(mode, false).unwrap();
+        assert!(row.all.hit_at_5 >= floor, "{row:?}");
+    }
+}
+
+// Measured with all-MiniLM-L6-v2 (the default encoder when the set was written; it has no
+// Swedish training and BM25 does not split compounds yet), on svset cf827ca:
+// answer sources hit@5 0.595, MRR@10 0.503, quote in the answer 0.500 (Swedish questions
+// alone: hit@5 0.714); refusal recall 0.722 (13/18), false refusals 0.203 (15/74: 14 of
+// them English lookups and paraphrases refused as "no source is relevant enough");
+// search hit@5 without rerank: bm25 0.473, dense 0.365, hybrid 0.473.
+const FLOOR_ANSWER_HIT_AT_5: f64 = 0.57;
+const FLOOR_ANSWER_MRR: f64 = 0.48;
+const FLOOR_QUOTE_IN_ANSWER: f64 = 0.47;
+const FLOOR_SWEDISH_ANSWER_HIT_AT_5: f64 = 0.69;
+const FLOOR_REFUSAL_RECALL: f64 = 0.66;
+const CEILING_FALSE_REFUSALS: f64 = 0.23;
+const FLOOR_BM25_HIT_AT_5: f64 = 0.45;
+const FLOOR_DENSE_HIT_AT_5: f64 = 0.34;
+const FLOOR_HYBRID_HIT_AT_5: f64 = 0.45;
