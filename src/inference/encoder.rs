@@ -97,7 +97,7 @@ impl SentenceEncoder {
         &self.tokenizer
     }
 
-    /// Directory name plus a BLAKE3 prefix of `model.safetensors`: changes with the weights.
+    /// Directory name plus a BLAKE3 prefix of the weights file: changes with the weights.
     pub fn model_id(&self) -> &str {
         &self.model_id
     }
@@ -269,9 +269,9 @@ fn sentence_max_length(dir: &Path) -> Result<Option<usize>> {
     Ok(read_json::<SentenceBertConfig>(&path)?.max_seq_length)
 }
 
-/// `<directory name>-<first 12 hex digits of BLAKE3(model.safetensors)>`.
+/// `<directory name>-<first 12 hex digits of BLAKE3(weights file)>`.
 fn model_id(dir: &Path) -> Result<String> {
-    let path = dir.join("model.safetensors");
+    let path = super::weights_file(dir);
     let io_error = |source| InferenceError::Io {
         path: path.clone(),
         source,
