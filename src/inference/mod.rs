@@ -4,6 +4,7 @@
 pub mod batcher;
 pub mod bert;
 pub mod bpe;
+pub mod cosine_scale;
 pub mod cross_encoder;
 pub mod embedder;
 pub mod encoder;
