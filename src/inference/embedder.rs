@@ -9,7 +9,7 @@ use super::LoadOptions;
 use super::batcher::{BatchLimits, BatchModel, Batcher, Loading, ModelState, Priority};
 use super::encoder::SentenceEncoder;
 use super::precision::PrecisionChoice;
-use super::tokenizer::{Encoded, TextTokenizer};
+use super::tokenizer::{Encoded, TextRole, TextTokenizer};
 use crate::cache::embedding::{CacheKey, EmbeddingCache};
 use crate::error::{AppError, AppResult};
 
@@ -129,12 +129,26 @@ impl Embedder {
         self.cache.stats()
     }
 
-    /// Embeds `texts`: memory cache, then disk cache, then the model for the rest.
-    pub async fn embed(&self, texts: &[String], priority: Priority) -> AppResult<Embeddings> {
-        let encoded = self.tokenize(texts).await?;
+    /// Embeds `texts` of `role` (questions or passages; it matters to models trained with
+    /// role prefixes): memory cache, then disk cache, then the model for the rest. The cache
+    /// key is the text the model reads, role prefix included.
+    pub async fn embed(
+        &self,
+        texts: &[String],
+        role: TextRole,
+        priority: Priority,
+    ) -> AppResult<Embeddings> {
+        let encoded = self.tokenize(texts, role).await?;
+        let prefix = self.tokenizer.prefix(role);
         let keys: Vec<CacheKey> = texts
             .iter()
-            .map(|t| CacheKey::new(&self.info.model_id, self.info.max_length, t))
+            .map(|t| {
+                let read = match prefix {
+                    "" => std::borrow::Cow::Borrowed(t.as_str()),
+                    prefix => format!("{prefix}{t}").into(),
+                };
+                CacheKey::new(&self.info.model_id, self.info.max_length, &read)
+            })
             .collect();
         let mut vectors: Vec<Option<Arc<[f32]>>> =
             keys.iter().map(|k| self.cache.get_memory(k)).collect();
@@ -169,18 +183,19 @@ impl Embedder {
     }
 
     /// Tokenizes on the caller's thread for a few texts, on the blocking pool for many.
-    async fn tokenize(&self, texts: &[String]) -> AppResult<Vec<Encoded>> {
+    async fn tokenize(&self, texts: &[String], role: TextRole) -> AppResult<Vec<Encoded>> {
         const INLINE: usize = 4;
-        let encode = |tokenizer: &TextTokenizer, texts: &[String]| -> AppResult<Vec<Encoded>> {
-            texts
-                .iter()
-                .map(|t| {
-                    tokenizer
-                        .encode(t)
-                        .map_err(|e| AppError::invalid("tokenization_failed", e))
-                })
-                .collect()
-        };
+        let encode =
+            move |tokenizer: &TextTokenizer, texts: &[String]| -> AppResult<Vec<Encoded>> {
+                texts
+                    .iter()
+                    .map(|t| {
+                        tokenizer
+                            .encode_as(t, role)
+                            .map_err(|e| AppError::invalid("tokenization_failed", e))
+                    })
+                    .collect()
+            };
         if texts.len() <= INLINE {
             return encode(&self.tokenizer, texts);
         }

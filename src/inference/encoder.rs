@@ -8,6 +8,7 @@ use tch::{Device, Kind, Tensor};
 
 use super::bert::BertConfig;
 use super::bert::{Bert, BertInput};
+use super::cosine_scale::CosineScale;
 use super::precision::{Precision, PrecisionChoice, Probed, load_with_precision};
 use super::tokenizer::{Encoded, TextTokenizer};
 use super::{Backbone, InferenceError, LoadOptions, in_length_batches, read_json, token_budget};
@@ -23,6 +24,8 @@ pub struct ModelInfo {
     pub dimension: usize,
     /// Token budget per text, special tokens included.
     pub max_length: usize,
+    /// Where its cosines fall: the cut-offs of relevance and support.
+    pub cosine_scale: CosineScale,
 }
 
 /// A sentence-transformers bi-encoder (BERT or XLM-R backbone with mean pooling).
@@ -84,8 +87,10 @@ impl SentenceEncoder {
     pub fn describe(dir: &Path, options: &LoadOptions) -> Result<ModelInfo> {
         check_mean_pooling(dir)?;
         let config = BertConfig::load(dir)?;
+        let model_id = model_id(dir)?;
         Ok(ModelInfo {
-            model_id: model_id(dir)?,
+            cosine_scale: CosineScale::of(&model_id),
+            model_id,
             dimension: usize::try_from(config.hidden_size)
                 .map_err(|_| InferenceError::Unsupported("negative hidden_size".into()))?,
             max_length: token_budget(&config, options, sentence_max_length(dir)?)?,
@@ -97,7 +102,7 @@ impl SentenceEncoder {
         &self.tokenizer
     }
 
-    /// Directory name plus a BLAKE3 prefix of `model.safetensors`: changes with the weights.
+    /// Directory name plus a BLAKE3 prefix of the weights file: changes with the weights.
     pub fn model_id(&self) -> &str {
         &self.model_id
     }
@@ -269,9 +274,9 @@ fn sentence_max_length(dir: &Path) -> Result<Option<usize>> {
     Ok(read_json::<SentenceBertConfig>(&path)?.max_seq_length)
 }
 
-/// `<directory name>-<first 12 hex digits of BLAKE3(model.safetensors)>`.
+/// `<directory name>-<first 12 hex digits of BLAKE3(weights file)>`.
 fn model_id(dir: &Path) -> Result<String> {
-    let path = dir.join("model.safetensors");
+    let path = super::weights_file(dir);
     let io_error = |source| InferenceError::Io {
         path: path.clone(),
         source,

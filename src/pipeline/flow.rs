@@ -168,10 +168,11 @@ impl Pipeline {
                 }),
         );
         let terms = terms::content_terms(&run.question, run.language);
-        let mut scored = tiering::score(retrieved, &terms, &[], run.language);
+        let scale = self.library.embedder().info().cosine_scale;
+        let mut scored = tiering::score(retrieved, &terms, &[], run.language, &scale);
         for candidate in &mut scored {
             candidate.reference = reference_match(resolution, &candidate.hit);
-            candidate.recalibrate();
+            candidate.recalibrate(&scale);
         }
         let (sections, others): (Vec<Candidate>, Vec<Candidate>) = scored
             .into_iter()

@@ -12,13 +12,14 @@ pub async fn rerank(library: &Library, query: &str, candidates: &mut [Candidate]
         return Ok(());
     }
     let reranker = library.reranker();
+    let scale = library.embedder().info().cosine_scale;
     let passages: Vec<String> = candidates.iter().map(|c| c.hit.text.clone()).collect();
     let scores = reranker
         .score(query, &passages, Priority::Interactive)
         .await?;
     for (candidate, raw) in candidates.iter_mut().zip(scores) {
         candidate.scores.rerank = Some(reranker.calibrate(raw));
-        candidate.recalibrate();
+        candidate.recalibrate(&scale);
     }
     candidates.sort_by(|a, b| b.scores.relevance.total_cmp(&a.scores.relevance));
     Ok(())

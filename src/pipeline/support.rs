@@ -25,6 +25,7 @@ use crate::error::AppResult;
 use crate::guard::citations;
 use crate::inference::batcher::Priority;
 use crate::inference::embedder::Embedder;
+use crate::inference::tokenizer::TextRole;
 use crate::retrieval::analyzer::{AnalyzerLanguage, analyze};
 
 /// Sentences with fewer content terms are not judged.
@@ -283,7 +284,11 @@ pub async fn check(
     let vectors = if claim_count == 0 || source_sentences.is_empty() {
         Vec::new()
     } else {
-        embedder.embed(&texts, Priority::Interactive).await?.vectors
+        // Sentence against sentence is a symmetric comparison: e5 wants "query: " on both.
+        embedder
+            .embed(&texts, TextRole::Query, Priority::Interactive)
+            .await?
+            .vectors
     };
     let (claim_vectors, source_vectors) = vectors.split_at(claim_count.min(vectors.len()));
     let mut claim_vectors = claim_vectors.iter();

@@ -8,6 +8,7 @@ use super::references::{self, StatuteReference};
 use super::retrieve::{Retrieved, Tier};
 use super::terms;
 use super::types::SourceScores;
+use crate::inference::cosine_scale::CosineScale;
 use crate::model::SearchHit;
 use crate::retrieval::analyzer::AnalyzerLanguage;
 
@@ -25,9 +26,10 @@ pub struct Candidate {
 }
 
 impl Candidate {
-    /// Recomputes `scores.relevance` from the signals now known.
-    pub fn recalibrate(&mut self) {
-        let dense = self.scores.dense.map(calibrate::dense);
+    /// Recomputes `scores.relevance` from the signals now known, reading cosines on the
+    /// encoder's `scale`.
+    pub fn recalibrate(&mut self, scale: &CosineScale) {
+        let dense = self.scores.dense.map(|cosine| scale.calibrate(cosine));
         let relevance = calibrate::relevance(dense, self.scores.lexical, self.scores.rerank);
         self.scores.relevance = match self.reference {
             ReferenceMatch::NotAsked => relevance,
@@ -56,12 +58,13 @@ const REFERENCE_HIT_FLOOR: f64 = 0.6;
 const REFERENCE_MISS_FACTOR: f64 = 0.6;
 
 /// Scores every retrieved chunk against the question's content `terms` and the statute
-/// `cited` by it.
+/// `cited` by it, reading cosines on the encoder's `scale`.
 pub fn score(
     retrieved: Vec<Retrieved>,
     terms: &[String],
     cited: &[StatuteReference],
     language: AnalyzerLanguage,
+    scale: &CosineScale,
 ) -> Vec<Candidate> {
     retrieved
         .into_iter()
@@ -89,7 +92,7 @@ pub fn score(
                 hit,
                 tier,
             };
-            candidate.recalibrate();
+            candidate.recalibrate(scale);
             candidate
         })
         .collect()

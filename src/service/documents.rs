@@ -9,6 +9,7 @@ use super::hashing::content_hash;
 use super::{Library, validate};
 use crate::error::{AppError, AppResult};
 use crate::inference::batcher::Priority;
+use crate::inference::tokenizer::TextRole;
 use crate::ingest::chunker::Chunk;
 use crate::model::{ChunkInfo, Collection, Document, PreparedDocument, UpsertOutcome};
 use crate::retrieval::index::IndexedChunk;
@@ -153,7 +154,11 @@ impl Library {
                 )
             })
             .collect();
-        prepared.embeddings = self.embedder.embed(&texts, Priority::Bulk).await?.vectors;
+        prepared.embeddings = self
+            .embedder
+            .embed(&texts, TextRole::Passage, Priority::Bulk)
+            .await?
+            .vectors;
         Ok(())
     }
 

@@ -7,6 +7,7 @@ use super::Library;
 use super::chunking::embedding_text;
 use crate::error::AppResult;
 use crate::inference::batcher::Priority;
+use crate::inference::tokenizer::TextRole;
 
 /// Chunks embedded and written per step.
 const STEP: usize = 256;
@@ -46,7 +47,11 @@ impl Library {
                     )
                 })
                 .collect();
-            let vectors = self.embedder.embed(&texts, Priority::Bulk).await?.vectors;
+            let vectors = self
+                .embedder
+                .embed(&texts, TextRole::Passage, Priority::Bulk)
+                .await?
+                .vectors;
             let updates: Vec<(&str, &[f32])> = step
                 .iter()
                 .zip(&vectors)

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::{Library, validate};
 use crate::error::{AppError, AppResult};
 use crate::inference::batcher::Priority;
+use crate::inference::tokenizer::TextRole;
 use crate::model::{Collection, SearchHit, SignalScore};
 use crate::retrieval::fusion::{RankedList, reciprocal_rank_fusion};
 use crate::retrieval::index::{ChunkRef, CollectionIndex};
@@ -140,7 +141,11 @@ impl Library {
             }
             let embedded = self
                 .embedder
-                .embed(std::slice::from_ref(&request.query), Priority::Interactive)
+                .embed(
+                    std::slice::from_ref(&request.query),
+                    TextRole::Query,
+                    Priority::Interactive,
+                )
                 .await?;
             let vector = embedded.vectors[0].clone();
             let scan = if limits.dense_exhaustive {
