@@ -237,6 +237,7 @@ pub async fn expect_problem(response: Response, status: StatusCode, code: &str) 
     problem
 }
 pub mod exit;
+pub mod pdf;
 pub mod peers;
 pub mod sse;
 pub mod statutes;
