@@ -239,8 +239,8 @@ async fn malformed_uploads_get_problems() {
     // The route is in the spec as a multipart form of binary files, with its per-file result.
     let spec = expect_json(server.get("/openapi.json").await, StatusCode::OK).await;
     let operation = &spec["paths"]["/v1/collections/{collection}/documents/upload"]["post"];
-    let files = &operation["requestBody"]["content"]["multipart/form-data"]["schema"]
-        ["properties"]["files"];
+    let files = &operation["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+        ["files"];
     assert_eq!(files["type"], "array", "{operation}");
     assert_eq!(files["items"]["format"], "binary", "{operation}");
     assert!(operation["responses"]["200"].is_object(), "{operation}");

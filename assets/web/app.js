@@ -5,6 +5,7 @@ import { apiKey, getJson, onAuthProblem, setApiKey } from "/web/api.js";
 import { cancel, initAsk, showCollections } from "/web/ask.js";
 import { apply, language, LANGUAGES, onLanguageChange, setLanguage, t } from "/web/i18n.js";
 import { initManage, showManagedCollections } from "/web/manage.js";
+import { initUpload } from "/web/upload.js";
 import { closeViewer, initViewer } from "/web/viewer.js";
 
 function element(id) {
@@ -110,4 +111,5 @@ initKey();
 initViewer();
 initAsk();
 initManage(loadCollections);
+initUpload(loadCollections);
 loadCollections();

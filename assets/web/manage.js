@@ -1,7 +1,7 @@
 // The Manage view: collections (create with a language, delete after confirmation) and the
 // documents of one collection (paged, filtered by metadata, opened, deleted).
 
-import { collectionPath, getJson, request } from "/web/api.js";
+import { collectionPath, describeProblem, getJson, request } from "/web/api.js";
 import { t } from "/web/i18n.js";
 import { forgetDocuments, openDocument } from "/web/viewer.js";
 
@@ -29,10 +29,6 @@ function button(key, action) {
 
 function report(id, text) {
   element(id).textContent = text;
-}
-
-function describe(error) {
-  return error.status ? `${error.status} ${error.code}: ${error.detail}` : error.message;
 }
 
 /** Asks in a modal dialog; resolves to true when confirmed. */
@@ -96,7 +92,7 @@ async function createCollection(event) {
     element("new-collection-description").value = "";
     await onCollectionsChanged();
   } catch (error) {
-    report("collections-status", describe(error));
+    report("collections-status", describeProblem(error));
   }
 }
 
@@ -108,7 +104,7 @@ async function deleteCollection(name) {
     report("collections-status", t("deleted"));
     await onCollectionsChanged();
   } catch (error) {
-    report("collections-status", describe(error));
+    report("collections-status", describeProblem(error));
   }
 }
 
@@ -127,7 +123,7 @@ async function listDocuments() {
   try {
     listing = await getJson(`${collectionPath(collection, "documents")}?${query}`);
   } catch (error) {
-    report("documents-status", describe(error));
+    report("documents-status", describeProblem(error));
     return;
   }
   report("documents-status", "");
@@ -160,7 +156,7 @@ async function deleteDocument(collection, doc) {
     report("documents-status", t("deleted"));
     await onCollectionsChanged();
   } catch (error) {
-    report("documents-status", describe(error));
+    report("documents-status", describeProblem(error));
   }
 }
 
