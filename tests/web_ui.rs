@@ -346,17 +346,14 @@ async fn files_uploaded_through_the_page_answer_a_question_with_its_quote_highli
         .unwrap();
     assert_eq!(text_of(&browser, "#ask").await, "Fråga");
     browser.set_window_size(375, 812).await.unwrap();
-    let overflow: bool = browser
-        .execute(
-            "return document.documentElement.scrollWidth > window.innerWidth;",
-            vec![],
-        )
-        .await
-        .unwrap()
-        .as_bool()
-        .unwrap();
-    assert!(!overflow, "nothing is wider than a 375 px screen");
+    assert_fits_375_px(&browser, "the ask view").await;
     shots.take(&browser, "08-swedish-375px").await;
+    click(&browser, "#tab-manage").await;
+    assert_fits_375_px(&browser, "the manage view").await;
+    driver
+        .assert_accessible(&browser, "the manage view at 375 px")
+        .await;
+    shots.take(&browser, "09-manage-375px").await;
 
     driver
         .assert_no_console_errors(&browser, "the session", &[])
@@ -497,6 +494,26 @@ async fn with_keys_the_page_asks_for_one_and_cancels_a_generation() {
         .await;
     browser.close().await.expect("close the browser");
     server.stop().await;
+}
+
+/// Asserts nothing on the page is wider than the 375 px window; names what sticks out.
+async fn assert_fits_375_px(browser: &Client, what: &str) {
+    let too_wide = browser
+        .execute(
+            "if (document.documentElement.scrollWidth <= window.innerWidth) return [];
+             return [...document.querySelectorAll('body *')]
+               .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+               .map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`)
+               .slice(0, 10);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        too_wide,
+        json!([]),
+        "nothing in {what} is wider than a 375 px screen"
+    );
 }
 
 /// The value of the sample `name` (with its labels, if any) in Prometheus text.

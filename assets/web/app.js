@@ -79,6 +79,7 @@ function initLanguage() {
   picker.addEventListener("change", () => setLanguage(picker.value));
   onLanguageChange(() => {
     if (lastAuthProblem) showAuthProblem(lastAuthProblem);
+    else loadCollections();
   });
   apply(document);
 }

@@ -19,6 +19,13 @@ function make(tag, text) {
   return node;
 }
 
+/** A table cell whose column name (message `key`) narrow screens show beside its text. */
+function cell(key, text) {
+  const node = make("td", text);
+  node.dataset.label = t(key);
+  return node;
+}
+
 function button(key, action) {
   const node = make("button", t(key));
   node.type = "button";
@@ -59,8 +66,9 @@ export function showManagedCollections(collections) {
     const row = make("tr");
     const name = make("th", collection.name);
     name.scope = "row";
-    row.append(name, make("td", t(collection.language)), make("td", String(collection.document_count)),
-      make("td", String(collection.chunk_count)));
+    row.append(name, cell("language", t(collection.language)),
+      cell("documents_count", String(collection.document_count)),
+      cell("chunks_count", String(collection.chunk_count)));
     const actions = make("td");
     actions.append(button("delete", () => deleteCollection(collection.name)));
     row.append(actions);
@@ -137,8 +145,9 @@ async function listDocuments() {
       " ",
       button("delete", () => deleteDocument(collection, doc)),
     );
-    row.append(title, make("td", doc.id), make("td", String(doc.chunk_count)),
-      make("td", String(doc.char_count)), make("td", new Date(doc.updated_at).toLocaleString()),
+    row.append(title, cell("document_id", doc.id), cell("chunks_count", String(doc.chunk_count)),
+      cell("characters", String(doc.char_count)),
+      cell("updated", new Date(doc.updated_at).toLocaleString()),
       actions);
     return row;
   }));
