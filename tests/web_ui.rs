@@ -180,6 +180,36 @@ async fn files_uploaded_through_the_page_answer_a_question_with_its_quote_highli
         .assert_accessible(&browser, "the manage view with upload results")
         .await;
     shots.take(&browser, "02-uploaded").await;
+
+    // A file dropped on the drop zone is listed and sent the same way; a Word file is refused.
+    browser
+        .execute(
+            "const files = new DataTransfer();
+             files.items.add(new File(['PK word'], 'draft.docx'));
+             document.getElementById('drop-zone')
+               .dispatchEvent(new DragEvent('drop', { dataTransfer: files, bubbles: true }));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        text_of(&browser, "#upload-results li.is-waiting .file-name").await,
+        "draft.docx"
+    );
+    click(&browser, "#upload").await;
+    let refused = browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#upload-results li.is-failed .file-status"))
+        .await
+        .expect("the dropped file's result")
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        refused.starts_with("415 unsupported_format: draft.docx"),
+        "{refused}"
+    );
     click(&browser, "#tab-ask").await;
     browser
         .wait()
