@@ -1,10 +1,14 @@
 //! The built-in web page in a real browser: headless Chromium (Debian's `chromium` and
 //! `chromium-driver`, installed by `just test-peers`) driven over WebDriver against the real
-//! server, seeded with two real licence texts of the development corpus (hard-wrapped,
-//! numbered sections). It asks an evidence question, opens a quote in its document and checks
-//! the highlighted characters are the quote, asks a follow-up, and sees a refusal for a
-//! licence the collection lacks, lists the documents under Manage and opens one — with no
-//! console error, and a screenshot of every step.
+//! server. One session creates a collection and uploads two real licence texts of the
+//! development corpus (hard-wrapped, numbered sections) through the page, with a broken PDF
+//! and a dropped Word file each refused beside its name; asks an evidence question, opens a
+//! quote in its document and checks the highlighted characters are the quote, asks a
+//! follow-up, sees a refusal for a licence the collection lacks, lists the documents under
+//! Manage and opens one, in Swedish and at 375 px. Another, with keys required, sees the 401
+//! view, enters a key, and cancels an answer of the local model with Esc while it streams.
+//! No console error, axe-core (npm, installed by `just test-peers`) finds no serious or
+//! critical violation, and every step leaves a screenshot.
 
 mod common;
 
