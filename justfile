@@ -64,8 +64,8 @@ setup:
 # Real peers the tests talk to: llama.cpp's OpenAI-compatible server (llama-cpp-python builds
 # llama.cpp from source once; the wheel is kept outside the clone), the official openai client,
 # the OpenAPI tools that check the served spec (a validator and a Python SDK generator), and
-# headless Chromium with its WebDriver (Debian's chromium and chromium-driver) for the web
-# page's browser test.
+# headless Chromium with its WebDriver (Debian's chromium and chromium-driver) and axe-core
+# (npm, pinned; npm itself from Debian where missing) for the web page's browser test.
 #
 # llama.cpp is built for a fixed instruction set, never `-march=native`: a native build on an
 # AMX Xeon compiles ggml's AMX kernels, which die with a general protection fault in
@@ -76,13 +76,19 @@ setup:
 test-peers: setup
     #!/usr/bin/env bash
     set -euo pipefail
-    if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
-        echo "test-peers: installing chromium and chromium-driver from Debian"
+    if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null \
+        || ! command -v npm >/dev/null; then
+        echo "test-peers: installing chromium, chromium-driver and npm from Debian"
         sudo=$([ "$(id -u)" = 0 ] || echo sudo)
         $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver npm
     fi
-    stamp=.cache/test-peers-v4.done
+    # axe-core, injected into the page by tests/web_ui.rs (which names the same version and
+    # folder); kept outside the clone.
+    axe="$HOME/.cache/constitutional-rag/axe-core-4.14.1"
+    [ -f "$axe/node_modules/axe-core/axe.min.js" ] \
+        || npm install --prefix "$axe" --no-save --no-audit --no-fund axe-core@4.14.1
+    stamp=.cache/test-peers-v5.done
     [ -f "$stamp" ] && exit 0
     target=x86-64-v3
     for flag in avx2 fma f16c bmi2; do

@@ -1,10 +1,14 @@
 //! The built-in web page in a real browser: headless Chromium (Debian's `chromium` and
 //! `chromium-driver`, installed by `just test-peers`) driven over WebDriver against the real
-//! server, seeded with two real licence texts of the development corpus (hard-wrapped,
-//! numbered sections). It asks an evidence question, opens a quote in its document and checks
-//! the highlighted characters are the quote, asks a follow-up, and sees a refusal for a
-//! licence the collection lacks, lists the documents under Manage and opens one — with no
-//! console error, and a screenshot of every step.
+//! server. One session creates a collection and uploads two real licence texts of the
+//! development corpus (hard-wrapped, numbered sections) through the page, with a broken PDF
+//! and a dropped Word file each refused beside its name; asks an evidence question, opens a
+//! quote in its document and checks the highlighted characters are the quote, asks a
+//! follow-up, sees a refusal for a licence the collection lacks, lists the documents under
+//! Manage and opens one, in Swedish and at 375 px. Another, with keys required, sees the 401
+//! view, enters a key, and cancels an answer of the local model with Esc while it streams.
+//! No console error, axe-core (npm, installed by `just test-peers`) finds no serious or
+//! critical violation, and every step leaves a screenshot.
 
 mod common;
 
@@ -29,6 +33,13 @@ const FOLLOW_UP: &str = "And what must I do with modified files?";
 
 /// A question about a licence the collection does not hold.
 const UNANSWERABLE: &str = "What does the MIT License say about warranties?";
+
+/// A question the local model answers at length in assist mode.
+const ASSIST_QUESTION: &str =
+    "Explain in detail every condition for redistributing the Work under the Apache License.";
+
+/// The axe-core version `just test-peers` installs (the justfile names it too).
+const AXE_CORE_VERSION: &str = "4.14.1";
 
 /// Longest wait for an answer in the browser.
 const ANSWER_WAIT: Duration = Duration::from_secs(90);
@@ -62,9 +73,9 @@ async fn the_page_and_its_files_are_served_with_a_strict_policy() {
 }
 
 #[tokio::test]
-async fn a_question_is_answered_and_its_quote_highlighted_in_a_real_browser() {
+async fn files_uploaded_through_the_page_answer_a_question_with_its_quote_highlighted() {
     let shots = Screenshots::new();
-    let server = TestServer::with_licences("licences", &DOCUMENTS).await;
+    let server = TestServer::start().await;
     let driver = ChromeDriver::start();
     let browser = driver.session().await;
 
@@ -72,12 +83,144 @@ async fn a_question_is_answered_and_its_quote_highlighted_in_a_real_browser() {
     browser
         .wait()
         .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("#collection-licences"))
+        .for_element(Locator::Css("#collection-list p"))
         .await
-        .expect("the collections are listed");
+        .expect("the page says there are no collections yet");
     assert_eq!(text_of(&browser, "#ask").await, "Ask");
     shots.take(&browser, "01-loaded").await;
-    driver.assert_no_console_errors(&browser, "loading").await;
+    driver
+        .assert_no_console_errors(&browser, "loading", &[])
+        .await;
+
+    // A collection created and filled through the page: two licence texts and a broken PDF.
+    click(&browser, "#tab-manage").await;
+    browser
+        .find(Locator::Css("#new-collection-name"))
+        .await
+        .unwrap()
+        .send_keys("licences")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#new-collection-language"))
+        .await
+        .unwrap()
+        .select_by_value("english")
+        .await
+        .unwrap();
+    click(&browser, "#create-collection button[type=submit]").await;
+    browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#document-collection option[value=licences]"))
+        .await
+        .expect("the new collection can be chosen for documents");
+    let files = tempfile::tempdir().expect("a folder for the files");
+    let mut paths = Vec::new();
+    for id in DOCUMENTS {
+        let (title, text) = common::licence(id);
+        let path = files.path().join(format!("{title}.txt"));
+        std::fs::write(&path, text).unwrap();
+        paths.push(path);
+    }
+    let broken = files.path().join("scanned.pdf");
+    std::fs::write(&broken, b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages").unwrap();
+    paths.push(broken);
+    let chosen: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    browser
+        .find(Locator::Css("#upload-files"))
+        .await
+        .unwrap()
+        .send_keys(&chosen.join("\n"))
+        .await
+        .unwrap();
+    let waiting = browser
+        .find_all(Locator::Css("#upload-results li.is-waiting"))
+        .await
+        .unwrap();
+    assert_eq!(waiting.len(), 3, "each chosen file is listed");
+    click(&browser, "#upload").await;
+    browser
+        .wait()
+        .at_most(ANSWER_WAIT)
+        .for_element(Locator::XPath(
+            "//p[@id='upload-status'][normalize-space()!='']",
+        ))
+        .await
+        .expect("the upload finishes");
+    for (n, state) in [(1, "is-stored"), (2, "is-stored"), (3, "is-failed")] {
+        let item = format!("#upload-results li:nth-child({n})");
+        let class = browser
+            .find(Locator::Css(&item))
+            .await
+            .unwrap()
+            .attr("class")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        assert!(
+            class.contains(state),
+            "{item}: {class}: {}",
+            text_of(&browser, &item).await
+        );
+    }
+    let rejected = text_of(&browser, "#upload-results li:nth-child(3) .file-status").await;
+    assert!(
+        rejected.starts_with("422 unparseable_file: scanned.pdf: PDF could not be read"),
+        "the broken file's own problem is shown beside it: {rejected}"
+    );
+    let progress: Value = browser
+        .execute(
+            "const bar = document.getElementById('upload-progress');
+             return [bar.value, bar.max, bar.hidden];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(progress[0], progress[1], "the progress bar reached the end");
+    assert!(progress[1].as_f64().unwrap() > 1000.0, "{progress}");
+    assert_eq!(progress[2], true, "the progress bar is put away");
+    driver
+        .assert_accessible(&browser, "the manage view with upload results")
+        .await;
+    shots.take(&browser, "02-uploaded").await;
+
+    // A file dropped on the drop zone is listed and sent the same way; a Word file is refused.
+    browser
+        .execute(
+            "const files = new DataTransfer();
+             files.items.add(new File(['PK word'], 'draft.docx'));
+             document.getElementById('drop-zone')
+               .dispatchEvent(new DragEvent('drop', { dataTransfer: files, bubbles: true }));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        text_of(&browser, "#upload-results li.is-waiting .file-name").await,
+        "draft.docx"
+    );
+    click(&browser, "#upload").await;
+    let refused = browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#upload-results li.is-failed .file-status"))
+        .await
+        .expect("the dropped file's result")
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        refused.starts_with("415 unsupported_format: draft.docx"),
+        "{refused}"
+    );
+    click(&browser, "#tab-ask").await;
+    browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#collection-licences"))
+        .await
+        .expect("the collection is listed to search");
 
     // An evidence question over the seeded collection.
     browser
@@ -110,7 +253,7 @@ async fn a_question_is_answered_and_its_quote_highlighted_in_a_real_browser() {
             .contains("Evidence level"),
         "the evidence level is shown"
     );
-    shots.take(&browser, "02-answer").await;
+    shots.take(&browser, "03-answer").await;
 
     // The first quote is the API's first quote of the same answer.
     let answer = expect_json(
@@ -160,7 +303,7 @@ async fn a_question_is_answered_and_its_quote_highlighted_in_a_real_browser() {
         )
         .await
         .unwrap();
-    shots.take(&browser, "03-quote-highlighted").await;
+    shots.take(&browser, "04-quote-highlighted").await;
 
     // A follow-up carries the conversation and is answered too.
     ask(&browser, FOLLOW_UP).await;
@@ -174,7 +317,7 @@ async fn a_question_is_answered_and_its_quote_highlighted_in_a_real_browser() {
             .is_ok(),
         "the follow-up is answered with quotes: {follow_up}"
     );
-    shots.take(&browser, "04-follow-up").await;
+    shots.take(&browser, "05-follow-up").await;
 
     // A licence the collection lacks is refused, saying why.
     click(&browser, "#new-conversation").await;
@@ -190,7 +333,10 @@ async fn a_question_is_answered_and_its_quote_highlighted_in_a_real_browser() {
         reason.contains("MIT License"),
         "the refusal says why: {reason}"
     );
-    shots.take(&browser, "05-refusal").await;
+    driver
+        .assert_accessible(&browser, "an answer, its highlighted source and a refusal")
+        .await;
+    shots.take(&browser, "06-refusal").await;
 
     // The collection's documents are listed under Manage and open in the viewer.
     click(&browser, "#tab-manage").await;
@@ -221,7 +367,7 @@ async fn a_question_is_answered_and_its_quote_highlighted_in_a_real_browser() {
         )))
         .await
         .expect("the listed document opens in the viewer");
-    shots.take(&browser, "06-documents").await;
+    shots.take(&browser, "07-documents").await;
     click(&browser, "#tab-ask").await;
 
     // Swedish on request, and usable at 375 px.
@@ -234,23 +380,181 @@ async fn a_question_is_answered_and_its_quote_highlighted_in_a_real_browser() {
         .unwrap();
     assert_eq!(text_of(&browser, "#ask").await, "Fråga");
     browser.set_window_size(375, 812).await.unwrap();
-    let overflow: bool = browser
-        .execute(
-            "return document.documentElement.scrollWidth > window.innerWidth;",
-            vec![],
-        )
-        .await
-        .unwrap()
-        .as_bool()
-        .unwrap();
-    assert!(!overflow, "nothing is wider than a 375 px screen");
-    shots.take(&browser, "07-swedish-375px").await;
+    assert_fits_375_px(&browser, "the ask view").await;
+    shots.take(&browser, "08-swedish-375px").await;
+    click(&browser, "#tab-manage").await;
+    assert_fits_375_px(&browser, "the manage view").await;
+    driver
+        .assert_accessible(&browser, "the manage view at 375 px")
+        .await;
+    shots.take(&browser, "09-manage-375px").await;
 
     driver
-        .assert_no_console_errors(&browser, "the session")
+        .assert_no_console_errors(&browser, "the session", &[])
         .await;
     browser.close().await.expect("close the browser");
     server.stop().await;
+}
+
+#[tokio::test]
+async fn with_keys_the_page_asks_for_one_and_cancels_a_generation() {
+    let shots = Screenshots::new();
+    let mut config = common::test_config();
+    config.generation.backend = "local".into();
+    config.generation.deterministic = true;
+    config.sampling.assist.max_tokens = 2000;
+    let server = TestServer::with_licences_in(config, "licences", &DOCUMENTS).await;
+    // The first key turns authentication on.
+    let created = server
+        .post("/v1/keys", &json!({"name": "web", "role": "admin"}))
+        .await;
+    let key = expect_json(created, StatusCode::CREATED).await["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let driver = ChromeDriver::start();
+    let browser = driver.session().await;
+
+    // Without a key the page says so plainly and opens the key field.
+    browser.goto(&server.url("/")).await.expect("open the page");
+    let banner = browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#auth-banner:not([hidden])"))
+        .await
+        .expect("the 401 view");
+    let said = banner.text().await.unwrap();
+    assert!(
+        said.contains("401") && said.contains("API key"),
+        "the 401 is shown plainly: {said}"
+    );
+    let key_box_open = browser
+        .find(Locator::Css("#key-box"))
+        .await
+        .unwrap()
+        .prop("open")
+        .await
+        .unwrap();
+    assert_eq!(key_box_open.as_deref(), Some("true"));
+    shots.take(&browser, "auth-01-401").await;
+
+    // With the key entered (Enter saves it) the collections load.
+    browser
+        .find(Locator::Css("#api-key"))
+        .await
+        .unwrap()
+        .send_keys(&format!("{key}{}", fantoccini::key::Key::Enter))
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#collection-licences"))
+        .await
+        .expect("the key opens the collections");
+    assert!(
+        !browser
+            .find(Locator::Css("#auth-banner"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap(),
+        "the 401 view is gone"
+    );
+    shots.take(&browser, "auth-02-key-accepted").await;
+    driver
+        .assert_accessible(&browser, "the ask view after entering a key")
+        .await;
+
+    // A written answer from the local model, cancelled with Esc once it streams.
+    browser
+        .find(Locator::Css("#mode"))
+        .await
+        .unwrap()
+        .select_by_value("assist")
+        .await
+        .unwrap();
+    click(&browser, "#collection-licences").await;
+    ask(&browser, ASSIST_QUESTION).await;
+    let streaming = browser
+        .wait()
+        .at_most(ANSWER_WAIT)
+        .for_element(Locator::XPath(
+            "//ol[@id='conversation']/li[1]//div[@class='answer'][normalize-space()!='']",
+        ))
+        .await;
+    assert!(
+        streaming.is_ok(),
+        "no streamed text: {}",
+        turn_text(&browser, 1).await
+    );
+    browser
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&fantoccini::key::Key::Escape.to_string())
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#conversation > li:nth-child(1).is-cancelled"))
+        .await
+        .expect("the turn shows it was cancelled");
+    shots.take(&browser, "auth-03-cancelled").await;
+
+    // The server stopped: the generation left, and no assist answer was ever finished.
+    let mut in_flight = f64::NAN;
+    for _ in 0..200 {
+        let metrics = server.get("/metrics").await.text().await.unwrap();
+        in_flight = metric(&metrics, "crag_generations_in_flight").unwrap_or(f64::NAN);
+        if in_flight == 0.0 {
+            assert_eq!(
+                metric(
+                    &metrics,
+                    "crag_answers_total{mode=\"assist\",outcome=\"answered\"}"
+                ),
+                None,
+                "the cancelled answer was not finished"
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(in_flight, 0.0, "the generation stopped within 20 s");
+    driver
+        .assert_no_console_errors(&browser, "the session", &["status of 401"])
+        .await;
+    browser.close().await.expect("close the browser");
+    server.stop().await;
+}
+
+/// Asserts nothing on the page is wider than the 375 px window; names what sticks out.
+async fn assert_fits_375_px(browser: &Client, what: &str) {
+    let too_wide = browser
+        .execute(
+            "if (document.documentElement.scrollWidth <= window.innerWidth) return [];
+             return [...document.querySelectorAll('body *')]
+               .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+               .map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`)
+               .slice(0, 10);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        too_wide,
+        json!([]),
+        "nothing in {what} is wider than a 375 px screen"
+    );
+}
+
+/// The value of the sample `name` (with its labels, if any) in Prometheus text.
+fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .find_map(|value| value.trim().parse().ok())
 }
 
 /// Types `question` and presses Enter.
@@ -398,8 +702,9 @@ impl ChromeDriver {
             .expect("a Chromium session")
     }
 
-    /// Reads (and clears) the browser's console log; fails on any error in it.
-    async fn assert_no_console_errors(&self, browser: &Client, during: &str) {
+    /// Reads (and clears) the browser's console log; fails on any error in it but those
+    /// containing one of `expected` (the browser logs every 401 the page is answered).
+    async fn assert_no_console_errors(&self, browser: &Client, during: &str, expected: &[&str]) {
         let session = browser.session_id().await.unwrap().expect("a session");
         let log: Value = self
             .http
@@ -415,12 +720,66 @@ impl ChromeDriver {
         let errors: Vec<&Value> = entries
             .iter()
             .filter(|entry| entry["level"] == "SEVERE")
+            .filter(|entry| {
+                let message = entry["message"].as_str().unwrap_or_default();
+                !expected.iter().any(|text| message.contains(text))
+            })
             .collect();
         assert!(
             errors.is_empty(),
             "console errors during {during}: {errors:#?}"
         );
     }
+
+    /// Runs axe-core (the version `just test-peers` installs) on the page as it is now and
+    /// fails on any serious or critical violation.
+    async fn assert_accessible(&self, browser: &Client, what: &str) {
+        let axe = axe_core_script();
+        browser.execute(&axe, vec![]).await.expect("axe-core loads");
+        let report = browser
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document)
+                   .then((result) => done({
+                     passed: result.passes.length,
+                     minor: result.violations
+                       .filter((v) => v.impact !== 'serious' && v.impact !== 'critical')
+                       .map((v) => v.id),
+                     serious: result.violations
+                       .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                       .map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+                                      nodes: v.nodes.map((n) => n.target.join(' ')) })),
+                   }))
+                   .catch((error) => done({ serious: [{ id: 'axe-failed', help: String(error) }] }));",
+                vec![],
+            )
+            .await
+            .expect("axe-core runs");
+        eprintln!(
+            "web_ui: axe-core {AXE_CORE_VERSION} on {what}: {} rules passed, moderate or minor: {}",
+            report["passed"], report["minor"]
+        );
+        assert_eq!(
+            report["serious"],
+            json!([]),
+            "axe-core: serious or critical violations in {what}"
+        );
+        assert!(report["passed"].as_u64().unwrap() > 10, "{report}");
+    }
+}
+
+/// axe-core's script, from where `just test-peers` installs it (outside the clone).
+fn axe_core_script() -> String {
+    let home = std::env::var_os("HOME").expect("HOME is set");
+    let path = Path::new(&home).join(format!(
+        ".cache/constitutional-rag/axe-core-{AXE_CORE_VERSION}/node_modules/axe-core/axe.min.js"
+    ));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run `just test-peers`, which installs axe-core with npm",
+            path.display()
+        )
+    })
 }
 
 impl Drop for ChromeDriver {

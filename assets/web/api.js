@@ -13,6 +13,11 @@ export class ApiProblem extends Error {
   }
 }
 
+/** A failure as one line: status, code and detail of a problem, else the error's message. */
+export function describeProblem(error) {
+  return error.status ? `${error.status} ${error.code}: ${error.detail}` : error.message;
+}
+
 const authListeners = [];
 
 /** Calls `listener(problem)` on every 401 or 403 the API answers. */
@@ -40,17 +45,23 @@ function headers(extra = {}) {
 
 /** The problem a failed response describes. */
 async function problemOf(response) {
-  let code = `http_${response.status}`;
-  let detail = response.statusText || `HTTP ${response.status}`;
+  const text = await response.text().catch(() => "");
+  return problemFrom(response.status, response.statusText, text);
+}
+
+/** The problem in a failed response's `status`, status line and body `text`. */
+function problemFrom(status, statusText, text) {
+  let code = `http_${status}`;
+  let detail = statusText || `HTTP ${status}`;
   try {
-    const body = await response.json();
+    const body = JSON.parse(text);
     code = body.code || code;
     detail = body.detail || body.title || detail;
   } catch {
     // Not JSON: keep the status line.
   }
-  const problem = new ApiProblem(response.status, code, detail);
-  if (response.status === 401 || response.status === 403) {
+  const problem = new ApiProblem(status, code, detail);
+  if (status === 401 || status === 403) {
     for (const listener of authListeners) listener(problem);
   }
   return problem;
@@ -71,6 +82,42 @@ export async function request(path, { method = "GET", body, signal } = {}) {
 /** GET `path` as JSON. */
 export async function getJson(path, signal) {
   return (await request(path, { signal })).json();
+}
+
+/**
+ * POSTs `files` to `path` as `multipart/form-data` (one part named `files` each) with the key,
+ * calling `onProgress(sent, total)` as the body goes out (XMLHttpRequest reports upload
+ * progress, fetch does not). Resolves to the JSON answer; rejects with `ApiProblem` unless
+ * the status is 2xx (status 0 when the request failed without an answer).
+ */
+export function uploadFiles(path, files, onProgress) {
+  const form = new FormData();
+  for (const file of files) form.append("files", file, file.name);
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    for (const [name, value] of Object.entries(headers({ accept: "application/json" }))) {
+      xhr.setRequestHeader(name, value);
+    }
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress(event.loaded, event.total);
+    });
+    xhr.addEventListener("load", () => {
+      if (xhr.status < 200 || xhr.status > 299) {
+        reject(problemFrom(xhr.status, xhr.statusText, xhr.responseText));
+        return;
+      }
+      try {
+        resolve(JSON.parse(xhr.responseText));
+      } catch (error) {
+        reject(new ApiProblem(xhr.status, "invalid_response", error.message));
+      }
+    });
+    xhr.addEventListener("error", () => {
+      reject(new ApiProblem(0, "network_error", "the upload did not reach the server"));
+    });
+    xhr.send(form);
+  });
 }
 
 /** The URL of a collection's route, with its name escaped. */

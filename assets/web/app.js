@@ -5,6 +5,7 @@ import { apiKey, getJson, onAuthProblem, setApiKey } from "/web/api.js";
 import { cancel, initAsk, showCollections } from "/web/ask.js";
 import { apply, language, LANGUAGES, onLanguageChange, setLanguage, t } from "/web/i18n.js";
 import { initManage, showManagedCollections } from "/web/manage.js";
+import { initUpload } from "/web/upload.js";
 import { closeViewer, initViewer } from "/web/viewer.js";
 
 function element(id) {
@@ -78,6 +79,7 @@ function initLanguage() {
   picker.addEventListener("change", () => setLanguage(picker.value));
   onLanguageChange(() => {
     if (lastAuthProblem) showAuthProblem(lastAuthProblem);
+    else loadCollections();
   });
   apply(document);
 }
@@ -110,4 +112,5 @@ initKey();
 initViewer();
 initAsk();
 initManage(loadCollections);
+initUpload(loadCollections);
 loadCollections();

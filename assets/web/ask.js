@@ -1,7 +1,7 @@
 // The Ask view: the question form, the collections to search, and the conversation, whose
 // finished turns are sent back as `history` with each follow-up.
 
-import { streamAnswer } from "/web/api.js";
+import { describeProblem, streamAnswer } from "/web/api.js";
 import { TurnView } from "/web/answer.js";
 import { t } from "/web/i18n.js";
 
@@ -78,7 +78,7 @@ async function ask() {
     }
   } catch (error) {
     if (controller.signal.aborted) turn.cancelled();
-    else turn.fail(error.status ? `${error.status} ${error.code}: ${error.detail}` : error.message);
+    else turn.fail(describeProblem(error));
   } finally {
     running = null;
     setRunning(false);

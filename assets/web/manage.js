@@ -1,7 +1,7 @@
 // The Manage view: collections (create with a language, delete after confirmation) and the
 // documents of one collection (paged, filtered by metadata, opened, deleted).
 
-import { collectionPath, getJson, request } from "/web/api.js";
+import { collectionPath, describeProblem, getJson, request } from "/web/api.js";
 import { t } from "/web/i18n.js";
 import { forgetDocuments, openDocument } from "/web/viewer.js";
 
@@ -19,6 +19,13 @@ function make(tag, text) {
   return node;
 }
 
+/** A table cell whose column name (message `key`) narrow screens show beside its text. */
+function cell(key, text) {
+  const node = make("td", text);
+  node.dataset.label = t(key);
+  return node;
+}
+
 function button(key, action) {
   const node = make("button", t(key));
   node.type = "button";
@@ -29,10 +36,6 @@ function button(key, action) {
 
 function report(id, text) {
   element(id).textContent = text;
-}
-
-function describe(error) {
-  return error.status ? `${error.status} ${error.code}: ${error.detail}` : error.message;
 }
 
 /** Asks in a modal dialog; resolves to true when confirmed. */
@@ -63,8 +66,9 @@ export function showManagedCollections(collections) {
     const row = make("tr");
     const name = make("th", collection.name);
     name.scope = "row";
-    row.append(name, make("td", t(collection.language)), make("td", String(collection.document_count)),
-      make("td", String(collection.chunk_count)));
+    row.append(name, cell("language", t(collection.language)),
+      cell("documents_count", String(collection.document_count)),
+      cell("chunks_count", String(collection.chunk_count)));
     const actions = make("td");
     actions.append(button("delete", () => deleteCollection(collection.name)));
     row.append(actions);
@@ -96,7 +100,7 @@ async function createCollection(event) {
     element("new-collection-description").value = "";
     await onCollectionsChanged();
   } catch (error) {
-    report("collections-status", describe(error));
+    report("collections-status", describeProblem(error));
   }
 }
 
@@ -108,7 +112,7 @@ async function deleteCollection(name) {
     report("collections-status", t("deleted"));
     await onCollectionsChanged();
   } catch (error) {
-    report("collections-status", describe(error));
+    report("collections-status", describeProblem(error));
   }
 }
 
@@ -127,7 +131,7 @@ async function listDocuments() {
   try {
     listing = await getJson(`${collectionPath(collection, "documents")}?${query}`);
   } catch (error) {
-    report("documents-status", describe(error));
+    report("documents-status", describeProblem(error));
     return;
   }
   report("documents-status", "");
@@ -141,8 +145,9 @@ async function listDocuments() {
       " ",
       button("delete", () => deleteDocument(collection, doc)),
     );
-    row.append(title, make("td", doc.id), make("td", String(doc.chunk_count)),
-      make("td", String(doc.char_count)), make("td", new Date(doc.updated_at).toLocaleString()),
+    row.append(title, cell("document_id", doc.id), cell("chunks_count", String(doc.chunk_count)),
+      cell("characters", String(doc.char_count)),
+      cell("updated", new Date(doc.updated_at).toLocaleString()),
       actions);
     return row;
   }));
@@ -160,7 +165,7 @@ async function deleteDocument(collection, doc) {
     report("documents-status", t("deleted"));
     await onCollectionsChanged();
   } catch (error) {
-    report("documents-status", describe(error));
+    report("documents-status", describeProblem(error));
   }
 }
 

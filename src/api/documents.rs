@@ -1,4 +1,4 @@
-//! `/v1/collections/{c}/documents`: upsert, get, list, update, delete, chunks, bulk.
+//! `/v1/collections/{c}/documents`: upsert, get, list, update, delete, chunks, bulk, upload.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +11,7 @@ use super::ApiTags;
 use super::bulk::{BulkBody, BulkSummary, ingest_ndjson};
 use super::problem::ApiError;
 use super::strict_json::StrictJson;
+use super::upload::{UploadForm, UploadSummary, upload_files};
 use crate::error::AppError;
 use crate::model::{ChunkInfo, Document, UpsertOutcome};
 use crate::service::{DocumentInput, Library, validate};
@@ -246,6 +247,24 @@ impl DocumentsApi {
         body: BulkBody,
     ) -> Result<Json<BulkSummary>, ApiError> {
         Ok(Json(ingest_ndjson(&self.library, &collection, body).await?))
+    }
+
+    /// Upload files (`multipart/form-data`, parts named `files`): each is parsed on the
+    /// server by the same parsers as the `ingest` command (txt, md, html, json, jsonl, pdf)
+    /// and stored whole, or rejected with its own problem in `files[].error` and nothing of
+    /// it stored. The body may be as large as a bulk body (`server.max_bulk_bytes`), each
+    /// file as large as an ordinary body (`server.max_body_bytes`).
+    #[oai(
+        path = "/v1/collections/:collection/documents/upload",
+        method = "post",
+        tag = "ApiTags::Documents"
+    )]
+    async fn upload(
+        &self,
+        collection: Path<String>,
+        form: UploadForm,
+    ) -> Result<Json<UploadSummary>, ApiError> {
+        Ok(Json(upload_files(&self.library, &collection, form).await?))
     }
 }
 

@@ -23,6 +23,7 @@ mod search;
 mod security;
 mod strict_json;
 mod unions;
+mod upload;
 mod web;
 
 use std::sync::Arc;

@@ -48,6 +48,7 @@ const ASSETS: &[Asset] = &[
     asset!("answer.js", JS),
     asset!("viewer.js", JS),
     asset!("manage.js", JS),
+    asset!("upload.js", JS),
 ];
 
 const INDEX: &str = include_str!("../../assets/web/index.html");

@@ -120,9 +120,7 @@ async fn ingest_file(
         .await
         .map_err(|e| AppError::Internal(format!("parser task: {e}")))?
         .map_err(|e| AppError::invalid("parse_error", e))?;
-    let many = documents.len() > 1;
-    for (index, parsed) in documents.into_iter().enumerate() {
-        let input = document_input(file, index, many, parsed);
+    for (index, input) in document_inputs(file, documents).into_iter().enumerate() {
         match library.upsert_document(collection, input).await {
             Ok((document, outcome)) => {
                 match outcome {
@@ -144,26 +142,36 @@ async fn ingest_file(
     Ok(())
 }
 
-/// A document from a parsed file: its external id is the file path (plus the record's own
-/// id or index for multi-document files), so re-ingesting a changed file replaces it.
-fn document_input(file: &Path, index: usize, many: bool, parsed: ParsedDocument) -> DocumentInput {
-    let path = file.display().to_string();
-    let external_id = match (&parsed.external_id, many) {
-        (Some(id), _) => id.clone(),
-        (None, true) => format!("{path}#{}", index + 1),
-        (None, false) => path.clone(),
-    };
-    let title = parsed.title.or_else(|| {
-        file.file_stem()
-            .map(|stem| stem.to_string_lossy().into_owned())
-    });
-    DocumentInput {
-        external_id: Some(external_id),
-        title,
-        source: Some(path),
-        metadata: parsed.metadata.into_iter().collect(),
-        text: parsed.text,
-    }
+/// The documents parsed from the file at `origin` (a path on disk, or an uploaded file's
+/// name): each one's external id is the file's path (plus the record's own id or index for
+/// multi-document files), so storing a changed file again replaces it; its title falls back
+/// to the file's stem.
+pub fn document_inputs(origin: &Path, documents: Vec<ParsedDocument>) -> Vec<DocumentInput> {
+    let path = origin.display().to_string();
+    let many = documents.len() > 1;
+    documents
+        .into_iter()
+        .enumerate()
+        .map(|(index, parsed)| {
+            let external_id = match (&parsed.external_id, many) {
+                (Some(id), _) => id.clone(),
+                (None, true) => format!("{path}#{}", index + 1),
+                (None, false) => path.clone(),
+            };
+            let title = parsed.title.or_else(|| {
+                origin
+                    .file_stem()
+                    .map(|stem| stem.to_string_lossy().into_owned())
+            });
+            DocumentInput {
+                external_id: Some(external_id),
+                title,
+                source: Some(path.clone()),
+                metadata: parsed.metadata.into_iter().collect(),
+                text: parsed.text,
+            }
+        })
+        .collect()
 }
 
 #[cfg(all(test, unix))]

@@ -55,10 +55,62 @@ impl Library {
     ) -> AppResult<(Document, UpsertOutcome)> {
         let target = self.collection(collection).await?;
         let mut prepared = self.prepare(&target, input).await?;
-        if let Some(existing) = self.identical_document(&prepared).await? {
+        if let Some(existing) = self.embed_unless_stored(&mut prepared).await? {
             return Ok((existing, UpsertOutcome::Unchanged));
         }
-        self.embed_chunks(&mut prepared).await?;
+        self.write_prepared(&target, prepared).await
+    }
+
+    /// Stores every document of `inputs` in `collection` as [`upsert_document`] does, or
+    /// none of them when one is invalid: all are validated, chunked and embedded before the
+    /// first is written.
+    ///
+    /// [`upsert_document`]: Library::upsert_document
+    pub async fn upsert_documents(
+        &self,
+        collection: &str,
+        inputs: Vec<DocumentInput>,
+    ) -> AppResult<Vec<(Document, UpsertOutcome)>> {
+        let target = self.collection(collection).await?;
+        let mut prepared = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            prepared.push(self.prepare(&target, input).await?);
+        }
+        let mut stored = Vec::with_capacity(prepared.len());
+        for document in &mut prepared {
+            stored.push(self.embed_unless_stored(document).await?);
+        }
+        let mut results = Vec::with_capacity(prepared.len());
+        for (document, existing) in prepared.into_iter().zip(stored) {
+            results.push(match existing {
+                Some(existing) => (existing, UpsertOutcome::Unchanged),
+                None => self.write_prepared(&target, document).await?,
+            });
+        }
+        Ok(results)
+    }
+
+    /// The stored document identical to `prepared`, or else `prepared` with its chunks
+    /// embedded and `None`.
+    async fn embed_unless_stored(
+        &self,
+        prepared: &mut PreparedDocument,
+    ) -> AppResult<Option<Document>> {
+        if let Some(existing) = self.identical_document(prepared).await? {
+            return Ok(Some(existing));
+        }
+        self.embed_chunks(prepared).await?;
+        Ok(None)
+    }
+
+    /// Writes an embedded document under the collection's lock: replaces the document with
+    /// its external id, or creates it (`Unchanged` when identical content arrived meanwhile).
+    async fn write_prepared(
+        &self,
+        target: &Collection,
+        prepared: PreparedDocument,
+    ) -> AppResult<(Document, UpsertOutcome)> {
+        let collection = target.name.as_str();
         let _guard = self.lock_collection(collection).await;
         if let Some(existing) = self.identical_document(&prepared).await? {
             return Ok((existing, UpsertOutcome::Unchanged));
@@ -86,7 +138,7 @@ impl Library {
                 (created, UpsertOutcome::Created)
             }
         };
-        self.index_document(&document.id, &target, prepared);
+        self.index_document(&document.id, target, prepared);
         self.generations.bump(collection);
         Ok((document, outcome))
     }

@@ -39,22 +39,16 @@ impl TestServer {
     /// Starts a server whose collection `collection` (English) holds the development
     /// corpus's documents `ids`, read from where `just setup` installs them.
     pub async fn with_licences(collection: &str, ids: &[&str]) -> Self {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let set = constitutional_rag::eval::dev_set::DevSet::load(
-            &root.join("tests/data/legal_dev"),
-            &root.join(".cache/legal-corpus"),
-        )
-        .expect("the development corpus is installed (run `just setup`)");
-        let server = Self::start().await;
+        Self::with_licences_in(test_config(), collection, ids).await
+    }
+
+    /// [`with_licences`](Self::with_licences) on a server with `config`.
+    pub async fn with_licences_in(config: Config, collection: &str, ids: &[&str]) -> Self {
+        let server = Self::start_with(config).await;
         server.create_collection(collection, "english").await;
         for id in ids {
-            let document = set
-                .documents
-                .iter()
-                .find(|d| d.entry.external_id == *id)
-                .unwrap_or_else(|| panic!("{id} is in the development corpus"));
-            let body =
-                json!({"external_id": id, "title": document.entry.title, "text": document.text});
+            let (title, text) = licence(id);
+            let body = json!({"external_id": id, "title": title, "text": text});
             let (status, body) = server.upsert(collection, &body).await;
             assert_eq!(status, StatusCode::CREATED, "{body}");
         }
@@ -201,6 +195,23 @@ impl TestServer {
     }
 }
 
+/// The title and text of the development corpus's document `id`, read from where `just setup`
+/// installs it.
+pub fn licence(id: &str) -> (String, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let set = constitutional_rag::eval::dev_set::DevSet::load(
+        &root.join("tests/data/legal_dev"),
+        &root.join(".cache/legal-corpus"),
+    )
+    .expect("the development corpus is installed (run `just setup`)");
+    let document = set
+        .documents
+        .into_iter()
+        .find(|d| d.entry.external_id == id)
+        .unwrap_or_else(|| panic!("{id} is in the development corpus"));
+    (document.entry.title, document.text)
+}
+
 /// The response's `Content-Type` (empty when absent).
 pub fn content_type(response: &Response) -> String {
     response
@@ -238,6 +249,7 @@ pub async fn expect_problem(response: Response, status: StatusCode, code: &str) 
 }
 pub mod dev_sets;
 pub mod exit;
+pub mod pdf;
 pub mod peers;
 pub mod sse;
 pub mod statutes;
