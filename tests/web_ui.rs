@@ -400,7 +400,7 @@ async fn files_uploaded_through_the_page_answer_a_question_with_its_quote_highli
 async fn with_keys_the_page_asks_for_one_and_cancels_a_generation() {
     let shots = Screenshots::new();
     let mut config = common::test_config();
-    config.generation.backend = "local".into();
+    config.generation.backend = constitutional_rag::config::Backend::Local;
     config.generation.deterministic = true;
     config.sampling.assist.max_tokens = 2000;
     let server = TestServer::with_licences_in(config, "licences", &DOCUMENTS).await;
