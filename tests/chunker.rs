@@ -253,6 +253,23 @@ fn swedish_statute_paths() {
     );
 }
 
+/// The transitional provisions that close a Swedish act are a division of their own, not
+/// the end of the act's last section; their numbered points stay in it.
+#[test]
+fn swedish_transitional_provisions_are_their_own_division() {
+    let text = std::fs::read_to_string("tests/data/swedish_dev/sfs-2018-1402-miljotillstand.txt")
+        .expect("the Swedish development set");
+    let chunks = sections_of(&text);
+    let last_section = chunk_with(&chunks, "6 §   Till böter eller fängelse");
+    assert_eq!(last_section.path, "5 kap. 6 §");
+    assert!(!last_section.text.contains("Övergångsbestämmelser"));
+    let transitional = chunk_with(&chunks, "1. Denna lag träder i kraft den 1 januari 2019.");
+    assert!(transitional.path.starts_with("Övergångsbestämmelser"));
+    assert!(transitional.text.starts_with("Övergångsbestämmelser"));
+    let later = chunk_with(&chunks, "Denna lag träder i kraft den 1 mars 2023.");
+    assert!(later.path.starts_with("Övergångsbestämmelser"));
+}
+
 #[test]
 fn tiny_sections_keep_their_own_chunk() {
     let chunks = chunk_checked(REGERINGSFORMEN, &config(200, 50));

@@ -275,6 +275,10 @@ pub enum LawNameKind {
     Generic,
     /// A name in words: `the Data Protection Act`, `Apache License`, `förvaltningslagen`.
     Words,
+    /// A Swedish name written like a title, `lagen om anställningstrygghet`: where it ends is
+    /// uncertain (the question may go on in lower case), so it names a statute whose title
+    /// starts with it or that it starts with.
+    Title,
 }
 
 /// The statute names in `text` as written (a leading "the" kept, a Swedish genitive `s`
@@ -319,6 +323,14 @@ pub fn law_name_spans(text: &str) -> Vec<LawName> {
             kind: LawNameKind::Words,
         }
     }));
+    let titles: Vec<LawName> = swedish_titles(text)
+        .filter(|title| {
+            !spans
+                .iter()
+                .any(|span| span.start < title.end && title.start < span.end)
+        })
+        .collect();
+    spans.extend(titles);
     spans.extend(ENGLISH_LAW_NAME.find_iter(text).map(|found| {
         let (skipped, name) = english_name(found.as_str());
         LawName {
@@ -329,6 +341,132 @@ pub fn law_name_spans(text: &str) -> Vec<LawName> {
         }
     }));
     without_overlaps(spans, |name| (name.start, name.end))
+}
+
+/// The start of a Swedish statute name written like a title: `lagen om`, `förordning om`.
+static SWEDISH_TITLE_START: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:lag|lagen|förordning|förordningen)\s+om\s").expect("valid title regex")
+});
+
+/// Words that end a title-like name: what follows them is the question's own text
+/// (`lagen om anställningstrygghet om uppsägning`, `… när …`).
+const TITLE_ENDS: &[&str] = &[
+    "om", "när", "vid", "enligt", "som", "är", "gäller", "säger", "får", "ska", "kan", "har",
+    "vad", "hur", "inte",
+];
+
+/// Most words a title-like name runs to after `om`.
+const MAX_TITLE_WORDS: usize = 12;
+
+/// The Swedish names written like titles in `text` (`lagen om kommunal förvaltning och
+/// nämndorganisation`): `lag(en) om` or `förordning(en) om` and the words after it, up to
+/// punctuation, a number or a word in [`TITLE_ENDS`].
+fn swedish_titles(text: &str) -> impl Iterator<Item = LawName> + '_ {
+    SWEDISH_TITLE_START.find_iter(text).filter_map(|start| {
+        let mut end = start.end();
+        let mut words = 0;
+        let rest = &text[start.end()..];
+        let mut offset = start.end();
+        for piece in rest.split_inclusive(char::is_whitespace) {
+            let word = piece.trim_end();
+            let letters = word.trim_end_matches([',', '.', '?', '!', ';', ':', ')']);
+            let is_word = !letters.is_empty()
+                && letters.chars().all(|c| c.is_alphabetic() || c == '-')
+                && !TITLE_ENDS.contains(&letters.to_lowercase().as_str());
+            if !is_word || words == MAX_TITLE_WORDS {
+                break;
+            }
+            words += 1;
+            end = offset + letters.len();
+            offset += piece.len();
+            if letters.len() < word.len() {
+                break;
+            }
+        }
+        (words > 0).then(|| LawName {
+            start: start.start(),
+            end,
+            name: text[start.start()..end].to_owned(),
+            kind: LawNameKind::Title,
+        })
+    })
+}
+
+/// A citation of a document that is no statute: a court ruling or a report of case law,
+/// a preparatory work or an act of the European Union.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CitedReport {
+    /// Byte offset where it starts.
+    pub start: usize,
+    /// Byte offset where it ends.
+    pub end: usize,
+    /// As written (`NJA 2019 s. 512`).
+    pub written: String,
+    /// Its series and numbers, normalised (`nja 2019 512`), to compare citations.
+    pub key: String,
+}
+
+/// Citations of rulings (`NJA 2019 s. 512`, `AD 2021 nr 45`, `HFD 2020 ref. 15`,
+/// `RÅ 2008 ref. 3`, `Jacobsen v. Katzer`), preparatory works (`prop. 2017/18:105`,
+/// `Regeringens proposition 2017/18:105`,
+/// `SOU 2016:1`, `Ds 2019:5`) and EU acts (`direktiv 2016/680/EU`, `förordning (EU)
+/// 2016/679`, `Regulation (EU) 2016/679`).
+static REPORT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?x)
+        \b(?P<series>NJA|AD|HFD|RÅ|RH|MÖD|MD)\s+(?P<year>(?:19|20)\d\d)
+            (?:\s+(?:s\.|sid\.|nr|ref\.?|not)\s*(?P<number>\d{1,4}))?
+            (?:\s*:\s*(?P<colon>\d{1,4}))?
+        | \b(?i:(?P<paper>prop(?:osition)?|SOU|Ds|dir|bet))\.?\s+(?P<session>(?:19|20)\d\d(?:/\d\d)?)
+            \s*:\s*(?P<paper_number>\d{1,4})\b
+        | \b(?i:(?P<eu>direktiv(?:et)?|förordning(?:en)?|directive|regulation))
+            \s+(?:\((?:EU|EG|EEG|EC|EEC)\)\s*)?(?:nr\s+|No\.?\s+)?
+            (?P<eu_year>(?:19|20)\d\d)/(?P<eu_number>\d{1,4})(?:/(?:EU|EG|EEG|EC|EEC))?\b
+        | \b(?P<party>[A-Z][\p{L}]+)\s+v\.?\s+(?P<other>[A-Z][\p{L}]+)\b
+        ",
+    )
+    .expect("valid report regex")
+});
+
+/// The citations of rulings, preparatory works and EU acts in `text`, in order.
+pub fn cited_reports(text: &str) -> Vec<CitedReport> {
+    REPORT
+        .captures_iter(text)
+        .map(|captures| {
+            let whole = captures.get(0).expect("whole match");
+            let part = |name: &str| captures.name(name).map(|found| found.as_str());
+            let numbers = |names: &[&str]| {
+                names
+                    .iter()
+                    .filter_map(|name| part(name))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let key = if let Some(series) = part("series") {
+                format!(
+                    "{} {}",
+                    series.to_lowercase(),
+                    numbers(&["year", "number", "colon"])
+                )
+            } else if let Some(paper) = part("paper") {
+                let series = match paper.to_lowercase() {
+                    series if series.starts_with("prop") => "prop".to_owned(),
+                    series => series,
+                };
+                format!("{series} {}", numbers(&["session", "paper_number"]))
+            } else if part("eu").is_some() {
+                format!("eu {}", numbers(&["eu_year", "eu_number"]))
+            } else {
+                format!("v {}", numbers(&["party", "other"]).to_lowercase())
+            };
+            CitedReport {
+                start: whole.start(),
+                end: whole.end(),
+                written: whole.as_str().to_owned(),
+                key,
+            }
+        })
+        .collect()
 }
 
 /// The canonical abbreviation of a known statute.
@@ -1211,6 +1349,59 @@ mod tests {
         ));
         // Without a path the mention is all there is to go by.
         assert!(is_mentioned(&section, cross, ""));
+    }
+
+    #[test]
+    fn swedish_titles_end_where_the_question_goes_on() {
+        let titles: Vec<(String, LawNameKind)> = law_name_spans(
+            "Gäller lagen om rätt till föräldraledighet om barnet är adopterat, och förordningen om tillsyn?",
+        )
+        .into_iter()
+        .map(|name| (name.name, name.kind))
+        .collect();
+        assert_eq!(
+            titles,
+            [
+                (
+                    "lagen om rätt till föräldraledighet".to_owned(),
+                    LawNameKind::Title
+                ),
+                ("förordningen om tillsyn".to_owned(), LawNameKind::Title),
+            ]
+        );
+        // A known statute keeps its own name; a bare "lagen om" names nothing.
+        assert_eq!(
+            law_name_spans("Vad säger lagen om anställningsskydd?")[0].kind,
+            LawNameKind::Known("LAS")
+        );
+        assert!(law_names("Vad säger lagen om 2 §?").is_empty());
+    }
+
+    #[test]
+    fn cited_reports_by_series() {
+        let keys: Vec<String> = cited_reports(
+            "NJA 2019 s. 512, AD 2021 nr 45, RÅ 2008 ref. 3, prop. 2017/18:105, SOU 2016:1, \
+             direktiv 2016/680/EU, Regulation (EU) 2016/679 and Google v. Oracle",
+        )
+        .into_iter()
+        .map(|report| report.key)
+        .collect();
+        assert_eq!(
+            keys,
+            [
+                "nja 2019 512",
+                "ad 2021 45",
+                "rå 2008 3",
+                "prop 2017/18 105",
+                "sou 2016 1",
+                "eu 2016 680",
+                "eu 2016 679",
+                "v google oracle",
+            ]
+        );
+        assert!(
+            cited_reports("75 000 kronor år 2019 enligt 2 kap. 1 § och SFS 2020:845").is_empty()
+        );
     }
 
     #[test]

@@ -279,8 +279,12 @@ fn title_names(title: &str, abbreviations: &Abbreviations) -> TitleNames {
             }
             LawNameKind::Known(abbreviation) => push_new(&mut keys, format!("a:{abbreviation}")),
             LawNameKind::Sfs(year, serial) => push_new(&mut keys, format!("sfs:{year}:{serial}")),
-            LawNameKind::Generic => {}
+            // The whole title names it below.
+            LawNameKind::Generic | LawNameKind::Title => {}
         }
+    }
+    for report in references::cited_reports(title) {
+        push_new(&mut keys, format!("r:{}", report.key));
     }
     for known in references::known_laws_named_by(title) {
         push_new(&mut keys, format!("a:{known}"));
@@ -527,6 +531,9 @@ struct Mention {
     /// Whether it names an instrument (a statute, licence, treaty, …), so that the
     /// collection not holding it is a reason to refuse.
     instrument: bool,
+    /// Whether it is a name written like a title ([`LawNameKind::Title`]), which names a
+    /// subject whose name starts with it or that it starts with.
+    title_like: bool,
 }
 
 /// The names in `question`, without overlaps, in order. Words of a section reference
@@ -542,16 +549,31 @@ fn mentions(question: &str) -> Vec<Mention> {
             words: Vec::new(),
             version: None,
             instrument: false,
+            title_like: false,
         })
         .collect();
-    for name in references::law_name_spans(question) {
-        if let Some(mention) = law_mention(question, &name) {
-            found.push(mention);
-        }
-    }
     let taken = |found: &[Mention], start: usize, end: usize| {
         found.iter().any(|m| start < m.end && m.start < end)
     };
+    for report in references::cited_reports(question) {
+        found.push(Mention {
+            start: report.start,
+            end: report.end,
+            written: report.written,
+            keys: vec![format!("r:{}", report.key)],
+            words: Vec::new(),
+            version: None,
+            instrument: true,
+            title_like: false,
+        });
+    }
+    for name in references::law_name_spans(question) {
+        if !taken(&found, name.start, name.end)
+            && let Some(mention) = law_mention(question, &name)
+        {
+            found.push(mention);
+        }
+    }
     for captures in ACRONYM.captures_iter(question) {
         let acronym = captures.name("acronym").expect("acronym group");
         if taken(&found, acronym.start(), acronym.end()) {
@@ -575,6 +597,7 @@ fn mentions(question: &str) -> Vec<Mention> {
             words: Vec::new(),
             instrument: version.is_some(),
             version,
+            title_like: false,
         });
     }
     for word in WORD_WITH_VERSION.find_iter(question) {
@@ -590,6 +613,7 @@ fn mentions(question: &str) -> Vec<Mention> {
                 words: Vec::new(),
                 version: Some(version),
                 instrument: false,
+                title_like: false,
             });
         }
     }
@@ -601,7 +625,7 @@ fn mentions(question: &str) -> Vec<Mention> {
 /// The mention of a statute or instrument name, `None` for a bare head noun or "Act".
 fn law_mention(question: &str, name: &LawName) -> Option<Mention> {
     let (keys, words, words_version) = match name.kind {
-        LawNameKind::Words => {
+        LawNameKind::Words | LawNameKind::Title => {
             let (words, variant) = name_words(&name.name);
             if is_bare_head(&words) {
                 return None;
@@ -632,6 +656,7 @@ fn law_mention(question: &str, name: &LawName) -> Option<Mention> {
         words,
         version,
         instrument: true,
+        title_like: name.kind == LawNameKind::Title,
     })
 }
 
@@ -694,7 +719,11 @@ pub fn resolve(question: &str, subjects: &[&Subject]) -> Resolution {
             .map(|(subject, _)| subject)
             .collect();
         if family.is_empty() {
-            if mention.instrument {
+            let ambiguous = mention.title_like
+                && subjects.iter().any(|subject| {
+                    title_prefixes(&mention, subject).any(|prefix| prefix.is_ambiguous())
+                });
+            if mention.instrument && !ambiguous {
                 resolution.unheld.push(Unheld {
                     written: mention.written.clone(),
                     version_only: false,
@@ -760,6 +789,12 @@ fn name_distance(mention: &Mention, subject: &Subject) -> Option<usize> {
     if mention.keys.iter().any(|key| subject.keys.contains(key)) {
         return Some(0);
     }
+    if mention.title_like {
+        return title_prefixes(mention, subject)
+            .filter(|prefix| prefix.names())
+            .map(|prefix| prefix.name_len - prefix.shared)
+            .min();
+    }
     let words = &mention.words;
     // `Distribution Requirements of the NVIDIA License Agreement` names the agreement.
     let owner = words
@@ -783,6 +818,63 @@ fn name_distance(mention: &Mention, subject: &Subject) -> Option<usize> {
                 .map(|phrase| phrase.iter().filter(|word| !words.contains(word)).count())
         })
         .min()
+}
+
+/// How far a title-like mention and one name of a subject agree from their first word.
+struct TitlePrefix {
+    /// Words they share from the start.
+    shared: usize,
+    /// Words of the mention.
+    mention_len: usize,
+    /// Words of the subject's name.
+    name_len: usize,
+}
+
+impl TitlePrefix {
+    /// Words beyond `lag om` that must agree before a title-like mention can name anything.
+    const MIN_SHARED: usize = 3;
+
+    /// Whether the mention names the subject: the name is the mention's start (the question
+    /// goes on after it) or the mention is the name's start (a shortened title).
+    fn names(&self) -> bool {
+        self.shared >= Self::MIN_SHARED
+            && (self.shared == self.name_len || self.shared == self.mention_len)
+    }
+
+    /// Whether they agree beyond `lag om` but part ways: the mention may name the subject
+    /// with words of the question after a shortened title, or another statute.
+    fn is_ambiguous(&self) -> bool {
+        self.shared >= Self::MIN_SHARED && !self.names()
+    }
+}
+
+/// The agreement of a title-like `mention` with each name in words of `subject`, its
+/// document's title among them however long (`Lag (2019:1187) om utlämnande av allmänna
+/// handlingar hos myndigheter och kommunala bolag`).
+fn title_prefixes<'a>(
+    mention: &'a Mention,
+    subject: &'a Subject,
+) -> impl Iterator<Item = TitlePrefix> + 'a {
+    let (title, _) = name_words(&PARENTHESISED.replace_all(&subject.title, " "));
+    subject
+        .keys
+        .iter()
+        .filter_map(|key| key.strip_prefix("w:"))
+        .map(|name| name.split(' ').map(str::to_owned).collect::<Vec<_>>())
+        .chain(std::iter::once(title))
+        .map(|name| {
+            let shared = mention
+                .words
+                .iter()
+                .zip(&name)
+                .take_while(|(a, b)| a == b)
+                .count();
+            TitlePrefix {
+                shared,
+                mention_len: mention.words.len(),
+                name_len: name.len(),
+            }
+        })
 }
 
 /// Words that join a name to what it is of (`Disclaimer of Warranty of the Mozilla Public
@@ -977,6 +1069,97 @@ mod tests {
             named("Vad säger 3 § MBL?", &subjects),
             ["Lag (1976:580) om medbestämmande i arbetslivet"]
         );
+    }
+
+    /// Two Swedish acts as the development set's files open them.
+    fn swedish_acts() -> Vec<Subject> {
+        catalog(&[
+            (
+                "Lag (2020:845) om kommunal förvaltning och nämndorganisation",
+                "1 kap. Inledande bestämmelser\n\n1 §   Denna lag innehåller bestämmelser",
+            ),
+            (
+                "Lag (2019:1187) om utlämnande av allmänna handlingar hos myndigheter och kommunala bolag",
+                "1 kap. Inledande bestämmelser\n\n1 §   Denna lag gäller",
+            ),
+        ])
+    }
+
+    #[test]
+    fn swedish_acts_are_named_by_their_titles_in_the_definite_form() {
+        let subjects = swedish_acts();
+        let resolution = resolve_in(
+            "Vad gäller enligt 2 kap. 2 § lagen om kommunal förvaltning och nämndorganisation?",
+            &subjects,
+        );
+        assert_eq!(resolution.named.len(), 1);
+        assert_eq!(resolution.sections.len(), 1);
+        assert_eq!(
+            resolution.sections[0].subjects[0].document_id,
+            "Lag (2020:845) om kommunal förvaltning och nämndorganisation"
+        );
+        let handlingar = "Lag (2019:1187) om utlämnande av allmänna handlingar hos myndigheter och kommunala bolag";
+        for question in [
+            // A shortened title.
+            "Vad gäller enligt 2 kap. 4 a § lagen om utlämnande av allmänna handlingar?",
+            // The question goes on after the title.
+            "Gäller lagen om utlämnande av allmänna handlingar hos myndigheter och kommunala bolag om en handling är utkast?",
+        ] {
+            assert_eq!(named(question, &subjects), [handlingar], "{question}");
+            assert!(unheld(question, &subjects).is_empty(), "{question}");
+        }
+        // An act the collection lacks is unheld; one that shares the start of a title and
+        // parts from it may be a shortened title followed by the question's words: neither.
+        assert_eq!(
+            unheld("Vad säger lagen om vård av unga?", &subjects),
+            ["lagen om vård av unga"]
+        );
+        let parting = "Vad säger lagen om utlämnande av allmänna avgifter?";
+        assert!(named(parting, &subjects).is_empty());
+        assert!(unheld(parting, &subjects).is_empty());
+    }
+
+    #[test]
+    fn case_law_and_preparatory_works_are_unheld_unless_a_title_names_them() {
+        let mut subjects = swedish_acts();
+        subjects.extend(catalog(&[(
+            "Regeringens proposition 2017/18:105 Ny dataskyddslag",
+            "Propositionens huvudsakliga innehåll",
+        )]));
+        for (question, missing) in [
+            (
+                "Vad säger Högsta domstolens dom NJA 2019 s. 512 om saklig grund?",
+                "NJA 2019 s. 512",
+            ),
+            ("Vad säger AD 2021 nr 45 om turordning?", "AD 2021 nr 45"),
+            (
+                "What did the court decide in HFD 2020 ref. 15?",
+                "HFD 2020 ref. 15",
+            ),
+            ("Vad sägs i SOU 2016:1?", "SOU 2016:1"),
+            (
+                "Vad kräver förordning (EU) 2016/679?",
+                "förordning (EU) 2016/679",
+            ),
+            (
+                "How did the court rule in Jacobsen v. Katzer?",
+                "Jacobsen v. Katzer",
+            ),
+        ] {
+            assert_eq!(unheld(question, &subjects), [missing], "{question}");
+        }
+        assert_eq!(
+            named("Vad säger prop. 2017/18:105 om tillsyn?", &subjects),
+            ["Regeringens proposition 2017/18:105 Ny dataskyddslag"]
+        );
+        // Amounts, years and counts are no citations.
+        for question in [
+            "Kan en krog få en sanktionsavgift på 75 000 kronor?",
+            "Gäller lagen om kommunal förvaltning och nämndorganisation sedan 2021?",
+            "Hur många dagar föräldraledighet får en förälder ta 2024?",
+        ] {
+            assert!(unheld(question, &subjects).is_empty(), "{question}");
+        }
     }
 
     #[test]

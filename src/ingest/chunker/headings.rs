@@ -430,12 +430,16 @@ fn member_label(text: &str) -> Option<String> {
 // ---------------------------------------------------------------------------
 // Divisions and stand-alone titles
 
-/// Divisions named by a phrase.
+/// Divisions named by a phrase: a licence's, and the transitional provisions that close a
+/// Swedish statute (`Övergångsbestämmelser`, `Ikraftträdande- och övergångsbestämmelser`).
 const NAMED_DIVISIONS: &[&str] = &[
     "preamble",
     "preface",
     "terms and conditions",
     "end of terms and conditions",
+    "övergångsbestämmelser",
+    "ikraftträdande- och övergångsbestämmelser",
+    "ikraftträdandebestämmelser",
 ];
 /// Divisions named by a word and an optional letter or title (`Exhibit A`, `APPENDIX:`).
 const LETTERED_DIVISIONS: &[&str] = &["appendix", "exhibit", "schedule", "annex", "attachment"];
