@@ -507,30 +507,97 @@ mod tests {
         static DICTIONARY: OnceLock<Decompounder> = OnceLock::new();
         DICTIONARY.get_or_init(|| {
             let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/models/hunspell-sv");
-            Decompounder::load(&dir).unwrap_or_else(|e| {
-                panic!("{}: {e}; run `just setup`", dir.display())
-            })
+            Decompounder::load(&dir)
+                .unwrap_or_else(|e| panic!("{}: {e}; run `just setup`", dir.display()))
         })
     }
 
-    #[test]
-    fn sample() {
-        let dic = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/models/hunspell-sv/sv_SE.dic")).unwrap();
-        let mut n = 0;
-        for (i, line) in dic.lines().enumerate() {
-            let word = line.split('/').next().unwrap();
-            if i % 997 == 0 && word.chars().all(char::is_lowercase) {
-                let parts = swedish().parts(word);
-                if !parts.is_empty() { n += 1; println!("S {word}: {parts:?}"); }
-            }
-        }
-        println!("{n}");
+    /// The chosen split as written.
+    fn split(word: &str) -> Vec<&str> {
+        swedish()
+            .best_split(word)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|piece| piece.written)
+            .collect()
     }
 
     #[test]
-    fn probe() {
-        for word in std::env::var("PROBE").unwrap_or_default().split(',') {
-            println!("{word}: {:?} {:?}", swedish().best_split(word), swedish().parts(word));
+    fn splits_legal_compounds_at_their_linking_letters() {
+        let cases: &[(&str, &[&str])] = &[
+            ("alkoholmissbruk", &["alkohol", "missbruk"]),
+            ("föräldrapenningen", &["föräldra", "penningen"]),
+            ("tryckfrihetsförordningen", &["tryckfrihets", "förordningen"]),
+            ("arbetsmiljöansvar", &["arbetsmiljö", "ansvar"]),
+            ("tillståndsmyndigheten", &["tillstånds", "myndigheten"]),
+            ("offentlighetsprincipen", &["offentlighets", "principen"]),
+            ("sekretesslagstiftningen", &["sekretess", "lagstiftningen"]),
+            ("skattebrottslagen", &["skattebrotts", "lagen"]),
+            ("rättegångsbalken", &["rättegångs", "balken"]),
+            ("socialtjänstlagen", &["socialtjänst", "lagen"]),
+            ("utlänningslagen", &["utlännings", "lagen"]),
+            ("personuppgifter", &["person", "uppgifter"]),
+        ];
+        for (word, parts) in cases {
+            assert_eq!(split(word), *parts, "{word}");
         }
+    }
+
+    #[test]
+    fn parts_name_dictionary_words_and_split_again() {
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "tryckfrihetsförordningen",
+                &["tryckfrihet", "tryck", "frihet", "tryckfrihets", "frihets", "förordningen"],
+            ),
+            (
+                "arbetsmiljöansvar",
+                &["arbetsmiljö", "arbeta", "arbets", "miljö", "ansvar"],
+            ),
+            ("föräldrapenningen", &["förälder", "föräldra", "penningen"]),
+            ("tillståndsmyndigheten", &["tillstånd", "tillstånds", "myndigheten"]),
+        ];
+        for (word, parts) in cases {
+            assert_eq!(swedish().parts(word), *parts, "{word}");
+        }
+    }
+
+    #[test]
+    fn keeps_plain_words_short_words_and_names_whole() {
+        for word in [
+            "sambo",
+            "förhandling",
+            "förhandlingen",
+            "myndigheten",
+            "regeringen",
+            "bestämmelse",
+            "domstolen",
+            "ersättning",
+            "lagstiftning",
+            "föreskrifter",
+            "handlingar",
+            "missbruk",
+            "lag",
+            "brott",
+            "karlsson",
+            "andersson",
+            "1974",
+            "",
+        ] {
+            assert_eq!(swedish().parts(word), Vec::<String>::new(), "{word}");
+        }
+    }
+
+    #[test]
+    fn rule_conditions_read_hunspell_classes() {
+        let rule = SuffixRule {
+            flag: 'u',
+            strip: String::new(),
+            add: "es".into(),
+            continuation: "WXZ".into(),
+            condition: parse_condition("[^ae]"),
+        };
+        assert_eq!(rule.apply("säd").as_deref(), Some("sädes"));
+        assert_eq!(rule.apply("hyra"), None);
     }
 }
