@@ -131,12 +131,17 @@ impl<'a> Word<'a> {
         }
         if self.has_letter {
             let mut whole = String::new();
-            stem_cached(self.language, &self.stemmer, &self.text, &mut |stem: &str| {
-                if self.decompounder.is_some() {
-                    whole = stem.to_owned();
-                }
-                emit(stem);
-            });
+            stem_cached(
+                self.language,
+                &self.stemmer,
+                &self.text,
+                &mut |stem: &str| {
+                    if self.decompounder.is_some() {
+                        whole = stem.to_owned();
+                    }
+                    emit(stem);
+                },
+            );
             if let Some(decompounder) = self.decompounder {
                 let mut stems: Vec<String> = vec![whole];
                 decompounder.for_each_part(&self.text, |part| {

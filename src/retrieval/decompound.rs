@@ -9,9 +9,9 @@
 //! not chains of compound forms (`förhandling`: `för` may not start a compound) and
 //! proper names stay whole.
 //!
-//! The analyzer keeps the whole word and adds the parts: inner parts as the linking form's
-//! dictionary word (`tryckfrihets` → `tryckfrihet`) and as written, the last part as
-//! written, so the Snowball stemmer treats the parts like free-standing words.
+//! The analyzer keeps the whole word and adds the parts, each as its dictionary word
+//! (`tryckfrihets` → `tryckfrihet`, `lagen` → `lag`) and as written, so the Snowball
+//! stemmer treats the parts like free-standing words.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -170,8 +170,8 @@ impl Decompounder {
         let mut by_flag: HashMap<char, Vec<&SuffixRule>> = HashMap::new();
         let mut inflections: HashMap<Box<str>, Vec<SuffixRule>> = HashMap::new();
         for rule in &rules {
-            let links = rule.continuation.contains(flags.begin)
-                || rule.continuation.contains(flags.middle);
+            let links =
+                rule.continuation.contains(flags.begin) || rule.continuation.contains(flags.middle);
             if links {
                 by_flag.entry(rule.flag).or_default().push(rule);
             } else {
@@ -239,8 +239,8 @@ impl Decompounder {
     }
 
     /// Calls `emit` with every part of the lowercase Swedish word `word` (none when it does
-    /// not split): inner parts as their dictionary word and as written, the last as written,
-    /// parts of parts too, each once and never the word itself.
+    /// not split): each part as its dictionary word and as written, parts of parts too, each
+    /// once and never the word itself.
     pub fn for_each_part(&self, word: &str, mut emit: impl FnMut(&str)) {
         let mut emitted: Vec<&str> = Vec::new();
         self.collect_parts(word, &mut emitted);
@@ -260,16 +260,10 @@ impl Decompounder {
         let Some(split) = self.best_split(word) else {
             return;
         };
-        let last = split.len() - 1;
-        for (i, piece) in split.into_iter().enumerate() {
-            // An inner part as written too: Snowball does not always bring the linking form
-            // and its word together (`föräldra` and `föräldrar`, not `förälder`).
-            let forms = if i == last {
-                [piece.written, piece.written]
-            } else {
-                [piece.word, piece.written]
-            };
-            for part in forms {
+        for piece in split {
+            // The part as written too: Snowball does not always bring a form and its word
+            // together (`föräldra` and `föräldrar`, not `förälder`; not `missbruket`).
+            for part in [piece.word, piece.written] {
                 if part != word && !out.contains(&part) {
                     out.push(part);
                     self.collect_parts(part, out);
@@ -308,12 +302,12 @@ impl Decompounder {
         }
         if !current.is_empty()
             && rest.chars().count() >= MIN_PART_CHARS
-            && self.is_end(rest)
             && current.last().is_none_or(|p| p.written != rest)
+            && let Some(root) = self.end_root(rest)
         {
             current.push(Piece {
                 written: rest,
-                word: rest,
+                word: root,
             });
             if best.as_ref().is_none_or(|b| better(current, b)) {
                 *best = Some(current.clone());
@@ -367,33 +361,26 @@ impl Decompounder {
         flags.contains(flag).then_some(word)
     }
 
-    /// Whether `form` may end a compound: a dictionary word with the end flag, or an
-    /// inflection of one.
-    fn is_end(&self, form: &str) -> bool {
-        let ends = |word: &str| {
-            self.words
-                .get(word)
-                .is_some_and(|flags| flags.contains(self.flags.end))
-        };
-        if self
-            .words
-            .get(form)
-            .is_some_and(|f| f.contains(self.flags.end) && !f.contains(self.flags.need_affix))
+    /// The dictionary word of `form` when `form` may end a compound: a word with the end
+    /// flag, or an inflection of one (`lagen`: `lag`).
+    fn end_root<'a>(&'a self, form: &'a str) -> Option<&'a str> {
+        if let Some((word, flags)) = self.words.get_key_value(form)
+            && flags.contains(self.flags.end)
+            && !flags.contains(self.flags.need_affix)
         {
-            return true;
+            return Some(word);
         }
         let longest = self.longest_suffix.min(form.len());
-        (0..=longest).any(|len| {
+        (0..=longest).find_map(|len| {
             let cut = form.len() - len;
-            if !form.is_char_boundary(cut) {
-                return false;
-            }
-            let (stem, added) = form.split_at(cut);
-            self.inflections.get(added).into_iter().flatten().any(|rule| {
+            let (stem, added) = (form.get(..cut)?, form.get(cut..)?);
+            self.inflections.get(added)?.iter().find_map(|rule| {
                 let root = format!("{stem}{}", rule.strip);
-                rule.condition_holds(&root)
-                    && ends(&root)
-                    && self.words[root.as_str()].contains(rule.flag)
+                let (word, flags) = self.words.get_key_value(root.as_str())?;
+                (rule.condition_holds(&root)
+                    && flags.contains(self.flags.end)
+                    && flags.contains(rule.flag))
+                .then_some(&**word)
             })
         })
     }
@@ -419,10 +406,7 @@ enum Position {
 /// shorter last part (Swedish compounds branch to the left: `arbetsmiljö|ansvar`).
 fn better(candidate: &[Piece<'_>], best: &[Piece<'_>]) -> bool {
     let key = |split: &[Piece<'_>]| {
-        let weight: usize = split
-            .iter()
-            .map(|p| p.written.chars().count().pow(2))
-            .sum();
+        let weight: usize = split.iter().map(|p| p.written.chars().count().pow(2)).sum();
         let last = split.last().map_or(0, |p| p.written.len());
         (
             std::cmp::Reverse(split.len()),
@@ -457,7 +441,13 @@ fn parse_affixes(aff: &str) -> (CompoundFlags, Vec<SuffixRule>) {
                 // Rule lines have four fields or more; the header has three.
                 if let [flag, strip, add, condition, ..] = fields[..] {
                     let (add, continuation) = add.split_once('/').unwrap_or((add, ""));
-                    let zero = |s: &str| if s == "0" { String::new() } else { s.to_owned() };
+                    let zero = |s: &str| {
+                        if s == "0" {
+                            String::new()
+                        } else {
+                            s.to_owned()
+                        }
+                    };
                     rules.push(SuffixRule {
                         flag: first_char(Some(flag)),
                         strip: zero(strip),
@@ -527,7 +517,10 @@ mod tests {
         let cases: &[(&str, &[&str])] = &[
             ("alkoholmissbruk", &["alkohol", "missbruk"]),
             ("föräldrapenningen", &["föräldra", "penningen"]),
-            ("tryckfrihetsförordningen", &["tryckfrihets", "förordningen"]),
+            (
+                "tryckfrihetsförordningen",
+                &["tryckfrihets", "förordningen"],
+            ),
             ("arbetsmiljöansvar", &["arbetsmiljö", "ansvar"]),
             ("tillståndsmyndigheten", &["tillstånds", "myndigheten"]),
             ("offentlighetsprincipen", &["offentlighets", "principen"]),
@@ -548,14 +541,37 @@ mod tests {
         let cases: &[(&str, &[&str])] = &[
             (
                 "tryckfrihetsförordningen",
-                &["tryckfrihet", "tryck", "frihet", "tryckfrihets", "frihets", "förordningen"],
+                &[
+                    "tryckfrihet",
+                    "tryck",
+                    "frihet",
+                    "tryckfrihets",
+                    "frihets",
+                    "förordning",
+                    "förordningen",
+                ],
             ),
             (
                 "arbetsmiljöansvar",
                 &["arbetsmiljö", "arbeta", "arbets", "miljö", "ansvar"],
             ),
-            ("föräldrapenningen", &["förälder", "föräldra", "penningen"]),
-            ("tillståndsmyndigheten", &["tillstånd", "tillstånds", "myndigheten"]),
+            (
+                "föräldrapenningen",
+                &["förälder", "föräldra", "penning", "penningen"],
+            ),
+            (
+                "skattebrottslagen",
+                &[
+                    "skattebrott",
+                    "skatta",
+                    "skatte",
+                    "brott",
+                    "skattebrotts",
+                    "brotts",
+                    "lag",
+                    "lagen",
+                ],
+            ),
         ];
         for (word, parts) in cases {
             assert_eq!(swedish().parts(word), *parts, "{word}");
