@@ -227,3 +227,47 @@ fn decompounding_raises_recall_on_statute_passages() {
     );
     assert!(split.0 >= 0.9, "{split:?}");
 }
+
+/// Resident memory of this process, in KiB (Linux).
+fn resident_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Load time and memory of the dictionary, and indexing speed with and without splitting;
+/// run alone: `cargo test --release --test swedish_compounds -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn benchmark_dictionary_and_indexing() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/models/hunspell-sv");
+    let before = resident_kib();
+    let started = std::time::Instant::now();
+    let loaded = Arc::new(Decompounder::load(&dir).expect("dictionary"));
+    println!(
+        "load: {:.0} ms, {} forms, +{} MiB resident",
+        started.elapsed().as_secs_f64() * 1e3,
+        loaded.form_count(),
+        (resident_kib().saturating_sub(before)) / 1024
+    );
+    let passages: Vec<&str> = CORPUS.iter().copied().cycle().take(20_000).collect();
+    for split in [false, true] {
+        let mut index = Bm25Index::new(SV, Bm25Params::default());
+        if split {
+            index = index.with_decompounder(loaded.clone());
+        }
+        let started = std::time::Instant::now();
+        for (slot, text) in passages.iter().enumerate() {
+            index.insert(slot as Slot, text);
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        println!(
+            "split {split}: {:.0} passages/s, {} terms",
+            passages.len() as f64 / elapsed,
+            index.term_count()
+        );
+    }
+}
