@@ -164,7 +164,7 @@ impl<'a> Word<'a> {
 /// Longest word (in bytes) whose stem is cached.
 const CACHED_LEN: usize = 24;
 /// Number of entries of the per-thread stem cache (a power of two).
-const CACHE_ENTRIES: usize = 4096;
+pub(super) const CACHE_ENTRIES: usize = 4096;
 
 /// One direct-mapped cache entry: a word and its stem, stored inline.
 #[derive(Clone, Copy)]
@@ -244,8 +244,9 @@ fn stem_cached(
     }
 }
 
-/// Cache entry index of `word` (multiplicative hash over 8-byte chunks).
-fn cache_index(word: &str) -> usize {
+/// Cache entry index of `word` (multiplicative hash over 8-byte chunks), below
+/// [`CACHE_ENTRIES`].
+pub(super) fn cache_index(word: &str) -> usize {
     let mut hash = word.len() as u64;
     for chunk in word.as_bytes().chunks(8) {
         let mut bytes = [0u8; 8];

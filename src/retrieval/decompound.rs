@@ -13,11 +13,14 @@
 //! (`tryckfrihets` → `tryckfrihet`, `lagen` → `lag`) and as written, so the Snowball
 //! stemmer treats the parts like free-standing words.
 
-use std::collections::{HashMap, HashSet};
+use std::cell::RefCell;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::{fs, io};
 
-use super::analyzer::fold_swedish_word;
+use hashbrown::{HashMap, HashSet};
+
+use super::analyzer::{CACHE_ENTRIES, cache_index, fold_swedish_word};
 
 /// Dictionary file name inside the dictionary folder.
 pub const DIC_FILE: &str = "sv_SE.dic";
@@ -121,6 +124,8 @@ struct Piece<'a> {
 /// Swedish compound splitter over the Hunspell dictionary; load once and share.
 #[derive(Debug)]
 pub struct Decompounder {
+    /// Tells this dictionary's entries in the per-thread split cache from another's.
+    id: usize,
     flags: CompoundFlags,
     /// Lowercase, folded dictionary words and their flags.
     words: HashMap<Box<str>, Box<str>>,
@@ -220,7 +225,9 @@ impl Decompounder {
             }
         }
         let longest_suffix = inflections.keys().map(|add| add.len()).max().unwrap_or(0);
+        static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
         let mut decompounder = Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             flags,
             words,
             names,
@@ -242,11 +249,32 @@ impl Decompounder {
     /// not split): each part as its dictionary word and as written, parts of parts too, each
     /// once and never the word itself.
     pub fn for_each_part(&self, word: &str, mut emit: impl FnMut(&str)) {
-        let mut emitted: Vec<&str> = Vec::new();
-        self.collect_parts(word, &mut emitted);
-        for part in emitted {
-            emit(part);
-        }
+        SPLITS.with(|cache| {
+            let Ok(mut cache) = cache.try_borrow_mut() else {
+                let mut parts = Vec::new();
+                self.collect_parts(word, &mut parts);
+                return parts.into_iter().for_each(emit);
+            };
+            if cache.is_empty() {
+                cache.resize_with(CACHE_ENTRIES, || None);
+            }
+            let entry = &mut cache[cache_index(word)];
+            let cached = entry
+                .as_ref()
+                .is_some_and(|e| e.dictionary == self.id && *e.word == *word);
+            if !cached {
+                let mut parts = Vec::new();
+                self.collect_parts(word, &mut parts);
+                *entry = Some(CachedSplit {
+                    dictionary: self.id,
+                    word: word.into(),
+                    parts: parts.into_iter().map(Box::from).collect(),
+                });
+            }
+            for part in entry.iter().flat_map(|e| e.parts.iter()) {
+                emit(part);
+            }
+        });
     }
 
     /// The parts of `word` as [`for_each_part`](Self::for_each_part) emits them.
@@ -384,6 +412,19 @@ impl Decompounder {
             })
         })
     }
+}
+
+/// The parts of a recently split word.
+struct CachedSplit {
+    dictionary: usize,
+    word: Box<str>,
+    parts: Box<[Box<str>]>,
+}
+
+thread_local! {
+    /// Parts of recently seen words (most words are frequent and most do not split; a
+    /// split costs dozens of lookups).
+    static SPLITS: RefCell<Vec<Option<CachedSplit>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Makes `root` the root of `link` when it is the better one: of several roots deriving
