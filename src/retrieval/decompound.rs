@@ -97,6 +97,11 @@ impl SuffixRule {
             .then(|| format!("{stem}{}", self.add))
     }
 
+    /// Whether the rule derives a linking form (its result may begin or continue a compound).
+    fn links(&self, flags: &CompoundFlags) -> bool {
+        self.continuation.contains(flags.begin) || self.continuation.contains(flags.middle)
+    }
+
     fn condition_holds(&self, root: &str) -> bool {
         let mut letters = root.chars().rev();
         self.condition
@@ -128,7 +133,7 @@ pub struct Decompounder {
     id: usize,
     flags: CompoundFlags,
     /// Lowercase, folded dictionary words and their flags.
-    words: HashMap<Box<str>, Box<str>>,
+    words: Words,
     /// Lowercase proper names of the dictionary (never split).
     names: HashSet<Box<str>>,
     /// Linking forms derived by suffix rules that carry compound flags.
@@ -149,84 +154,21 @@ impl Decompounder {
 
     /// Builds the splitter from the text of the affix and dictionary files.
     pub fn from_sources(aff: &str, dic: &str) -> Self {
+        static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
         let (flags, rules) = parse_affixes(aff);
-        let mut words: HashMap<Box<str>, Box<str>> = HashMap::new();
-        let mut names = HashSet::new();
-        for line in dic.lines().skip(1) {
-            let (word, word_flags) = line.split_once('/').unwrap_or((line, ""));
-            let word_flags = word_flags.split_whitespace().next().unwrap_or("");
-            if word_flags.contains(flags.forbidden) {
-                continue;
-            }
-            let Some(folded) = fold_swedish_word(word) else {
-                continue;
-            };
-            if word.chars().any(char::is_uppercase) {
-                names.insert(folded.into_boxed_str());
-                continue;
-            }
-            words
-                .entry(folded.into_boxed_str())
-                .and_modify(|known| *known = format!("{known}{word_flags}").into())
-                .or_insert_with(|| word_flags.into());
-        }
-        names.retain(|name| !words.contains_key(name));
-
-        let mut by_flag: HashMap<char, Vec<&SuffixRule>> = HashMap::new();
+        let (mut words, names) = read_dictionary(dic, &flags);
+        let mut links = linking_forms(&words, &rules, &flags);
         let mut inflections: HashMap<Box<str>, Vec<SuffixRule>> = HashMap::new();
-        for rule in &rules {
-            let links =
-                rule.continuation.contains(flags.begin) || rule.continuation.contains(flags.middle);
-            if links {
-                by_flag.entry(rule.flag).or_default().push(rule);
-            } else {
-                inflections
-                    .entry(rule.add.as_str().into())
-                    .or_default()
-                    .push(rule.clone());
-            }
-        }
-        let mut links: HashMap<Box<str>, Link> = HashMap::new();
-        for (word, word_flags) in &words {
-            for flag in word_flags.chars() {
-                for rule in by_flag.get(&flag).into_iter().flatten() {
-                    let Some(form) = rule.apply(word) else {
-                        continue;
-                    };
-                    let link = links.entry(form.into_boxed_str()).or_default();
-                    keep_root(link, word);
-                    link.begin |= rule.continuation.contains(flags.begin);
-                    link.middle |= rule.continuation.contains(flags.middle);
-                }
-            }
-        }
-        // Linking forms listed as words of their own (`arbets`, `skatte`): their root is
-        // the word a linking rule would derive them from.
-        for (form, form_flags) in &words {
-            if !form_flags.contains(flags.only_in_compound) {
-                continue;
-            }
-            let root = rules
-                .iter()
-                .filter(|rule| rule.continuation.contains(flags.only_in_compound))
-                .filter_map(|rule| {
-                    let stem = form.strip_suffix(rule.add.as_str())?;
-                    let root = format!("{stem}{}", rule.strip);
-                    let known = words.get_key_value(root.as_str())?;
-                    (rule.condition_holds(&root) && !known.1.contains(flags.only_in_compound))
-                        .then_some(known.0)
-                })
-                .max_by_key(|root| (root.chars().count(), std::cmp::Reverse(*root)));
-            if let Some(root) = root {
-                let link = links.entry(form.clone()).or_default();
-                link.begin |= form_flags.contains(flags.begin);
-                link.middle |= form_flags.contains(flags.middle);
-                keep_root(link, root);
-            }
+        for rule in rules.into_iter().filter(|rule| !rule.links(&flags)) {
+            inflections
+                .entry(rule.add.as_str().into())
+                .or_default()
+                .push(rule);
         }
         let longest_suffix = inflections.keys().map(|add| add.len()).max().unwrap_or(0);
-        static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
-        let mut decompounder = Self {
+        words.shrink_to_fit();
+        links.shrink_to_fit();
+        Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             flags,
             words,
@@ -234,10 +176,7 @@ impl Decompounder {
             links,
             inflections,
             longest_suffix,
-        };
-        decompounder.words.shrink_to_fit();
-        decompounder.links.shrink_to_fit();
-        decompounder
+        }
     }
 
     /// Number of dictionary words and linking forms known.
@@ -456,6 +395,87 @@ fn better(candidate: &[Piece<'_>], best: &[Piece<'_>]) -> bool {
         )
     };
     key(candidate) > key(best)
+}
+
+/// Lowercase, folded dictionary words and their flags.
+type Words = HashMap<Box<str>, Box<str>>;
+
+/// The words of a `.dic` file with their flags (forbidden words left out), and its proper
+/// names that are not also common words.
+fn read_dictionary(dic: &str, flags: &CompoundFlags) -> (Words, HashSet<Box<str>>) {
+    let mut words = Words::new();
+    let mut names = HashSet::new();
+    for line in dic.lines().skip(1) {
+        let (word, word_flags) = line.split_once('/').unwrap_or((line, ""));
+        let word_flags = word_flags.split_whitespace().next().unwrap_or("");
+        if word_flags.contains(flags.forbidden) {
+            continue;
+        }
+        let Some(folded) = fold_swedish_word(word) else {
+            continue;
+        };
+        if word.chars().any(char::is_uppercase) {
+            names.insert(folded.into_boxed_str());
+            continue;
+        }
+        words
+            .entry(folded.into_boxed_str())
+            .and_modify(|known| *known = format!("{known}{word_flags}").into())
+            .or_insert_with(|| word_flags.into());
+    }
+    names.retain(|name| !words.contains_key(name));
+    (words, names)
+}
+
+/// The linking forms of `words`: derived by the rules that carry compound flags
+/// (`arbete` → `arbets`), and those listed as words of their own (`skatte`), whose root is
+/// the word such a rule would derive them from.
+fn linking_forms(
+    words: &Words,
+    rules: &[SuffixRule],
+    flags: &CompoundFlags,
+) -> HashMap<Box<str>, Link> {
+    let mut by_flag: HashMap<char, Vec<&SuffixRule>> = HashMap::new();
+    for rule in rules.iter().filter(|rule| rule.links(flags)) {
+        by_flag.entry(rule.flag).or_default().push(rule);
+    }
+    let mut links: HashMap<Box<str>, Link> = HashMap::new();
+    for (word, word_flags) in words {
+        for flag in word_flags.chars() {
+            for rule in by_flag.get(&flag).into_iter().flatten() {
+                let Some(form) = rule.apply(word) else {
+                    continue;
+                };
+                let link = links.entry(form.into_boxed_str()).or_default();
+                keep_root(link, word);
+                link.begin |= rule.continuation.contains(flags.begin);
+                link.middle |= rule.continuation.contains(flags.middle);
+            }
+        }
+    }
+    for (form, form_flags) in words {
+        if !form_flags.contains(flags.only_in_compound) {
+            continue;
+        }
+        let root = rules
+            .iter()
+            .filter(|rule| rule.links(flags))
+            .filter_map(|rule| {
+                let stem = form.strip_suffix(rule.add.as_str())?;
+                let root = format!("{stem}{}", rule.strip);
+                let (known, known_flags) = words.get_key_value(root.as_str())?;
+                (rule.condition_holds(&root) && !known_flags.contains(flags.only_in_compound))
+                    .then_some(known)
+            })
+            .max_by_key(|root| (root.chars().count(), std::cmp::Reverse(*root)));
+        if let Some(root) = root {
+            let link = links.entry(form.clone()).or_default();
+            link.begin |= form_flags.contains(flags.begin);
+            link.middle |= form_flags.contains(flags.middle);
+            keep_root(link, root);
+        }
+    }
+    links
 }
 
 /// The compound flags and suffix rules of an affix file.
