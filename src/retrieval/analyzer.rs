@@ -7,11 +7,14 @@
 //! ASCII (`é` → `e`, `ß` → `ss`); Swedish keeps `å`, `ä`, `ö` (mapping `æ` → `ä`
 //! and `ø` → `ö`) and folds the other Latin accents. Words containing a letter
 //! are stemmed with the language's Snowball stemmer; pure numbers are kept as
-//! they are. Nothing is dropped: there is no stopword list.
+//! they are. Nothing is dropped: there is no stopword list. With a [`Decompounder`], a
+//! Swedish compound also yields the stems of its parts, after the whole word's.
 
 use std::cell::RefCell;
 
 use rust_stemmers::{Algorithm, Stemmer};
+
+use super::decompound::Decompounder;
 
 /// Analyzer language (mirror of the collection's language).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -31,8 +34,20 @@ pub fn analyze(language: AnalyzerLanguage, text: &str) -> Vec<String> {
 
 /// Calls `emit` with every normalised term of `text`, in order, without
 /// allocating per term (the same terms that [`analyze`] returns).
-pub fn for_each_term(language: AnalyzerLanguage, text: &str, mut emit: impl FnMut(&str)) {
-    let mut word = Word::new(language);
+pub fn for_each_term(language: AnalyzerLanguage, text: &str, emit: impl FnMut(&str)) {
+    for_each_term_with_parts(language, None, text, emit);
+}
+
+/// Like [`for_each_term`], and with a `decompounder` each Swedish compound's whole-word term
+/// is followed by the terms of its parts (English ignores it).
+pub fn for_each_term_with_parts(
+    language: AnalyzerLanguage,
+    decompounder: Option<&Decompounder>,
+    text: &str,
+    mut emit: impl FnMut(&str),
+) {
+    let decompounder = decompounder.filter(|_| language == AnalyzerLanguage::Swedish);
+    let mut word = Word::new(language, decompounder);
     for c in text.chars() {
         if c.is_ascii_alphanumeric() {
             word.push_ascii(c);
@@ -56,15 +71,16 @@ fn is_ignorable(c: char) -> bool {
 }
 
 /// The word being built, with the state needed to finish it.
-struct Word {
+struct Word<'a> {
     language: AnalyzerLanguage,
     stemmer: Stemmer,
+    decompounder: Option<&'a Decompounder>,
     text: String,
     has_letter: bool,
 }
 
-impl Word {
-    fn new(language: AnalyzerLanguage) -> Self {
+impl<'a> Word<'a> {
+    fn new(language: AnalyzerLanguage, decompounder: Option<&'a Decompounder>) -> Self {
         let algorithm = match language {
             AnalyzerLanguage::English => Algorithm::English,
             AnalyzerLanguage::Swedish => Algorithm::Swedish,
@@ -72,6 +88,7 @@ impl Word {
         Self {
             language,
             stemmer: Stemmer::create(algorithm),
+            decompounder,
             text: String::with_capacity(32),
             has_letter: false,
         }
@@ -113,7 +130,29 @@ impl Word {
             return;
         }
         if self.has_letter {
-            stem_cached(self.language, &self.stemmer, &self.text, emit);
+            let mut whole = String::new();
+            stem_cached(
+                self.language,
+                &self.stemmer,
+                &self.text,
+                &mut |stem: &str| {
+                    if self.decompounder.is_some() {
+                        whole = stem.to_owned();
+                    }
+                    emit(stem);
+                },
+            );
+            if let Some(decompounder) = self.decompounder {
+                let mut stems: Vec<String> = vec![whole];
+                decompounder.for_each_part(&self.text, |part| {
+                    stem_cached(self.language, &self.stemmer, part, &mut |stem: &str| {
+                        if !stems.iter().any(|s| s == stem) {
+                            stems.push(stem.to_owned());
+                            emit(stem);
+                        }
+                    });
+                });
+            }
         } else {
             emit(&self.text);
         }
@@ -125,7 +164,7 @@ impl Word {
 /// Longest word (in bytes) whose stem is cached.
 const CACHED_LEN: usize = 24;
 /// Number of entries of the per-thread stem cache (a power of two).
-const CACHE_ENTRIES: usize = 4096;
+pub(super) const CACHE_ENTRIES: usize = 4096;
 
 /// One direct-mapped cache entry: a word and its stem, stored inline.
 #[derive(Clone, Copy)]
@@ -205,8 +244,9 @@ fn stem_cached(
     }
 }
 
-/// Cache entry index of `word` (multiplicative hash over 8-byte chunks).
-fn cache_index(word: &str) -> usize {
+/// Cache entry index of `word` (multiplicative hash over 8-byte chunks), below
+/// [`CACHE_ENTRIES`].
+pub(super) fn cache_index(word: &str) -> usize {
     let mut hash = word.len() as u64;
     for chunk in word.as_bytes().chunks(8) {
         let mut bytes = [0u8; 8];
@@ -220,6 +260,21 @@ fn cache_index(word: &str) -> usize {
 /// Combining diacritical marks (decomposed accents).
 fn is_combining_mark(c: char) -> bool {
     matches!(c, '\u{300}'..='\u{36F}')
+}
+
+/// `word` lowercased and folded as Swedish text is, or `None` when it holds anything but
+/// letters.
+pub(super) fn fold_swedish_word(word: &str) -> Option<String> {
+    let mut folded = String::with_capacity(word.len());
+    for c in word.chars() {
+        if !c.is_alphabetic() {
+            return None;
+        }
+        for lower in c.to_lowercase() {
+            push_folded(AnalyzerLanguage::Swedish, lower, &mut folded);
+        }
+    }
+    Some(folded)
 }
 
 /// Appends the lowercase letter `c`, folded as the language wants.

@@ -16,10 +16,12 @@ use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::BuildHasher;
+use std::sync::Arc;
 
 use hashbrown::{DefaultHashBuilder, HashSet, HashTable};
 
 use super::analyzer::{self, AnalyzerLanguage};
+use super::decompound::Decompounder;
 
 /// Dense slot of a chunk inside one index (assigned by the caller, e.g.
 /// position in its chunk table). Memory grows with the largest slot used.
@@ -137,6 +139,8 @@ impl Dictionary {
 #[derive(Clone)]
 pub struct Bm25Index {
     language: AnalyzerLanguage,
+    /// Splits Swedish compounds into extra terms, at index and query time alike.
+    decompounder: Option<Arc<Decompounder>>,
     params: Bm25Params,
     dict: Dictionary,
     /// Per slot: its terms sorted by id, or `None` when the slot is empty.
@@ -151,6 +155,7 @@ impl fmt::Debug for Bm25Index {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Bm25Index")
             .field("language", &self.language)
+            .field("decompounding", &self.decompounder.is_some())
             .field("params", &self.params)
             .field("chunks", &self.live)
             .field("terms", &self.dict.live_terms())
@@ -163,6 +168,7 @@ impl Bm25Index {
     pub fn new(language: AnalyzerLanguage, params: Bm25Params) -> Self {
         Self {
             language,
+            decompounder: None,
             params,
             dict: Dictionary::default(),
             docs: Vec::new(),
@@ -170,6 +176,14 @@ impl Bm25Index {
             live: 0,
             total_len: 0,
         }
+    }
+
+    /// This index, empty, splitting Swedish compounds with `decompounder` (English text is
+    /// not affected). Use it before inserting anything: index and queries must agree.
+    pub fn with_decompounder(mut self, decompounder: Arc<Decompounder>) -> Self {
+        debug_assert!(self.is_empty());
+        self.decompounder = Some(decompounder);
+        self
     }
 
     /// The analyzer language of this index.
@@ -241,7 +255,8 @@ impl Bm25Index {
         self.remove(slot);
         let mut ids = Vec::new();
         let dict = &mut self.dict;
-        analyzer::for_each_term(self.language, text, |term| {
+        let decompounder = self.decompounder.as_deref();
+        analyzer::for_each_term_with_parts(self.language, decompounder, text, |term| {
             ids.push(dict.get_or_insert(term));
         });
         let len = u32::try_from(ids.len()).unwrap_or(u32::MAX);
@@ -343,7 +358,8 @@ impl Bm25Index {
     fn query_terms(&self, query: &str) -> Vec<(TermId, f32)> {
         let mut ids: Vec<TermId> = Vec::new();
         let mut seen = HashSet::new();
-        analyzer::for_each_term(self.language, query, |term| {
+        let decompounder = self.decompounder.as_deref();
+        analyzer::for_each_term_with_parts(self.language, decompounder, query, |term| {
             if let Some(id) = self.dict.get(term)
                 && seen.insert(id)
             {

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::Slot;
 use super::analyzer::AnalyzerLanguage;
 use super::bm25::{Bm25Index, Bm25Params};
+use super::decompound::Decompounder;
 use super::vectors::{DenseScan, VectorIndex};
 use crate::model::Language;
 use crate::store::MetadataFilter;
@@ -49,17 +50,26 @@ pub struct CollectionIndex {
 }
 
 impl CollectionIndex {
-    /// An empty index for a collection of `language` with `dimension`-sized vectors.
-    pub fn new(language: Language, dimension: usize) -> Self {
+    /// An empty index for a collection of `language` with `dimension`-sized vectors; Swedish
+    /// BM25 splits compounds with `decompounder` when there is one.
+    pub fn new(
+        language: Language,
+        dimension: usize,
+        decompounder: Option<Arc<Decompounder>>,
+    ) -> Self {
         let analyzer = match language {
             Language::English => AnalyzerLanguage::English,
             Language::Swedish => AnalyzerLanguage::Swedish,
         };
+        let mut bm25 = Bm25Index::new(analyzer, Bm25Params::default());
+        if let Some(decompounder) = decompounder.filter(|_| language == Language::Swedish) {
+            bm25 = bm25.with_decompounder(decompounder);
+        }
         Self {
             chunks: Vec::new(),
             free: Vec::new(),
             documents: HashMap::new(),
-            bm25: Bm25Index::new(analyzer, Bm25Params::default()),
+            bm25,
             vectors: VectorIndex::new(dimension),
         }
     }
@@ -190,9 +200,24 @@ impl CollectionIndex {
 #[derive(Clone, Default)]
 pub struct SearchIndex {
     collections: Arc<RwLock<HashMap<String, Arc<RwLock<CollectionIndex>>>>>,
+    /// Shared by every Swedish collection's BM25 index.
+    decompounder: Option<Arc<Decompounder>>,
 }
 
 impl SearchIndex {
+    /// No collections yet; Swedish ones will split compounds with `decompounder`.
+    pub fn new(decompounder: Option<Arc<Decompounder>>) -> Self {
+        Self {
+            collections: Arc::default(),
+            decompounder,
+        }
+    }
+
+    /// A new, empty index for a collection of `language` (not installed).
+    pub fn empty_collection(&self, language: Language, dimension: usize) -> CollectionIndex {
+        CollectionIndex::new(language, dimension, self.decompounder.clone())
+    }
+
     /// The index of `collection`, if it has one.
     pub fn collection(&self, collection: &str) -> Option<Arc<RwLock<CollectionIndex>>> {
         self.collections
@@ -216,7 +241,7 @@ impl SearchIndex {
             .write()
             .expect("index lock")
             .entry(collection.to_string())
-            .or_insert_with(|| Arc::new(RwLock::new(CollectionIndex::new(language, dimension))))
+            .or_insert_with(|| Arc::new(RwLock::new(self.empty_collection(language, dimension))))
             .clone()
     }
 
@@ -251,7 +276,7 @@ mod tests {
 
     #[test]
     fn replace_and_remove_keep_the_indexes_in_step() {
-        let mut index = CollectionIndex::new(Language::English, 2);
+        let mut index = CollectionIndex::new(Language::English, 2, None);
         let meta = |year: i64| BTreeMap::from([("year".to_string(), Value::from(year))]);
         index.put_document(
             "d1",

@@ -3,6 +3,7 @@
 
 pub mod analyzer;
 pub mod bm25;
+pub mod decompound;
 pub mod fusion;
 pub mod index;
 mod kernels;

@@ -15,6 +15,7 @@ use crate::inference::embedder::Embedder;
 use crate::inference::reranker::Reranker;
 use crate::inference::{LoadOptions, parse_device};
 use crate::model::Collection;
+use crate::retrieval::decompound::Decompounder;
 use crate::retrieval::index::{CollectionIndex, IndexedChunk, SearchIndex};
 use crate::store::Store;
 
@@ -26,7 +27,8 @@ impl Library {
         let store = Store::open(&config.storage).await?;
         let embedder = load_embedder(&config)?;
         let reranker = load_reranker(&config)?;
-        let library = Library::assemble(store, config, embedder, reranker, SearchIndex::default());
+        let index = SearchIndex::new(load_decompounder(&config));
+        let library = Library::assemble(store, config, embedder, reranker, index);
         library.rebuild_indexes().await?;
         Ok(library)
     }
@@ -69,13 +71,41 @@ impl Library {
                     embedding: row.embedding.map(Arc::from),
                 });
         }
-        let mut index =
-            CollectionIndex::new(collection.language, collection.embedding_dimension as usize);
+        let mut index = self
+            .index
+            .empty_collection(collection.language, collection.embedding_dimension as usize);
         for (document_id, metadata) in documents {
             let chunks = by_document.remove(&document_id).unwrap_or_default();
             index.put_document(&document_id, metadata, chunks);
         }
         Ok(index)
+    }
+}
+
+/// The Swedish compound splitter of `models.swedish_dictionary`, or `None` (with a warning)
+/// when it cannot be read: Swedish BM25 then keeps compounds whole.
+fn load_decompounder(config: &Config) -> Option<Arc<Decompounder>> {
+    let dir = config.models.path_of(&config.models.swedish_dictionary);
+    let started = Instant::now();
+    match Decompounder::load(&dir) {
+        Ok(decompounder) => {
+            tracing::info!(
+                dictionary = %dir.display(),
+                forms = decompounder.form_count(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "Swedish compound splitting loaded"
+            );
+            Some(Arc::new(decompounder))
+        }
+        Err(e) => {
+            tracing::warn!(
+                dictionary = %dir.display(),
+                error = %e,
+                "Swedish dictionary not readable: Swedish BM25 will not split compounds \
+                 (run `just setup` or set models.swedish_dictionary)"
+            );
+            None
+        }
     }
 }
 
