@@ -140,6 +140,7 @@ bench: setup test-peers
     cargo bench --bench load
     cargo build --release && python3 bench/startup.py target/release/constitutional-rag
     cargo bench --bench search
+    cargo bench --bench decompound
     cargo bench --bench retrieval
     cargo bench --bench llm_client
     cargo bench --bench generation

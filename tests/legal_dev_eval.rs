@@ -10,15 +10,12 @@
 
 use std::path::Path;
 
-use constitutional_rag::eval::dev_report::DevReport;
-use constitutional_rag::eval::dev_run::{self, SEARCHES};
 use constitutional_rag::eval::dev_set::{DevSet, QuestionKind};
 use constitutional_rag::service::SearchMode;
 
 mod common;
 
-use common::TestServer;
-use common::dev_sets::HttpBackend;
+use common::dev_sets::{Floors, assert_floors, run_plain};
 
 #[tokio::test]
 async fn development_set_holds_its_floors() {
@@ -41,48 +38,8 @@ async fn development_set_holds_its_floors() {
         );
     }
 
-    let server = TestServer::start().await;
-    let started = std::time::Instant::now();
-    let plain: Vec<_> = SEARCHES
-        .into_iter()
-        .filter(|&(_, rerank)| !rerank)
-        .collect();
-    let report = dev_run::run(&set, &HttpBackend { server: &server }, &plain)
-        .await
-        .unwrap();
-    eprintln!(
-        "{}\n(run took {:.0} s)",
-        report.format_table("none"),
-        started.elapsed().as_secs_f64()
-    );
-    server.stop().await;
-    assert_floors(&report);
-}
-
-/// Floors a little below the values measured when they were set (see the module doc).
-fn assert_floors(report: &DevReport) {
-    let positive = report.answer_row("positive").unwrap();
-    let sources = positive.sources.unwrap();
-    let measured = format!("{positive:?}\n{:?}", report.refusal);
-    assert!(sources.hit_at_5 >= FLOOR_ANSWER_HIT_AT_5, "{measured}");
-    assert!(sources.mrr_at_10 >= FLOOR_ANSWER_MRR, "{measured}");
-    assert!(
-        positive.quote_in_answer.unwrap() >= FLOOR_QUOTE_IN_ANSWER,
-        "{measured}"
-    );
-    assert!(report.refusal.recall >= FLOOR_REFUSAL_RECALL, "{measured}");
-    assert!(
-        report.refusal.false_refusal_rate <= CEILING_FALSE_REFUSALS,
-        "{measured}"
-    );
-    for (mode, floor) in [
-        (SearchMode::Bm25, FLOOR_BM25_HIT_AT_5),
-        (SearchMode::Dense, FLOOR_DENSE_HIT_AT_5),
-        (SearchMode::Hybrid, FLOOR_HYBRID_HIT_AT_5),
-    ] {
-        let row = report.search_row(mode, false).unwrap();
-        assert!(row.all.hit_at_5 >= floor, "{row:?}");
-    }
+    let report = run_plain(&set).await;
+    assert_floors(&report, &FLOORS);
 }
 
 // Measured on main 78ba053 (the "before"): answer sources hit@5 0.681, MRR@10 0.594,
@@ -98,11 +55,15 @@ fn assert_floors(report: &DevReport) {
 // hit@5 to 0.870 and MRR to 0.735, so the dense floor follows the chunks that were kept.
 // With named documents kept ahead of look-alike clauses of others: answer hit@5 0.913, MRR
 // 0.806 (f32) / 0.809 (bf16), quote in the answer 0.768.
-const FLOOR_ANSWER_HIT_AT_5: f64 = 0.88;
-const FLOOR_ANSWER_MRR: f64 = 0.77;
-const FLOOR_QUOTE_IN_ANSWER: f64 = 0.72;
-const FLOOR_REFUSAL_RECALL: f64 = 0.86;
-const CEILING_FALSE_REFUSALS: f64 = 0.03;
-const FLOOR_BM25_HIT_AT_5: f64 = 0.68;
-const FLOOR_DENSE_HIT_AT_5: f64 = 0.71;
-const FLOOR_HYBRID_HIT_AT_5: f64 = 0.85;
+const FLOORS: Floors = Floors {
+    answer_hit_at_5: 0.88,
+    answer_mrr: 0.77,
+    quote_in_answer: 0.72,
+    refusal_recall: 0.86,
+    false_refusals: 0.03,
+    search_hit_at_5: [
+        (SearchMode::Bm25, 0.68),
+        (SearchMode::Dense, 0.71),
+        (SearchMode::Hybrid, 0.85),
+    ],
+};

@@ -1,9 +1,11 @@
 //! A development set (`constitutional_rag::eval::dev_run`) run against a real server over
-//! HTTP: the backend of `tests/legal_dev_eval.rs` and `tests/swedish_dev_eval.rs`.
+//! HTTP: the backend, the run and the floors of `tests/legal_dev_eval.rs` and
+//! `tests/swedish_dev_eval.rs`.
 
 use constitutional_rag::error::AppResult;
-use constitutional_rag::eval::dev_run::{AnswerObservation, DEPTH, DevBackend};
-use constitutional_rag::eval::dev_set::DevDocument;
+use constitutional_rag::eval::dev_report::DevReport;
+use constitutional_rag::eval::dev_run::{self, AnswerObservation, DEPTH, DevBackend, SEARCHES};
+use constitutional_rag::eval::dev_set::{DevDocument, DevSet};
 use constitutional_rag::model::Language;
 use constitutional_rag::service::SearchMode;
 use reqwest::StatusCode;
@@ -84,4 +86,64 @@ fn texts(items: &Value, field: &str) -> Vec<String> {
         .iter()
         .map(|item| item[field].as_str().expect("text field").to_string())
         .collect()
+}
+
+/// The least scores a development set must keep: a regression guard set a little under what
+/// the pipeline measured, raised as it improves and never lowered to let a change pass.
+pub struct Floors {
+    /// hit@5 of the answers' sources over the answerable questions.
+    pub answer_hit_at_5: f64,
+    /// MRR@10 of the answers' sources.
+    pub answer_mrr: f64,
+    /// Share of answers that contain the expected quote.
+    pub quote_in_answer: f64,
+    /// Share of the negatives refused.
+    pub refusal_recall: f64,
+    /// Most answerable questions refused (a ceiling).
+    pub false_refusals: f64,
+    /// hit@5 of each search mode without reranking.
+    pub search_hit_at_5: [(SearchMode, f64); 3],
+}
+
+/// Runs `set` against a fresh server (answers and every search mode without reranking) and
+/// prints its table.
+pub async fn run_plain(set: &DevSet) -> DevReport {
+    let server = TestServer::start().await;
+    let started = std::time::Instant::now();
+    let plain: Vec<_> = SEARCHES
+        .into_iter()
+        .filter(|&(_, rerank)| !rerank)
+        .collect();
+    let report = dev_run::run(set, &HttpBackend { server: &server }, &plain)
+        .await
+        .unwrap();
+    eprintln!(
+        "{}\n(run took {:.0} s)",
+        report.format_table("none"),
+        started.elapsed().as_secs_f64()
+    );
+    server.stop().await;
+    report
+}
+
+/// Asserts that `report` holds `floors`, printing the measured values on failure.
+pub fn assert_floors(report: &DevReport, floors: &Floors) {
+    let positive = report.answer_row("positive").unwrap();
+    let sources = positive.sources.unwrap();
+    let measured = format!("{positive:?}\n{:?}", report.refusal);
+    assert!(sources.hit_at_5 >= floors.answer_hit_at_5, "{measured}");
+    assert!(sources.mrr_at_10 >= floors.answer_mrr, "{measured}");
+    assert!(
+        positive.quote_in_answer.unwrap() >= floors.quote_in_answer,
+        "{measured}"
+    );
+    assert!(report.refusal.recall >= floors.refusal_recall, "{measured}");
+    assert!(
+        report.refusal.false_refusal_rate <= floors.false_refusals,
+        "{measured}"
+    );
+    for (mode, floor) in floors.search_hit_at_5 {
+        let row = report.search_row(mode, false).unwrap();
+        assert!(row.all.hit_at_5 >= floor, "{row:?}");
+    }
 }
