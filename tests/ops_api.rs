@@ -553,6 +553,28 @@ async fn cors_allows_only_configured_origins() {
     );
     assert!(denied.headers().get("x-request-id").is_some());
     expect_problem(denied, StatusCode::FORBIDDEN, "cors_denied").await;
+
+    // The server's own page posts with its own origin (browsers send Origin on every POST):
+    // not a cross-origin request, so it passes even though that origin is not listed.
+    let own_origin = server.base.clone();
+    let own = server
+        .client
+        .post(server.url("/v1/collections"))
+        .header("origin", own_origin.as_str())
+        .json(&json!({"name": "from-the-page", "language": "english"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::CREATED, "{own_origin}");
+    let spoofed = server
+        .client
+        .post(server.url("/v1/collections"))
+        .header("origin", "http://other.example")
+        .json(&json!({"name": "from-elsewhere", "language": "english"}))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(spoofed, StatusCode::FORBIDDEN, "cors_denied").await;
     server.stop().await;
 
     // No origins configured: no cross-origin access at all.
