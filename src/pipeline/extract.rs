@@ -298,25 +298,35 @@ mod tests {
         );
     }
 
+    /// The texts quoted (at most 3) for `question` from one passage `text` at `path`.
+    fn quoted_from_one(question: &str, text: &str, path: &str) -> Vec<String> {
+        let passage = Passage {
+            source: 1,
+            text,
+            path,
+            char_start: 0,
+        };
+        select_quotes(
+            question,
+            std::slice::from_ref(&passage),
+            AnalyzerLanguage::English,
+            3,
+        )
+        .into_iter()
+        .map(|quote| quote.text)
+        .collect()
+    }
+
     #[test]
     fn the_cut_start_of_a_passage_and_headings_are_not_quoted() {
         let text = "than the cost of distribution to the recipient; and\n\n3.3. Distribution of a Larger Work\n\nYou may create \
                     and distribute a Larger Work under terms of Your choice.\n";
-        let passage = Passage {
-            source: 1,
-            text,
-            path: "3.3",
-            char_start: 0,
-        };
-        let quotes = select_quotes(
-            "May I distribute a Larger Work to the recipient?",
-            std::slice::from_ref(&passage),
-            AnalyzerLanguage::English,
-            3,
-        );
-        let texts: Vec<&str> = quotes.iter().map(|q| q.text.as_str()).collect();
         assert_eq!(
-            texts,
+            quoted_from_one(
+                "May I distribute a Larger Work to the recipient?",
+                text,
+                "3.3"
+            ),
             ["You may create and distribute a Larger Work under terms of Your choice."]
         );
     }
@@ -326,21 +336,9 @@ mod tests {
         let text = "APPENDIX: How to apply these terms to your program.\n\n   To apply these terms to \
                     your program, attach the notice below\n   to the start of each source file, \
                     with the fields in brackets\n   replaced by your own details.\n";
-        let passage = Passage {
-            source: 1,
-            text,
-            path: "Terms > APPENDIX: How to apply these terms to your program",
-            char_start: 0,
-        };
-        let quotes = select_quotes(
-            "How do I apply these terms to my program?",
-            std::slice::from_ref(&passage),
-            AnalyzerLanguage::English,
-            3,
-        );
-        let texts: Vec<&str> = quotes.iter().map(|q| q.text.as_str()).collect();
+        let path = "Terms > APPENDIX: How to apply these terms to your program";
         assert_eq!(
-            texts,
+            quoted_from_one("How do I apply these terms to my program?", text, path),
             [
                 "To apply these terms to your program, attach the notice below to the start of \
                  each source file, with the fields in brackets replaced by your own details."
