@@ -11,6 +11,7 @@ use std::path::Path;
 use tch::{Kind, Tensor};
 
 use super::InferenceError;
+use super::byte_cursor::ByteCursor;
 
 type Result<T> = std::result::Result<T, InferenceError>;
 
@@ -228,8 +229,7 @@ impl GgufFile {
     /// Parses a whole file's bytes.
     pub fn parse(bytes: Vec<u8>) -> Result<Self> {
         let mut reader = Reader {
-            bytes: &bytes,
-            at: 0,
+            cursor: ByteCursor::new(&bytes, "GGUF"),
             depth: 0,
         };
         if reader.take(4)? != MAGIC {
@@ -278,7 +278,7 @@ impl GgufFile {
             .and_then(MetaValue::as_u64)
             .unwrap_or(DEFAULT_ALIGNMENT)
             .max(1);
-        let data_start = (reader.at as u64).div_ceil(alignment) * alignment;
+        let data_start = (reader.position() as u64).div_ceil(alignment) * alignment;
         let file = Self {
             version,
             metadata,
@@ -477,38 +477,28 @@ fn malformed(why: &str) -> InferenceError {
     InferenceError::Unsupported(format!("malformed GGUF: {why}"))
 }
 
-/// A cursor over the header.
+/// A cursor over the header, counting the metadata arrays it is inside.
 struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
+    cursor: ByteCursor<'a>,
     /// Metadata arrays entered and not yet left.
     depth: usize,
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|&end| end <= self.bytes.len());
-        let end = end.ok_or_else(|| malformed("truncated header"))?;
-        let slice = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(slice)
-    }
+impl<'a> std::ops::Deref for Reader<'a> {
+    type Target = ByteCursor<'a>;
 
-    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
-        Ok(self.take(N)?.try_into().expect("N bytes"))
+    fn deref(&self) -> &ByteCursor<'a> {
+        &self.cursor
     }
+}
 
-    fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_le_bytes(self.array()?))
+impl std::ops::DerefMut for Reader<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.cursor
     }
+}
 
-    fn u64(&mut self) -> Result<u64> {
-        Ok(u64::from_le_bytes(self.array()?))
-    }
-
+impl Reader<'_> {
     fn string(&mut self) -> Result<String> {
         let len = usize::try_from(self.u64()?).map_err(|_| malformed("huge string"))?;
         Ok(String::from_utf8_lossy(self.take(len)?).into_owned())
@@ -529,7 +519,7 @@ impl<'a> Reader<'a> {
                 let item_kind = self.u32()?;
                 let len = self.u64()?;
                 // Every element takes at least one byte: a longer count is a corrupt file.
-                if len > (self.bytes.len() - self.at) as u64 {
+                if len > self.remaining() as u64 {
                     return Err(malformed("array longer than the file"));
                 }
                 if self.depth == MAX_ARRAY_DEPTH {

@@ -4,6 +4,7 @@
 pub mod batcher;
 pub mod bert;
 pub mod bpe;
+mod byte_cursor;
 pub mod cosine_scale;
 pub mod cross_encoder;
 pub mod embedder;

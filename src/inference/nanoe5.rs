@@ -29,6 +29,7 @@ use tokenizers::processors::template::TemplateProcessing;
 
 use super::InferenceError;
 use super::bert::{BertConfig, Weights};
+use super::byte_cursor::ByteCursor;
 use super::gguf::{GgmlType, dequantize};
 
 type Result<T> = std::result::Result<T, InferenceError>;
@@ -89,10 +90,7 @@ impl Container {
 
     /// Parses a container image.
     pub fn parse(bytes: Vec<u8>) -> Result<Self> {
-        let mut reader = Reader {
-            bytes: &bytes,
-            at: 0,
-        };
+        let mut reader = Reader::new(&bytes, "e5 container");
         if reader.take(4)? != MAGIC {
             return Err(malformed("not an E5S1 container"));
         }
@@ -228,7 +226,7 @@ impl Container {
 
 /// The vocabulary as (piece, log-probability) in id order, and the special tokens.
 fn read_vocabulary(reader: &mut Reader<'_>) -> Result<(Vec<(String, f64)>, Specials)> {
-    let count = reader.count()?;
+    let count = read_count(reader)?;
     let [bos, eos, pad, unk] = [(); 4].map(|()| reader.u32());
     let specials = Specials {
         bos: bos?,
@@ -266,12 +264,9 @@ fn read_vocabulary(reader: &mut Reader<'_>) -> Result<(Vec<(String, f64)>, Speci
 
 /// The per-character replacements, in code point order.
 fn read_normalisation(reader: &mut Reader<'_>) -> Result<Vec<(char, String)>> {
-    let count = reader.count()?;
+    let count = read_count(reader)?;
     let length = reader.u32()? as usize;
-    let mut table = Reader {
-        bytes: reader.take(length)?,
-        at: 0,
-    };
+    let mut table = Reader::new(reader.take(length)?, "e5 container");
     let code_point = |r: &mut Reader<'_>| {
         char::from_u32(r.u32()?).ok_or_else(|| malformed("normalisation code point"))
     };
@@ -289,7 +284,7 @@ fn read_normalisation(reader: &mut Reader<'_>) -> Result<Vec<(char, String)>> {
 
 /// Where each tensor lies, checked against the file's length.
 fn read_directory(reader: &mut Reader<'_>) -> Result<Vec<TensorEntry>> {
-    let count = reader.count()?;
+    let count = read_count(reader)?;
     (0..count)
         .map(|_| {
             let name_length = usize::from(u16::from_le_bytes(reader.array()?));
@@ -306,7 +301,7 @@ fn read_directory(reader: &mut Reader<'_>) -> Result<Vec<TensorEntry>> {
             let (block_bytes, values) = if quantised { (18, 32) } else { (4, 1) };
             let start = usize::try_from(offset).map_err(|_| malformed("tensor offset"))?;
             let bytes = start..start + elements.div_ceil(values) * block_bytes;
-            if length as usize != bytes.len() || bytes.end > reader.bytes.len() {
+            if length as usize != bytes.len() || bytes.end > reader.len() {
                 return Err(malformed(&format!("extent of {name}")));
             }
             Ok(TensorEntry {
@@ -477,45 +472,12 @@ impl ByteTrie {
     }
 }
 
-/// A bounds-checked little-endian cursor.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
+/// A cursor over the container.
+type Reader<'a> = ByteCursor<'a>;
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len());
-        let end = end.ok_or_else(|| malformed("truncated"))?;
-        let taken = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(taken)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
-        Ok(self.take(N)?.try_into().expect("N bytes"))
-    }
-
-    fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_le_bytes(self.array()?))
-    }
-
-    fn i32(&mut self) -> Result<i32> {
-        Ok(i32::from_le_bytes(self.array()?))
-    }
-
-    fn u64(&mut self) -> Result<u64> {
-        Ok(u64::from_le_bytes(self.array()?))
-    }
-
-    fn f32(&mut self) -> Result<f32> {
-        Ok(f32::from_le_bytes(self.array()?))
-    }
-
-    /// A non-negative i32 count.
-    fn count(&mut self) -> Result<usize> {
-        usize::try_from(self.i32()?).map_err(|_| malformed("negative count"))
-    }
+/// A non-negative i32 count.
+fn read_count(reader: &mut Reader<'_>) -> Result<usize> {
+    usize::try_from(reader.i32()?).map_err(|_| malformed("negative count"))
 }
 
 fn malformed(why: &str) -> InferenceError {
