@@ -65,12 +65,119 @@ pub struct ServerConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
-    /// `surrealkv://<dir>` (on disk) or `mem://` (in memory).
+    /// `surrealkv://<dir>` (on disk, one process), `mem://` (in memory), or `ws://host:port`
+    /// / `wss://host:port` (a SurrealDB server, which may run on TiKV, shared by several of
+    /// these servers).
     pub url: String,
     /// SurrealDB namespace.
     pub namespace: String,
     /// SurrealDB database.
     pub database: String,
+    /// User a remote store signs in as (empty: no sign-in, or `token`).
+    pub username: String,
+    /// That user's password (set it through `CRAG_STORAGE_PASSWORD`; never logged).
+    pub password: SecretSetting,
+    /// Where `username` is defined on the SurrealDB server.
+    pub user_level: StoreUserLevel,
+    /// A token to authenticate with instead of a user (`CRAG_STORAGE_TOKEN`; never logged).
+    pub token: SecretSetting,
+    /// Longest pause between two reads of the change log while nothing changes, in
+    /// milliseconds (the replication lag of an idle server's first change).
+    pub poll_interval_ms: u64,
+    /// How often this server records where it is in the change log, in seconds.
+    pub heartbeat_secs: u64,
+    /// A server not heard from for this long no longer holds back pruning of the change log
+    /// (it rebuilds from the store when it comes back), in seconds.
+    pub replica_timeout_secs: u64,
+    /// Longest wait for the corpus version a request asks for (`X-Min-Corpus-Version`)
+    /// before it is answered 503, in milliseconds.
+    pub version_wait_ms: u64,
+}
+
+impl StorageConfig {
+    /// Whether the store is a SurrealDB server reached over the network.
+    pub fn is_remote(&self) -> bool {
+        self.url.starts_with("ws://") || self.url.starts_with("wss://")
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let fail = |key: &str, why: &str| Err(ConfigError(format!("storage.{key}: {why}")));
+        let remote = self.is_remote();
+        if !(remote || self.url.starts_with("surrealkv://") || self.url == "mem://") {
+            return fail(
+                "url",
+                "expected surrealkv://<dir>, mem://, ws://host:port or wss://host:port",
+            );
+        }
+        if !remote && !(self.username.is_empty() && self.token.is_empty()) {
+            return fail(
+                "username",
+                "credentials are for a remote store (ws:// or wss://) only",
+            );
+        }
+        if !self.username.is_empty() && !self.token.is_empty() {
+            return fail("token", "give either a username and password or a token");
+        }
+        if self.poll_interval_ms == 0 || self.heartbeat_secs == 0 {
+            return fail(
+                "poll_interval_ms",
+                "poll_interval_ms and heartbeat_secs must be positive",
+            );
+        }
+        if self.replica_timeout_secs < 3 * self.heartbeat_secs {
+            return fail(
+                "replica_timeout_secs",
+                "must be at least three heartbeats (3 × heartbeat_secs)",
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Where a store user is defined (`storage.user_level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreUserLevel {
+    /// A root user.
+    #[default]
+    Root,
+    /// A user of `storage.namespace`.
+    Namespace,
+    /// A user of `storage.namespace` / `storage.database`.
+    Database,
+}
+
+/// A setting that must never be shown: it prints and serialises as `***` when set.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct SecretSetting(String);
+
+impl SecretSetting {
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether it is unset.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn shown(&self) -> &'static str {
+        if self.0.is_empty() { "" } else { "***" }
+    }
+}
+
+impl std::fmt::Debug for SecretSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.shown())
+    }
+}
+
+impl Serialize for SecretSetting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.shown())
+    }
 }
 
 /// Chunking and ingestion limits.
@@ -371,6 +478,14 @@ impl Default for StorageConfig {
             url: "surrealkv://data/db".into(),
             namespace: "crag".into(),
             database: "main".into(),
+            username: String::new(),
+            password: SecretSetting::default(),
+            user_level: StoreUserLevel::Root,
+            token: SecretSetting::default(),
+            poll_interval_ms: 200,
+            heartbeat_secs: 5,
+            replica_timeout_secs: 60,
+            version_wait_ms: 5_000,
         }
     }
 }
@@ -591,9 +706,7 @@ impl Config {
         if self.server.bind.parse::<std::net::SocketAddr>().is_err() {
             return fail("server.bind", "expected an address such as 127.0.0.1:8080");
         }
-        if !(self.storage.url.starts_with("surrealkv://") || self.storage.url == "mem://") {
-            return fail("storage.url", "expected surrealkv://<dir> or mem://");
-        }
+        self.storage.validate()?;
         if self.server.max_body_bytes < 1024 {
             return fail("server.max_body_bytes", "must be at least 1024");
         }

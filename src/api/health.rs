@@ -17,9 +17,13 @@ pub struct Liveness {
 /// Readiness of the server and of each of its components.
 #[derive(Debug, Object)]
 pub struct ReadinessBody {
-    /// `unavailable` when the database or the encoder is; `loading` while a model loads;
-    /// `degraded` when any component is not ready; else `ready`.
+    /// `unavailable` when the database, the change log or the encoder is; `loading` while
+    /// a model loads; `degraded` when any component is not ready; else `ready`.
     pub status: State,
+    /// The corpus version this server has applied (the last change-log entry).
+    pub corpus_version: u64,
+    /// Changes committed to the database that this server has not applied yet.
+    pub lag: u64,
     /// Each component's state.
     pub components: Components,
 }
@@ -29,6 +33,9 @@ pub struct ReadinessBody {
 pub struct Components {
     /// The database answers a query (required).
     pub database: ComponentStatus,
+    /// This server reads and applies the change log that keeps its indexes in step with the
+    /// database (required).
+    pub replication: ComponentStatus,
     /// The sentence encoder's worker runs and its queue has room (required).
     pub encoder: ComponentStatus,
     /// The reranker's worker runs and its queue has room (optional).
@@ -117,8 +124,11 @@ impl From<Readiness> for ReadinessBody {
     fn from(readiness: Readiness) -> Self {
         Self {
             status: readiness.state,
+            corpus_version: readiness.position.applied,
+            lag: readiness.position.lag(),
             components: Components {
                 database: readiness.database.into(),
+                replication: readiness.replication.into(),
                 encoder: readiness.encoder.into(),
                 reranker: readiness.reranker.into(),
                 generator: readiness.generator.map(Into::into),

@@ -46,6 +46,10 @@ pub struct SearchResults {
     pub hits: Vec<SearchHit>,
     /// Server-side time in milliseconds.
     pub took_ms: f64,
+    /// The corpus version searched: the last change-log entry this server had applied when
+    /// the search began. Every server returns the same hits for the same search at the same
+    /// version; send it as `X-Min-Corpus-Version` to read at least this.
+    pub corpus_version: u64,
 }
 
 /// Search routes.
@@ -73,11 +77,13 @@ impl SearchApi {
             filter: body.filter,
             rerank: body.rerank,
         };
+        let corpus_version = self.library.corpus_version();
         let (mode, hits) = self.library.search(&request).await?;
         Ok(JsonBody(SearchResults {
             mode,
             hits,
             took_ms: started.elapsed().as_secs_f64() * 1000.0,
+            corpus_version,
         }))
     }
 }

@@ -219,6 +219,7 @@ mod tests {
             skipped_stages: Vec::new(),
             timings: Vec::new(),
             usage: AnswerUsage::default(),
+            corpus_version: 0,
             cached: false,
         }
     }

@@ -55,6 +55,7 @@ impl Pipeline {
     pub(super) async fn replay(
         &self,
         cached: Box<Answer>,
+        corpus_version: u64,
         started: Instant,
         mut clock: Stopwatch<'_>,
         events: &Events,
@@ -90,6 +91,7 @@ impl Pipeline {
             }
         }
         answer.cached = true;
+        answer.corpus_version = corpus_version;
         answer.usage = AnswerUsage::default();
         answer.timings = clock.finish();
         Ok(answer)

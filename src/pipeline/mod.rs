@@ -120,6 +120,8 @@ struct Run<'a> {
     skipped: Vec<String>,
     /// What the question names, once resolved against the collections' documents.
     resolution: Option<subjects::Resolution>,
+    /// The corpus version when the question arrived.
+    corpus_version: u64,
 }
 
 impl Run<'_> {
@@ -195,9 +197,12 @@ impl Pipeline {
         let deadline = request::check(&request, config)?;
         let started = Instant::now();
         let clock = Stopwatch::start(&self.metrics);
+        let corpus_version = self.library.corpus_version();
         let pending = match self.lookup(&request) {
             Lookup::Hit(cached) => {
-                let answer = self.replay(cached, started, clock, events).await;
+                let answer = self
+                    .replay(cached, corpus_version, started, clock, events)
+                    .await;
                 self.count(&answer);
                 return answer;
             }
@@ -213,6 +218,7 @@ impl Pipeline {
             gradings: Vec::new(),
             skipped: Vec::new(),
             resolution: None,
+            corpus_version,
             request,
             events,
             deadline,
@@ -438,6 +444,7 @@ impl Pipeline {
             skipped_stages: std::mem::take(&mut run.skipped),
             timings: run.clock.finish(),
             usage: draft.usage,
+            corpus_version: run.corpus_version,
             cached: false,
         })
     }
@@ -714,6 +721,7 @@ impl Pipeline {
             skipped_stages: std::mem::take(&mut run.skipped),
             timings: run.clock.finish(),
             usage: AnswerUsage::default(),
+            corpus_version: run.corpus_version,
             cached: false,
         }
     }

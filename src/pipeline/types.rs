@@ -251,6 +251,11 @@ pub struct Answer {
     pub timings: Vec<StageTiming>,
     /// Generation token counts (zero for a cached answer: nothing was generated).
     pub usage: AnswerUsage,
+    /// The corpus version the answer holds at: the last change-log entry this server had
+    /// applied when the question arrived. Every server gives the same sources to the same
+    /// question at the same version; send it as `X-Min-Corpus-Version` to read at least this.
+    #[serde(default)]
+    pub corpus_version: u64,
     /// True when the answer comes from the answer cache: the same question (up to case and
     /// spacing) with the same mode, collections, history and settings was answered before
     /// and none of the collections it searched has been written since. Its `timings` are

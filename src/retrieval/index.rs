@@ -253,6 +253,14 @@ impl SearchIndex {
             .insert(collection.to_string(), Arc::new(RwLock::new(index)));
     }
 
+    /// Keeps only the indexes of the collections `keep` accepts.
+    pub fn retain(&self, mut keep: impl FnMut(&str) -> bool) {
+        self.collections
+            .write()
+            .expect("index lock")
+            .retain(|name, _| keep(name));
+    }
+
     /// Drops `collection`'s index.
     pub fn drop_collection(&self, collection: &str) {
         self.collections

@@ -19,7 +19,7 @@ impl Library {
         validate::optional_text("description", description, MAX_DESCRIPTION_CHARS)?;
         let _guard = self.lock_collection(name).await;
         let model = self.embedder.info();
-        let collection = self
+        let (collection, version) = self
             .store
             .create_collection(
                 name,
@@ -28,11 +28,8 @@ impl Library {
                 &model.model_id,
                 model.dimension as u32,
             )
-            .await;
-        self.catalog.invalidate();
-        let collection = collection?;
-        self.index.ensure(name, language, model.dimension);
-        self.generations.bump_catalog(name);
+            .await?;
+        self.await_applied(version, None).await;
         Ok(collection)
     }
 
@@ -59,7 +56,7 @@ impl Library {
     }
 
     /// `collection` with its document and chunk counts from the search index, which holds
-    /// exactly the stored documents (rebuilt at start, updated on every write).
+    /// exactly the stored documents at the corpus version (see `follow.rs`).
     fn with_counts(&self, mut collection: Collection) -> Collection {
         if let Some(index) = self.index.collection(&collection.name) {
             let index = index.read().expect("index lock");
@@ -73,14 +70,12 @@ impl Library {
     pub async fn delete_collection(&self, name: &str) -> AppResult<()> {
         validate::collection_name(name)?;
         let _guard = self.lock_collection(name).await;
-        let deleted = self.store.delete_collection(name).await;
-        self.catalog.invalidate();
-        if deleted? {
-            self.index.drop_collection(name);
-            self.generations.bump_catalog(name);
-            Ok(())
-        } else {
-            Err(AppError::not_found(format!("collection '{name}'")))
+        match self.store.delete_collection(name).await? {
+            Some(version) => {
+                self.await_applied(version, None).await;
+                Ok(())
+            }
+            None => Err(AppError::not_found(format!("collection '{name}'"))),
         }
     }
 }

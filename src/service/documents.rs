@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::chunking::{chunk_for_encoder, embedding_text};
+use super::follow::WrittenDocument;
 use super::hashing::content_hash;
 use super::{Library, validate};
 use crate::error::{AppError, AppResult};
@@ -123,7 +124,7 @@ impl Library {
             }
             None => None,
         };
-        let (document, outcome) = match replaced {
+        let ((document, version), outcome) = match replaced {
             Some(existing) => {
                 let version = existing.version + 1;
                 let updated = self
@@ -138,8 +139,8 @@ impl Library {
                 (created, UpsertOutcome::Created)
             }
         };
-        self.index_document(&document.id, target, prepared);
-        self.generations.bump(collection);
+        self.await_applied(version, Some(written(&document.id, prepared)))
+            .await;
         Ok((document, outcome))
     }
 
@@ -173,12 +174,12 @@ impl Library {
                 other.id
             )));
         }
-        let updated = self
+        let (updated, version) = self
             .store
             .replace_document(id, &prepared, existing.version + 1)
             .await?;
-        self.index_document(id, &target, prepared);
-        self.generations.bump(collection);
+        self.await_applied(version, Some(written(id, prepared)))
+            .await;
         Ok((updated, UpsertOutcome::Updated))
     }
 
@@ -212,30 +213,6 @@ impl Library {
             .await?
             .vectors;
         Ok(())
-    }
-
-    /// Puts a committed document into its collection's search index.
-    fn index_document(&self, id: &str, collection: &Collection, prepared: PreparedDocument) {
-        let index = self.index.ensure(
-            &collection.name,
-            collection.language,
-            collection.embedding_dimension as usize,
-        );
-        let chunks = prepared
-            .chunk_ids
-            .into_iter()
-            .zip(prepared.chunks)
-            .zip(prepared.embeddings)
-            .map(|((chunk_id, chunk), embedding)| IndexedChunk {
-                chunk_id,
-                text: chunk.text,
-                embedding: Some(embedding),
-            })
-            .collect();
-        index
-            .write()
-            .expect("index lock")
-            .put_document(id, prepared.metadata, chunks);
     }
 
     /// One document, optionally with its text, or 404.
@@ -295,16 +272,14 @@ impl Library {
         validate::collection_name(collection)?;
         validate::short_text("document id", id)?;
         let _guard = self.lock_collection(collection).await;
-        if self.store.delete_document(collection, id).await? {
-            if let Some(index) = self.index.collection(collection) {
-                index.write().expect("index lock").remove_document(id);
+        match self.store.delete_document(collection, id).await? {
+            Some(version) => {
+                self.await_applied(version, None).await;
+                Ok(())
             }
-            self.generations.bump(collection);
-            Ok(())
-        } else {
-            Err(AppError::not_found(format!(
+            None => Err(AppError::not_found(format!(
                 "document '{id}' in collection '{collection}'"
-            )))
+            ))),
         }
     }
 
@@ -385,6 +360,27 @@ impl Library {
         })
         .await
         .map_err(|e| AppError::Internal(format!("chunking task: {e}")))
+    }
+}
+
+/// A committed document as the search index takes it.
+fn written(id: &str, prepared: PreparedDocument) -> WrittenDocument {
+    let chunks = prepared
+        .chunk_ids
+        .into_iter()
+        .zip(prepared.chunks)
+        .zip(prepared.embeddings)
+        .map(|((chunk_id, chunk), embedding)| IndexedChunk {
+            chunk_id,
+            text: chunk.text,
+            embedding: Some(embedding),
+        })
+        .collect();
+    WrittenDocument {
+        id: id.to_string(),
+        collection: prepared.collection,
+        metadata: prepared.metadata,
+        chunks,
     }
 }
 

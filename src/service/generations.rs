@@ -1,37 +1,44 @@
-//! Write generations: a counter per collection that every committed write bumps, and one for
-//! the set of collections, so that anything derived from a collection's contents (a cached
-//! answer) can tell when it went stale.
+//! Write generations: for each collection, the corpus version (change-log number) of the last
+//! change applied to it, and the same for the set of collections, so that anything derived
+//! from a collection's contents (a cached answer) can tell when it went stale. Versions are
+//! the same on every server, so equal generations mean equal contents everywhere.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-/// The live counters; a collection never written since start is at generation 0.
+/// The live generations; a collection not changed since this server started is at 0.
 #[derive(Debug, Default)]
 pub(super) struct Generations {
     counters: RwLock<GenerationSnapshot>,
 }
 
 impl Generations {
-    /// A write to `collection`'s contents has committed.
-    pub(super) fn bump(&self, collection: &str) {
+    /// The change numbered `version` to `collection`'s contents has been applied.
+    pub(super) fn changed(&self, collection: &str, version: u64) {
         let mut counters = self.counters.write().expect("generations lock");
-        *counters
+        let generation = counters
             .collections
             .entry(collection.to_string())
-            .or_default() += 1;
+            .or_default();
+        *generation = (*generation).max(version);
     }
 
-    /// `collection` was created or deleted: its contents and the set of collections changed.
-    pub(super) fn bump_catalog(&self, collection: &str) {
+    /// `collection` was created or deleted at `version`: its contents and the set of
+    /// collections changed.
+    pub(super) fn catalog_changed(&self, collection: &str, version: u64) {
+        self.changed(collection, version);
         let mut counters = self.counters.write().expect("generations lock");
-        *counters
-            .collections
-            .entry(collection.to_string())
-            .or_default() += 1;
-        counters.catalog += 1;
+        counters.catalog = counters.catalog.max(version);
     }
 
-    /// The counters now.
+    /// Everything was reloaded from the store at `version`: every collection may have
+    /// changed (the set of collections' generation stands for all of them).
+    pub(super) fn all_changed(&self, version: u64) {
+        let mut counters = self.counters.write().expect("generations lock");
+        counters.catalog = counters.catalog.max(version);
+    }
+
+    /// The generations now.
     pub(super) fn snapshot(&self) -> GenerationSnapshot {
         self.counters.read().expect("generations lock").clone()
     }
@@ -73,11 +80,21 @@ mod tests {
         let searched = names(&["sfs", "guides"]);
         let before = generations.snapshot().of(&searched);
         assert_eq!(before, [0, 0, 0]);
-        generations.bump("statutes");
+        generations.changed("statutes", 1);
         assert_eq!(generations.snapshot().of(&searched), before);
-        generations.bump("sfs");
-        assert_eq!(generations.snapshot().of(&searched), [0, 1, 0]);
-        generations.bump_catalog("new");
-        assert_eq!(generations.snapshot().of(&searched), [1, 1, 0]);
+        generations.changed("sfs", 2);
+        assert_eq!(generations.snapshot().of(&searched), [0, 2, 0]);
+        generations.catalog_changed("new", 3);
+        assert_eq!(generations.snapshot().of(&searched), [3, 2, 0]);
+        generations.all_changed(7);
+        assert_eq!(generations.snapshot().of(&searched), [7, 2, 0]);
+    }
+
+    #[test]
+    fn an_older_version_applied_late_never_moves_a_generation_back() {
+        let generations = Generations::default();
+        generations.changed("sfs", 9);
+        generations.changed("sfs", 4);
+        assert_eq!(generations.snapshot().of(&names(&["sfs"])), [0, 9]);
     }
 }

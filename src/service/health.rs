@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use poem_openapi::Enum;
 
-use super::Library;
+use super::{Library, ReplicationStatus};
 use crate::inference::batcher::ModelState;
 use crate::inference::precision::PrecisionChoice;
 
@@ -69,6 +69,10 @@ pub struct Readiness {
     pub state: State,
     /// The database answers a query.
     pub database: Probe,
+    /// This server reads and applies the change log.
+    pub replication: Probe,
+    /// Where this server stands in the change log.
+    pub position: ReplicationStatus,
     /// The sentence encoder's worker runs and its queue has room.
     pub encoder: Probe,
     /// The reranker's worker runs and its queue has room (optional: only `rerank` searches
@@ -79,9 +83,15 @@ pub struct Readiness {
 }
 
 impl Readiness {
-    fn judge(database: Probe, encoder: Probe, reranker: Probe, generator: Option<Probe>) -> Self {
-        let required = database.state.max(encoder.state);
-        let states: Vec<State> = [&database, &encoder, &reranker]
+    fn judge(
+        database: Probe,
+        replication: Probe,
+        encoder: Probe,
+        reranker: Probe,
+        generator: Option<Probe>,
+    ) -> Self {
+        let required = database.state.max(replication.state).max(encoder.state);
+        let states: Vec<State> = [&database, &replication, &encoder, &reranker]
             .into_iter()
             .chain(generator.as_ref())
             .map(|probe| probe.state)
@@ -98,6 +108,8 @@ impl Readiness {
         Self {
             state,
             database,
+            replication,
+            position: ReplicationStatus::default(),
             encoder,
             reranker,
             generator,
@@ -148,7 +160,18 @@ impl Library {
             max_queue,
         )
         .with_precision(self.reranker.precision());
-        Readiness::judge(database, encoder, reranker, generator)
+        let position = self.replication_status();
+        let replication = match &position.fault {
+            Some((why, lasting)) => Probe::not(
+                State::Unavailable,
+                format!("{why} (for {} s)", lasting.as_secs()),
+            ),
+            None => Probe::ready(),
+        };
+        Readiness {
+            position,
+            ..Readiness::judge(database, replication, encoder, reranker, generator)
+        }
     }
 }
 
@@ -202,7 +225,14 @@ mod tests {
     fn required_parts_decide_availability_and_optional_parts_degrade() {
         use State::*;
         let verdict = |db, enc, rr, generator: Option<State>| {
-            Readiness::judge(probe(db), probe(enc), probe(rr), generator.map(probe)).state
+            Readiness::judge(
+                probe(db),
+                probe(State::Ready),
+                probe(enc),
+                probe(rr),
+                generator.map(probe),
+            )
+            .state
         };
         assert_eq!(verdict(Ready, Ready, Ready, None), Ready);
         assert_eq!(verdict(Ready, Ready, Ready, Some(Ready)), Ready);

@@ -4,6 +4,7 @@ mod catalog;
 pub mod chunking;
 mod collections;
 mod documents;
+mod follow;
 mod generations;
 mod hashing;
 mod health;
@@ -14,6 +15,7 @@ mod texts;
 pub mod validate;
 
 pub use documents::{DocumentInput, DocumentListing};
+pub use follow::ReplicationStatus;
 pub use generations::GenerationSnapshot;
 pub use health::{Probe, Readiness, State};
 pub use reindex::ReindexSummary;
@@ -49,6 +51,7 @@ pub struct Library {
     catalog: catalog::Catalog,
     generations: Arc<Generations>,
     chunk_rows: ChunkCache,
+    replication: Arc<follow::Replication>,
 }
 
 impl Library {
@@ -75,6 +78,7 @@ impl Library {
             catalog: catalog::Catalog::default(),
             generations: Arc::default(),
             chunk_rows,
+            replication: Arc::default(),
         }
     }
 
@@ -103,9 +107,11 @@ impl Library {
         })
     }
 
-    /// Ends serving: commits the embedding cache's queued writes to disk. The database
-    /// commits every write before acknowledging it and closes when the last handle drops.
+    /// Ends serving: stops following the change log and commits the embedding cache's
+    /// queued writes to disk. The database commits every write before acknowledging it and
+    /// closes when the last handle drops.
     pub async fn close(&self) {
+        self.stop_following().await;
         let embedder = self.embedder.clone();
         match tokio::task::spawn_blocking(move || embedder.flush_cache()).await {
             Ok(()) => tracing::info!("embedding cache flushed"),
@@ -129,9 +135,10 @@ impl Library {
     }
 
     /// The write generations now: every committed write to a collection (document upsert
-    /// that changed something, update, delete, bulk line, reindex) bumps that collection's
-    /// generation, and creating or deleting a collection bumps that of the set of
-    /// collections. Take the snapshot before reading what it should vouch for.
+    /// that changed something, update, delete, bulk line, reindex), once applied here, moves
+    /// that collection's generation to the write's corpus version, and creating or deleting
+    /// a collection moves that of the set of collections. Take the snapshot before reading
+    /// what it should vouch for.
     pub fn generations(&self) -> GenerationSnapshot {
         self.generations.snapshot()
     }

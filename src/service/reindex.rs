@@ -60,16 +60,13 @@ impl Library {
             self.store.set_embeddings(&updates).await?;
         }
         let model = self.embedder.info();
-        let recorded = self
+        // The log entry has every server (this one included) rebuild the collection's index
+        // from the new vectors and swap it in.
+        let version = self
             .store
             .set_collection_model(name, &model.model_id, model.dimension as u32)
-            .await;
-        self.catalog.invalidate();
-        recorded?;
-        let updated = self.collection(name).await?;
-        let index = self.build_index(&updated).await?;
-        self.index.replace(name, index);
-        self.generations.bump(name);
+            .await?;
+        self.await_applied(version, None).await;
         tracing::info!(collection = name, chunks = rows.len(), previous = %collection.embedding_model, "reindexed");
         Ok(ReindexSummary {
             collection: name.to_string(),

@@ -21,23 +21,28 @@ use crate::store::Store;
 
 impl Library {
     /// Opens the store, starts the encoder and reranker workers (loading their models as
-    /// `[models] loading` says) and rebuilds the search indexes from the store (the text
-    /// generator is attached separately, by [`Library::with_generator`]).
+    /// `[models] loading` says), rebuilds the search indexes from the store and follows the
+    /// change log from there (the text generator is attached separately, by
+    /// [`Library::with_generator`]). [`Library::close`] stops following.
     pub async fn open(config: Arc<Config>) -> AppResult<Self> {
         let store = Store::open(&config.storage).await?;
         let embedder = load_embedder(&config)?;
         let reranker = load_reranker(&config)?;
         let index = SearchIndex::new(load_decompounder(&config));
         let library = Library::assemble(store, config, embedder, reranker, index);
-        library.rebuild_indexes().await?;
+        library.start_following().await?;
         Ok(library)
     }
 
-    /// Loads every collection's chunks and vectors from the store into the search indexes.
-    async fn rebuild_indexes(&self) -> AppResult<()> {
+    /// Loads every collection's chunks and vectors from the store into the search indexes,
+    /// and drops the indexes of collections the store no longer has.
+    pub(super) async fn rebuild_indexes(&self) -> AppResult<()> {
         let started = Instant::now();
         let mut chunks = 0;
-        for collection in self.store.collections().await? {
+        let collections = self.store.collections().await?;
+        self.index
+            .retain(|name| collections.iter().any(|collection| collection.name == name));
+        for collection in collections {
             let index = self.build_index(&collection).await?;
             chunks += index.chunk_count();
             if index.vector_count() < index.chunk_count() {

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use super::change_log::Change;
 use super::{Store, rows};
 use crate::error::{AppError, AppResult};
 use crate::model::{Collection, Language};
@@ -12,7 +13,8 @@ const COLLECTION_FIELDS: &str =
     "name, description, language, embedding_model, embedding_dimension, created_at";
 
 impl Store {
-    /// Creates a collection; fails with a conflict when the name is taken.
+    /// Creates a collection with its change-log entry; fails with a conflict when the name
+    /// is taken. Returns it and the entry's number.
     pub async fn create_collection(
         &self,
         name: &str,
@@ -20,9 +22,9 @@ impl Store {
         language: Language,
         embedding_model: &str,
         embedding_dimension: u32,
-    ) -> AppResult<Collection> {
+    ) -> AppResult<(Collection, u64)> {
         let result = self
-            .query(
+            .write_logged(
                 "CREATE type::record('collection', $name) SET name = $name, description = $description, \
                  language = $language, embedding_model = $model, embedding_dimension = $dimension, \
                  created_at = time::now();",
@@ -33,13 +35,19 @@ impl Store {
                     "model": embedding_model,
                     "dimension": embedding_dimension,
                 }),
+                &Change::CollectionCreated {
+                    collection: name.to_string(),
+                },
             )
             .await;
         match result {
-            Ok(_) => self
-                .collection(name)
-                .await?
-                .ok_or_else(|| AppError::Internal("collection vanished after create".into())),
+            Ok(seq) => {
+                let collection = self
+                    .collection(name)
+                    .await?
+                    .ok_or_else(|| AppError::Internal("collection vanished after create".into()))?;
+                Ok((collection, seq))
+            }
             Err(AppError::Internal(msg)) if msg.contains("already exists") => Err(
                 AppError::Conflict(format!("collection '{name}' already exists")),
             ),
@@ -68,20 +76,25 @@ impl Store {
         rows(&mut response, 0)
     }
 
-    /// Deletes a collection with all its documents and chunks in one transaction.
-    /// Returns false when it did not exist.
-    pub async fn delete_collection(&self, name: &str) -> AppResult<bool> {
-        let mut response = self
-            .query(
-                "BEGIN TRANSACTION; \
+    /// Deletes a collection with all its documents and chunks in one transaction, with its
+    /// change-log entry; returns the entry's number, or `None` when it did not exist.
+    pub async fn delete_collection(&self, name: &str) -> AppResult<Option<u64>> {
+        let result = self
+            .write_logged(
+                "IF record::exists(type::record('collection', $name)) = false { THROW 'no such collection' }; \
                  DELETE chunk WHERE collection = $name; \
                  DELETE document WHERE collection = $name; \
-                 DELETE type::record('collection', $name) RETURN BEFORE; \
-                 COMMIT TRANSACTION;",
+                 DELETE type::record('collection', $name);",
                 json!({ "name": name }),
+                &Change::CollectionDeleted {
+                    collection: name.to_string(),
+                },
             )
-            .await?;
-        let deleted: Vec<serde_json::Value> = response.take(3)?;
-        Ok(!deleted.is_empty())
+            .await;
+        match result {
+            Ok(seq) => Ok(Some(seq)),
+            Err(err) if err.to_string().contains("no such collection") => Ok(None),
+            Err(err) => Err(err),
+        }
     }
 }

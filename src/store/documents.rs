@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use super::change_log::{Change, SEQ_STATEMENT, logged};
 use super::search::MetadataFilter;
 use super::{Store, rows, value};
 use crate::error::{AppError, AppResult};
@@ -21,63 +22,92 @@ pub struct DocumentPage {
 }
 
 impl Store {
-    /// Stores a new document and its chunks atomically under `id`.
-    pub async fn insert_document(&self, id: &str, doc: &PreparedDocument) -> AppResult<Document> {
-        let vars = document_vars(id, doc, 1);
-        self.query(
-            "BEGIN TRANSACTION; \
-             CREATE type::record('document', $id) SET collection = $collection, external_id = $external_id, \
-               title = $title, source = $source, metadata = $metadata, content = $content, \
-               content_hash = $content_hash, version = $version, chunk_count = $chunk_count, \
-               created_at = time::now(), updated_at = time::now(); \
-             INSERT INTO chunk $chunks RETURN NONE; \
-             COMMIT TRANSACTION;",
-            vars,
-        )
-        .await?;
-        self.document(&doc.collection, id, false)
+    /// Stores a new document and its chunks atomically under `id`, with its change-log
+    /// entry; returns it and the entry's number.
+    pub async fn insert_document(
+        &self,
+        id: &str,
+        doc: &PreparedDocument,
+    ) -> AppResult<(Document, u64)> {
+        let seq = self
+            .write_logged(
+                "CREATE type::record('document', $id) SET collection = $collection, external_id = $external_id, \
+                   title = $title, source = $source, metadata = $metadata, content = $content, \
+                   content_hash = $content_hash, version = $version, chunk_count = $chunk_count, \
+                   created_at = time::now(), updated_at = time::now(); \
+                 INSERT INTO chunk $chunks RETURN NONE;",
+                document_vars(id, doc, 1),
+                &document_change(id, doc),
+            )
+            .await?;
+        let document = self
+            .document(&doc.collection, id, false)
             .await?
-            .ok_or_else(|| AppError::Internal("document vanished after insert".into()))
+            .ok_or_else(|| AppError::Internal("document vanished after insert".into()))?;
+        Ok((document, seq))
     }
 
-    /// Replaces a document's content and chunks atomically; the id stays, the version is `version`.
+    /// Replaces a document's content and chunks atomically, with its change-log entry; the
+    /// id stays, the version is `version`. Returns it and the entry's number.
     pub async fn replace_document(
         &self,
         id: &str,
         doc: &PreparedDocument,
         version: u32,
-    ) -> AppResult<Document> {
-        let vars = document_vars(id, doc, version);
-        self.query(
-            "BEGIN TRANSACTION; \
-             DELETE chunk WHERE document = $id; \
-             UPDATE type::record('document', $id) SET external_id = $external_id, title = $title, \
-               source = $source, metadata = $metadata, content = $content, content_hash = $content_hash, \
-               version = $version, chunk_count = $chunk_count, updated_at = time::now(); \
-             INSERT INTO chunk $chunks RETURN NONE; \
-             COMMIT TRANSACTION;",
-            vars,
-        )
-        .await?;
-        self.document(&doc.collection, id, false)
-            .await?
-            .ok_or_else(|| AppError::Internal("document vanished after update".into()))
-    }
-
-    /// Deletes a document and its chunks atomically; false when it did not exist.
-    pub async fn delete_document(&self, collection: &str, id: &str) -> AppResult<bool> {
-        let mut response = self
-            .query(
-                "BEGIN TRANSACTION; \
-                 LET $found = SELECT VALUE id FROM ONLY type::record('document', $id) WHERE collection = $collection; \
-                 IF $found != NONE { DELETE chunk WHERE document = $id; DELETE $found; }; \
-                 RETURN $found != NONE; \
-                 COMMIT TRANSACTION;",
-                json!({ "id": id, "collection": collection }),
+    ) -> AppResult<(Document, u64)> {
+        let seq = self
+            .write_logged(
+                "DELETE chunk WHERE document = $id; \
+                 UPDATE type::record('document', $id) SET external_id = $external_id, title = $title, \
+                   source = $source, metadata = $metadata, content = $content, content_hash = $content_hash, \
+                   version = $version, chunk_count = $chunk_count, updated_at = time::now(); \
+                 INSERT INTO chunk $chunks RETURN NONE;",
+                document_vars(id, doc, version),
+                &document_change(id, doc),
             )
             .await?;
-        // Statement 0 is BEGIN; 3 is the RETURN.
-        value(&mut response, 3)
+        let document = self
+            .document(&doc.collection, id, false)
+            .await?
+            .ok_or_else(|| AppError::Internal("document vanished after update".into()))?;
+        Ok((document, seq))
+    }
+
+    /// Deletes a document and its chunks atomically, with its change-log entry; returns the
+    /// entry's number, or `None` (and changes nothing) when it did not exist.
+    pub async fn delete_document(&self, collection: &str, id: &str) -> AppResult<Option<u64>> {
+        let change = Change::DocumentDeleted {
+            collection: collection.to_string(),
+            document: id.to_string(),
+        };
+        let result = self
+            .write_logged(
+                "LET $found = SELECT VALUE id FROM ONLY type::record('document', $id) WHERE collection = $collection; \
+                 IF $found = NONE { THROW 'no such document' }; \
+                 DELETE chunk WHERE document = $id; \
+                 DELETE $found;",
+                json!({ "id": id, "collection": collection }),
+                &change,
+            )
+            .await;
+        match result {
+            Ok(seq) => Ok(Some(seq)),
+            Err(err) if err.to_string().contains("no such document") => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Runs `body` with `vars` in one transaction that appends `change` to the change log;
+    /// returns the entry's number.
+    pub(super) async fn write_logged(
+        &self,
+        body: &str,
+        mut vars: Value,
+        change: &Change,
+    ) -> AppResult<u64> {
+        change.bind(&mut vars);
+        let mut response = self.query(&logged(body), vars).await?;
+        value(&mut response, SEQ_STATEMENT)
     }
 
     /// One document of `collection`, optionally with its full text.
@@ -176,6 +206,14 @@ impl Store {
             )
             .await?;
         rows(&mut response, 0)
+    }
+}
+
+/// The change-log entry of writing document `id`.
+fn document_change(id: &str, doc: &PreparedDocument) -> Change {
+    Change::Document {
+        collection: doc.collection.clone(),
+        document: id.to_string(),
     }
 }
 

@@ -1,22 +1,24 @@
 //! SurrealDB access: connection, schema migrations and typed queries.
 
+mod change_log;
 mod collections;
 mod documents;
 mod keys;
 mod migrations;
 mod search;
 
-pub use search::{IndexRow, MetadataFilter};
+pub use change_log::{Change, LogEntry};
+pub use search::{IndexRow, IndexedDocumentRow, MetadataFilter};
 
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use surrealdb::IndexedResults;
 use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
 
-use crate::config::StorageConfig;
+use crate::config::{StorageConfig, StoreUserLevel};
 use crate::error::{AppError, AppResult};
 use crate::ops::{Family, Histogram, LATENCY_BUCKETS, Registry};
 
@@ -33,17 +35,26 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects to `config.url`, selects the namespace and database and applies pending
-    /// migrations from `schema/`.
+    /// Connects to `config.url` (signing in to a remote store), selects the namespace and
+    /// database and applies pending migrations from `schema/`.
     pub async fn open(config: &StorageConfig) -> AppResult<Self> {
         if let Some(dir) = config.url.strip_prefix("surrealkv://") {
             std::fs::create_dir_all(dir).map_err(|e| {
                 AppError::Unavailable(format!("cannot create data directory {dir}: {e}"))
             })?;
         }
-        let db = surrealdb::engine::any::connect(config.url.as_str())
+        let connecting = surrealdb::engine::any::connect(config.url.as_str());
+        let db = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
             .await
+            .map_err(|_| {
+                AppError::Unavailable(format!(
+                    "cannot open database {}: no answer within {} s",
+                    config.url,
+                    CONNECT_TIMEOUT.as_secs()
+                ))
+            })?
             .map_err(|e| open_error(&config.url, e))?;
+        sign_in(&db, config).await?;
         db.use_ns(config.namespace.as_str())
             .use_db(config.database.as_str())
             .await?;
@@ -70,7 +81,23 @@ impl Store {
     }
 
     /// Runs `sql` with `vars` bound (a JSON object) and fails on the first statement error.
+    /// A transaction (`BEGIN …`) that lost a write conflict to another one committed nothing
+    /// and is run again, after a jittered pause, up to [`CONFLICT_RETRIES`] times.
     async fn query(&self, sql: &str, vars: serde_json::Value) -> AppResult<IndexedResults> {
+        let transaction = statement_kind(sql) == "begin";
+        let mut attempt = 0;
+        loop {
+            match self.query_once(sql, vars.clone()).await {
+                Err(err) if transaction && attempt < CONFLICT_RETRIES && is_conflict(&err) => {
+                    attempt += 1;
+                    tokio::time::sleep(conflict_pause(attempt)).await;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn query_once(&self, sql: &str, vars: serde_json::Value) -> AppResult<IndexedResults> {
         let started = Instant::now();
         let response = self.db.query(sql).bind(vars).await;
         if let Some(latency) = self.latency.get() {
@@ -78,7 +105,20 @@ impl Store {
                 .with(&[statement_kind(sql)])
                 .observe(started.elapsed().as_secs_f64());
         }
-        Ok(response?.check()?)
+        let mut response = response?;
+        let mut errors: Vec<(usize, surrealdb::Error)> =
+            response.take_errors().into_iter().collect();
+        if errors.is_empty() {
+            return Ok(response);
+        }
+        // In a failed transaction every statement reports an error; the cause is the first
+        // one that is not merely "not executed".
+        errors.sort_by_key(|(index, _)| *index);
+        let cause = errors
+            .iter()
+            .position(|(_, err)| !err.to_string().contains(NOT_EXECUTED))
+            .unwrap_or(0);
+        Err(errors.swap_remove(cause).1.into())
     }
 
     /// Answers whether the database responds to a trivial query.
@@ -86,6 +126,82 @@ impl Store {
         self.query("RETURN 1;", serde_json::json!({})).await?;
         Ok(())
     }
+}
+
+/// Longest wait for a store to accept the connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How SurrealDB reports the statements of a failed transaction other than its cause.
+const NOT_EXECUTED: &str = "not executed due to a failed transaction";
+/// Runs of a transaction that keeps losing write conflicts before its error is returned.
+const CONFLICT_RETRIES: u32 = 12;
+
+/// Whether `err` is a transaction that lost a conflict and may simply be run again.
+fn is_conflict(err: &AppError) -> bool {
+    err.to_string().contains("can be retried")
+}
+
+/// A pause before retry `attempt`: up to 2 ms doubling per attempt (at most 256 ms), of
+/// which a random half, so that colliding writers spread out.
+fn conflict_pause(attempt: u32) -> Duration {
+    let ceiling = Duration::from_millis(2 << attempt.min(7));
+    let mut byte = [0u8; 1];
+    let fraction = match getrandom::fill(&mut byte) {
+        Ok(()) => f64::from(byte[0]) / 255.0,
+        Err(_) => 1.0,
+    };
+    ceiling.mul_f64(0.5 + 0.5 * fraction)
+}
+
+/// Signs in to a remote store as `config` says (a user or a token); nothing for local ones.
+/// Errors name the URL and the user, never the secret.
+async fn sign_in(db: &Surreal<Any>, config: &StorageConfig) -> AppResult<()> {
+    use surrealdb::opt::auth::{Database, Namespace, Root};
+    let failed = |e: surrealdb::Error| {
+        AppError::Unavailable(format!(
+            "cannot sign in to the database at {} as '{}': {e}",
+            config.url, config.username
+        ))
+    };
+    if !config.token.is_empty() {
+        db.authenticate(config.token.expose().to_string())
+            .await
+            .map_err(|e| {
+                AppError::Unavailable(format!(
+                    "the database at {} refused the token (storage.token): {e}",
+                    config.url
+                ))
+            })?;
+        return Ok(());
+    }
+    if config.username.is_empty() {
+        return Ok(());
+    }
+    let (username, password) = (
+        config.username.clone(),
+        config.password.expose().to_string(),
+    );
+    match config.user_level {
+        StoreUserLevel::Root => db.signin(Root { username, password }).await,
+        StoreUserLevel::Namespace => {
+            db.signin(Namespace {
+                namespace: config.namespace.clone(),
+                username,
+                password,
+            })
+            .await
+        }
+        StoreUserLevel::Database => {
+            db.signin(Database {
+                namespace: config.namespace.clone(),
+                database: config.database.clone(),
+                username,
+                password,
+            })
+            .await
+        }
+    }
+    .map_err(failed)?;
+    Ok(())
 }
 
 /// The lower-case first keyword of `sql` when it is one of [`STATEMENT_KINDS`], else `other`.

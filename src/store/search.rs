@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Value, json};
 
+use super::change_log::Change;
 use super::{Store, rows};
 use crate::error::AppResult;
 use crate::model::SearchHit;
@@ -77,6 +78,18 @@ pub struct IndexRow {
     pub embedding: Option<Vec<f32>>,
 }
 
+/// A document as the search index loads it.
+#[derive(Debug, serde::Deserialize)]
+pub struct IndexedDocumentRow {
+    /// Document id.
+    pub id: String,
+    /// Its collection.
+    pub collection: String,
+    /// Its metadata.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, Value>,
+}
+
 /// A chunk as a reindex reads it: its text with the context it is embedded with.
 #[derive(Debug, serde::Deserialize)]
 pub struct ReindexRow {
@@ -136,19 +149,22 @@ impl Store {
         Ok(())
     }
 
-    /// Records which model a collection's vectors come from.
+    /// Records which model a collection's vectors come from, with the change-log entry that
+    /// has every server rebuild its index of the collection; returns the entry's number.
     pub async fn set_collection_model(
         &self,
         collection: &str,
         model: &str,
         dimension: u32,
-    ) -> AppResult<()> {
-        self.query(
+    ) -> AppResult<u64> {
+        self.write_logged(
             "UPDATE type::record('collection', $name) SET embedding_model = $model, embedding_dimension = $dimension;",
             json!({ "name": collection, "model": model, "dimension": dimension }),
+            &Change::Reindexed {
+                collection: collection.to_string(),
+            },
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Everything the search index of `collection` needs: each document's metadata and
@@ -174,6 +190,24 @@ impl Store {
             })
             .collect();
         Ok((documents, rows(&mut response, 1)?))
+    }
+
+    /// What the search index needs of the documents `ids` that exist: each one's collection
+    /// and metadata, and their chunks (in order) with text and embedding.
+    pub async fn documents_for_index(
+        &self,
+        ids: &[&str],
+    ) -> AppResult<(Vec<IndexedDocumentRow>, Vec<IndexRow>)> {
+        let mut response = self
+            .query(
+                "SELECT record::id(id) AS id, collection, metadata \
+                   FROM array::map($ids, |$d| type::record('document', $d)); \
+                 SELECT record::id(id) AS id, document, text, embedding, position FROM chunk \
+                   WHERE document IN $ids ORDER BY document, position;",
+                json!({ "ids": ids }),
+            )
+            .await?;
+        Ok((rows(&mut response, 0)?, rows(&mut response, 1)?))
     }
 
     /// The stored fields and document titles of the chunks `ids` (in that order; unknown

@@ -12,7 +12,7 @@ use poem::http::header::{HOST, ORIGIN};
 use poem::middleware::Cors;
 use poem::{Endpoint, EndpointExt, Request, Response, Result};
 
-use super::request_id;
+use super::{corpus_version, request_id};
 use crate::api::problem::Problem;
 
 /// `endpoint` answering preflights and adding CORS headers for `origins`; unchanged when
@@ -30,6 +30,7 @@ pub fn allow(
             cors.allow_origin(origin.as_str())
         })
         .expose_header(request_id::HEADER)
+        .expose_header(corpus_version::VERSION_HEADER)
         .expose_header("retry-after");
     let plain = Arc::new(endpoint);
     let checked = plain

@@ -1,12 +1,13 @@
 //! Layers around every route: request ids, tracing and HTTP metrics (outermost), response
-//! compression, CORS, the
-//! in-flight bound (every request counts, refused ones too), API keys and the per-client
-//! rate limit (innermost, so that it knows the caller's key).
+//! compression, CORS, the in-flight bound (every request counts, refused ones too), API keys,
+//! the per-client rate limit (so that it knows the caller's key) and corpus versions
+//! (innermost: only admitted requests wait for a version).
 
 pub(crate) mod access;
 pub mod auth;
 mod compression;
 mod concurrency;
+pub mod corpus_version;
 mod cors;
 mod observe;
 mod rate_limit;
@@ -37,7 +38,10 @@ where
     E: Endpoint<Output = Response> + 'static,
 {
     let limits = &library.config().limits;
-    let mut endpoint = app.boxed();
+    let versions = Arc::new(corpus_version::CorpusVersion::new(library));
+    let mut endpoint = app
+        .around(move |endpoint, request| versions.clone().apply(endpoint, request))
+        .boxed();
     if let Some(rate) = rate_limit::RateLimiter::from_config(limits).map(Arc::new) {
         endpoint = endpoint
             .around(move |endpoint, request| rate.clone().apply(endpoint, request))
