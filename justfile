@@ -65,7 +65,8 @@ setup:
 # llama.cpp from source once; the wheel is kept outside the clone), the official openai client,
 # the OpenAPI tools that check the served spec (a validator and a Python SDK generator), and
 # headless Chromium with its WebDriver (Debian's chromium and chromium-driver) and axe-core
-# (npm, pinned; npm itself from Debian where missing) for the web page's browser test.
+# (npm, pinned; npm itself from Debian where missing) for the web page's browser test, and a
+# SurrealDB server for the scale-out tests.
 #
 # llama.cpp is built for a fixed instruction set, never `-march=native`: a native build on an
 # AMX Xeon compiles ggml's AMX kernels, which die with a general protection fault in
@@ -88,6 +89,19 @@ test-peers: setup
     axe="$HOME/.cache/constitutional-rag/axe-core-4.14.1"
     [ -f "$axe/node_modules/axe-core/axe.min.js" ] \
         || npm install --prefix "$axe" --no-save --no-audit --no-fund axe-core@4.14.1
+    # The SurrealDB server the scale-out tests run our servers against: built once from its
+    # crates.io library (tools/surreal-server, locked) and kept outside the clone, like the
+    # llama.cpp wheel. Optimised lightly (opt-level 1, no LTO): a test peer, not a deployment.
+    surreal="$HOME/.cache/constitutional-rag/surrealdb-3.3.5/surreal"
+    if [ ! -x "$surreal" ]; then
+        echo "test-peers: building the SurrealDB 3.3.5 server (once, kept in $(dirname "$surreal"))"
+        CARGO_TARGET_DIR="$HOME/.cache/constitutional-rag/surreal-build/target" \
+        CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+        CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false \
+            cargo build --release --locked --manifest-path tools/surreal-server/Cargo.toml
+        install -D "$HOME/.cache/constitutional-rag/surreal-build/target/release/surreal" "$surreal"
+        rm -rf "$HOME/.cache/constitutional-rag/surreal-build"
+    fi
     stamp=.cache/test-peers-v5.done
     [ -f "$stamp" ] && exit 0
     target=x86-64-v3

@@ -81,14 +81,14 @@ impl Store {
     }
 
     /// Runs `sql` with `vars` bound (a JSON object) and fails on the first statement error.
-    /// A transaction (`BEGIN …`) that lost a write conflict to another one committed nothing
-    /// and is run again, after a jittered pause, up to [`CONFLICT_RETRIES`] times.
+    /// A script that lost a write conflict to another transaction is run again, after a
+    /// jittered pause, up to [`CONFLICT_RETRIES`] times: every script here is one transaction
+    /// (`BEGIN …`), which then committed nothing, or statements that may run twice.
     async fn query(&self, sql: &str, vars: serde_json::Value) -> AppResult<IndexedResults> {
-        let transaction = statement_kind(sql) == "begin";
         let mut attempt = 0;
         loop {
             match self.query_once(sql, vars.clone()).await {
-                Err(err) if transaction && attempt < CONFLICT_RETRIES && is_conflict(&err) => {
+                Err(err) if attempt < CONFLICT_RETRIES && is_conflict(&err) => {
                     attempt += 1;
                     tokio::time::sleep(conflict_pause(attempt)).await;
                 }

@@ -1,5 +1,6 @@
 //! The real server binary as a child process on an on-disk data directory, configured only
-//! through `CRAG_*` environment variables, and killed with SIGKILL.
+//! through `CRAG_*` environment variables, and killed with SIGKILL. Shared by the crash-safety
+//! and the scale-out tests.
 
 use std::fs::File;
 use std::net::TcpListener;
@@ -29,6 +30,12 @@ impl ServerProcess {
     /// Starts the server on `dir` (database and embedding cache inside it) on a free port;
     /// its log goes to `dir/server-<run>.log`.
     pub fn spawn(dir: &Path, run: usize) -> Self {
+        Self::spawn_with(dir, run, &[("CRAG_STORAGE_URL", &storage_url(dir))])
+    }
+
+    /// Starts the server as [`ServerProcess::spawn`] does, with the `CRAG_*` settings of
+    /// `env` (the storage URL among them) on top.
+    pub fn spawn_with(dir: &Path, run: usize, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let log = dir.join(format!("server-{run}.log"));
         let stderr = File::create(&log).expect("server log file");
@@ -36,7 +43,6 @@ impl ServerProcess {
             .arg("serve")
             .env_remove("RUST_LOG")
             .env_remove("CRAG_CONFIG")
-            .env("CRAG_STORAGE_URL", storage_url(dir))
             .env("CRAG_SERVER_BIND", format!("127.0.0.1:{port}"))
             .env(
                 "CRAG_CACHE_EMBEDDING_PATH",
@@ -49,6 +55,7 @@ impl ServerProcess {
             .env("CRAG_GENERATION_BACKEND", "none")
             .env("CRAG_CACHE_ANSWER_ENTRIES", "0")
             .env("CRAG_LOG_LEVEL", "warn")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)
@@ -97,6 +104,25 @@ impl ServerProcess {
             child.wait().expect("reap the server");
         }
     }
+
+    /// Everything the server logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits for the process to exit by itself (at most `limit`); its exit status.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let started = Instant::now();
+        let child = self.child.as_mut()?;
+        while started.elapsed() < limit {
+            if let Some(status) = child.try_wait().expect("poll the server") {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
 }
 
 impl Drop for ServerProcess {
@@ -106,7 +132,7 @@ impl Drop for ServerProcess {
 }
 
 /// A port nobody listens on right now.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free port")
