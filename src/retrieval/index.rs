@@ -1,6 +1,6 @@
 //! The in-memory search state of every collection: chunk slots, a BM25 index, the vectors
-//! and each document's metadata (for filters). Rebuilt from SurrealDB at start and updated
-//! on the same write path after each committed transaction.
+//! and each document's metadata (for filters). Loaded from SurrealDB at start and kept in
+//! step with it by following the change log (`service/follow.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
@@ -129,12 +129,14 @@ impl CollectionIndex {
         }
     }
 
-    /// BM25 hits, best first.
+    /// BM25 hits, best first (equal scores by chunk id).
     pub fn bm25(&self, query: &str, limit: usize, filter: &MetadataFilter) -> Vec<(ChunkRef, f32)> {
-        self.filtered(filter, |allowed| self.bm25.search(query, limit, allowed))
+        self.filtered(limit, filter, |wanted, allowed| {
+            self.bm25.search(query, wanted, allowed)
+        })
     }
 
-    /// Dense (cosine) hits, best first.
+    /// Dense (cosine) hits, best first (equal scores by chunk id).
     pub fn dense(
         &self,
         query: &[f32],
@@ -142,20 +144,39 @@ impl CollectionIndex {
         scan: DenseScan,
         filter: &MetadataFilter,
     ) -> Vec<(ChunkRef, f32)> {
-        self.filtered(filter, |allowed| {
-            self.vectors.search(query, limit, scan, allowed)
+        self.filtered(limit, filter, |wanted, allowed| {
+            self.vectors.search(query, wanted, scan, allowed)
         })
     }
 
-    /// Runs `search` restricted to the slots `filter` allows and resolves the hits.
+    /// The best `limit` hits of `search` (asked for a number of hits, restricted to the slots
+    /// `filter` allows), resolved, with equal scores ordered by chunk id: slots differ between
+    /// servers holding the same chunks, chunk ids do not, so every server ranks alike. When
+    /// hits tie across the cut, more are asked for until every tied one is in hand.
     fn filtered(
         &self,
+        limit: usize,
         filter: &MetadataFilter,
-        search: impl FnOnce(Option<&dyn Fn(Slot) -> bool>) -> Vec<(Slot, f32)>,
+        search: impl Fn(usize, Option<&dyn Fn(Slot) -> bool>) -> Vec<(Slot, f32)>,
     ) -> Vec<(ChunkRef, f32)> {
+        if limit == 0 {
+            return Vec::new();
+        }
         let mask = self.filter_mask(filter);
         let allowed = mask.as_ref().map(|m| move |slot: Slot| m[slot as usize]);
-        self.resolve(search(allowed.as_ref().map(|f| f as &dyn Fn(Slot) -> bool)))
+        let allowed = allowed.as_ref().map(|f| f as &dyn Fn(Slot) -> bool);
+        let mut wanted = limit + 1;
+        let mut hits = search(wanted, allowed);
+        while hits.len() == wanted && hits[wanted - 1].1 == hits[limit - 1].1 {
+            wanted *= 2;
+            hits = search(wanted, allowed);
+        }
+        let mut resolved = self.resolve(hits);
+        resolved.sort_by(|(a, a_score), (b, b_score)| {
+            b_score.total_cmp(a_score).then_with(|| a.chunk_id.cmp(&b.chunk_id))
+        });
+        resolved.truncate(limit);
+        resolved
     }
 
     /// Slots allowed by `filter`, or `None` when nothing is filtered.
@@ -279,6 +300,47 @@ mod tests {
             chunk_id: id.into(),
             text: text.into(),
             embedding: Some(Arc::from(vector.to_vec())),
+        }
+    }
+
+    #[test]
+    fn equal_scores_rank_by_chunk_id_whatever_the_slots() {
+        // The same twelve documents, all with the same text and vector, reach two indexes in
+        // opposite orders, one of them with churn that reuses slots: equal hits everywhere.
+        let document = |i: usize| {
+            let chunks = vec![chunk(&format!("c{i:02}"), "samma text om böter", [0.6, 0.8])];
+            (format!("d{i:02}"), chunks)
+        };
+        let mut forward = CollectionIndex::new(Language::Swedish, 2, None);
+        let mut backward = CollectionIndex::new(Language::Swedish, 2, None);
+        for i in 0..12 {
+            let (id, chunks) = document(i);
+            forward.put_document(&id, BTreeMap::new(), chunks);
+        }
+        for i in (0..12).rev() {
+            let (id, chunks) = document(i);
+            backward.put_document(&id, BTreeMap::new(), chunks);
+        }
+        for i in [3, 7, 0] {
+            let (id, chunks) = document(i);
+            backward.remove_document(&id);
+            backward.put_document(&id, BTreeMap::new(), chunks);
+        }
+        let all = MetadataFilter::default();
+        for limit in [1, 2, 5, 11, 12, 20] {
+            let bm25 = forward.bm25("böter", limit, &all);
+            assert_eq!(bm25, backward.bm25("böter", limit, &all), "limit {limit}");
+            let expected: Vec<String> = (0..limit.min(12)).map(|i| format!("c{i:02}")).collect();
+            let ids: Vec<String> = bm25.into_iter().map(|(c, _)| c.chunk_id).collect();
+            assert_eq!(ids, expected);
+            let query = [0.6, 0.8];
+            for scan in [DenseScan::Shortlist, DenseScan::Exhaustive] {
+                assert_eq!(
+                    forward.dense(&query, limit, scan, &all),
+                    backward.dense(&query, limit, scan, &all),
+                    "limit {limit}"
+                );
+            }
         }
     }
 

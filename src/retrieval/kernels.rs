@@ -1,6 +1,6 @@
 //! Dot products of the dense index: int8 (approximate scoring) and f32 (exact rescoring and
 //! centroid ranking), with AVX2/FMA versions picked at run time on x86-64 CPUs that have
-//! them and portable fixed-lane loops elsewhere.
+//! them and portable fixed-lane loops elsewhere, which compute bit-identical results.
 
 /// Integer dot product of two equally long slices.
 #[inline]
@@ -46,7 +46,9 @@ mod portable {
         acc.iter().sum::<i32>() + tail
     }
 
-    /// f32 dot product in fixed lanes.
+    /// f32 dot product with the very operations of the AVX2 kernel — 16 lanes of fused
+    /// multiply-adds, folded 16→8→4→2→1 in the same order, then the tail — so that every
+    /// machine computes bit-identical scores (servers on different CPUs rank alike).
     pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
         const LANES: usize = 16;
         let mut acc = [0f32; LANES];
@@ -59,10 +61,17 @@ mod portable {
             .sum();
         for (ca, cb) in a_chunks.zip(b_chunks) {
             for lane in 0..LANES {
-                acc[lane] += ca[lane] * cb[lane];
+                acc[lane] = ca[lane].mul_add(cb[lane], acc[lane]);
             }
         }
-        acc.iter().sum::<f32>() + tail
+        let mut width = LANES;
+        while width > 1 {
+            width /= 2;
+            for lane in 0..width {
+                acc[lane] += acc[lane + width];
+            }
+        }
+        acc[0] + tail
     }
 }
 
@@ -117,6 +126,7 @@ mod x86 {
                     _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(8)), _mm256_loadu_ps(pb.add(8)), acc1);
             }
         }
+        // Folded in halves (lane i + lane i + width), as the portable kernel does.
         let acc = _mm256_add_ps(acc0, acc1);
         let halves = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
         let pairs = _mm_add_ps(halves, _mm_movehl_ps(halves, halves));
@@ -173,6 +183,19 @@ mod tests {
             );
             assert!(
                 (f64::from(portable::dot_f32(&a, &b)) - expected).abs() < 1e-4,
+                "len {len}"
+            );
+        }
+    }
+
+    #[test]
+    fn float_dots_are_bit_identical_on_every_kernel() {
+        for len in [0, 1, 15, 16, 17, 70, 384, 768, 1_000] {
+            let a: Vec<f32> = (0..len).map(|i| (i as f32 * 0.37).sin() * 1e3).collect();
+            let b: Vec<f32> = (0..len).map(|i| (i as f32 * 0.11).cos() / 7.0).collect();
+            assert_eq!(
+                dot_f32(&a, &b).to_bits(),
+                portable::dot_f32(&a, &b).to_bits(),
                 "len {len}"
             );
         }
