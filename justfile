@@ -148,13 +148,14 @@ fuzz-api examples="100" seed="1": setup fuzz-peers
     CRAG_FUZZ_EXAMPLES={{examples}} CRAG_FUZZ_SEED={{seed}} cargo test --test schema_fuzz -- --nocapture
 
 # Benchmarks (release build): the load-generator suite over loopback (with plots), start-up
-# per loading mode, search latency, encoder, batching, ingestion, cold start, generation, and
-# the answer pipeline end to end.
+# per loading mode, search latency, encoder, batching, ingestion, cold start, scale-out over a
+# SurrealDB server (replication lag, 1-3 servers), generation, and the answer pipeline.
 bench: setup test-peers
     cargo bench --bench load
     cargo build --release && python3 bench/startup.py target/release/constitutional-rag
     cargo bench --bench search
     cargo bench --bench decompound
+    cargo bench --bench scale_out
     cargo bench --bench retrieval
     cargo bench --bench llm_client
     cargo bench --bench generation

@@ -9,11 +9,11 @@
 #[allow(dead_code)]
 #[path = "crash/process.rs"]
 mod process;
+#[path = "common/surreal.rs"]
+mod surreal;
 
 use std::collections::BTreeSet;
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use process::{ServerProcess, free_port};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
+use surreal::Surreal;
 use tempfile::TempDir;
 
 /// The root password of the test's SurrealDB server; no log may contain it.
@@ -29,97 +30,6 @@ const PASSWORD: &str = "Vf7-kQ2p-Lx9z-rootsecret";
 const COLLECTION: &str = "sfs";
 /// The longest a replica may take to serve another replica's write without being asked to.
 const MAX_LAG: Duration = Duration::from_secs(10);
-
-/// The `surreal` binary `just test-peers` built, or the one `CRAG_SURREAL_BIN` names.
-fn surreal_binary() -> PathBuf {
-    let path = std::env::var_os("CRAG_SURREAL_BIN").map_or_else(
-        || {
-            let home = std::env::var_os("HOME").expect("HOME is set");
-            Path::new(&home).join(".cache/constitutional-rag/surrealdb-3.3.5/surreal")
-        },
-        PathBuf::from,
-    );
-    assert!(
-        path.is_file(),
-        "the SurrealDB server binary is missing at {} (run `just test-peers`, which builds \
-         it once, or set CRAG_SURREAL_BIN)",
-        path.display()
-    );
-    path
-}
-
-/// A SurrealDB server on loopback, its data on disk so that it survives a restart.
-struct Surreal {
-    child: Option<Child>,
-    port: u16,
-    dir: PathBuf,
-    runs: usize,
-}
-
-impl Surreal {
-    fn start(dir: &Path) -> Self {
-        let mut surreal = Self {
-            child: None,
-            port: free_port(),
-            dir: dir.to_path_buf(),
-            runs: 0,
-        };
-        surreal.spawn();
-        surreal
-    }
-
-    fn spawn(&mut self) {
-        self.runs += 1;
-        let log = File::create(self.dir.join(format!("surreal-{}.log", self.runs)))
-            .expect("surreal log file");
-        let child = Command::new(surreal_binary())
-            .args(["start", "--no-banner", "--bind"])
-            .arg(format!("127.0.0.1:{}", self.port))
-            .arg(format!("surrealkv://{}", self.dir.join("data").display()))
-            .env("SURREAL_USER", "root")
-            .env("SURREAL_PASS", PASSWORD)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log handle"))
-            .stderr(log)
-            .spawn()
-            .expect("start the SurrealDB server");
-        self.child = Some(child);
-    }
-
-    fn url(&self) -> String {
-        format!("ws://127.0.0.1:{}", self.port)
-    }
-
-    async fn wait_ready(&self, client: &Client) {
-        let started = Instant::now();
-        let url = format!("http://127.0.0.1:{}/health", self.port);
-        loop {
-            if let Ok(response) = client.get(&url).send().await
-                && response.status().is_success()
-            {
-                return;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the SurrealDB server did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().expect("SIGKILL surreal");
-            child.wait().expect("reap surreal");
-        }
-    }
-}
-
-impl Drop for Surreal {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// Settings of a replica against `surreal`.
 fn replica_env(surreal: &Surreal) -> Vec<(&'static str, String)> {
@@ -142,7 +52,10 @@ async fn replica(dir: &Path, run: usize, surreal: &Surreal, client: &Client) -> 
     let env = replica_env(surreal);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut server = ServerProcess::spawn_with(&dir, run, &env);
-    assert!(server.wait_ready(client).await, "replica {run} did not start");
+    assert!(
+        server.wait_ready(client).await,
+        "replica {run} did not start"
+    );
     server
 }
 
@@ -181,7 +94,10 @@ async fn write(client: &Client, base: &str, external_id: &str, text: &str) -> (S
     assert!(response.status().is_success(), "{:?}", response.status());
     let version = version_of(&response);
     let body: Value = response.json().await.expect("write body");
-    (body["document"]["id"].as_str().expect("id").to_string(), version)
+    (
+        body["document"]["id"].as_str().expect("id").to_string(),
+        version,
+    )
 }
 
 /// The corpus version a response carries.
@@ -284,7 +200,7 @@ fn assert_no_secret(servers: &[&ServerProcess]) {
 async fn writes_through_one_server_are_served_by_every_other() {
     let dir = TempDir::new().unwrap();
     let client = Client::new();
-    let surreal = Surreal::start(dir.path());
+    let surreal = Surreal::start(dir.path(), free_port(), PASSWORD);
     surreal.wait_ready(&client).await;
 
     // Three servers start at once on a fresh database: the migrations run exactly once.
@@ -306,8 +222,7 @@ async fn writes_through_one_server_are_served_by_every_other() {
     // version, and on the third within the lag bound without asking.
     let (id, written) = write(&client, &a.base, "sfs-1", &statute(1, "kvartsljusstake")).await;
     assert!(written > created);
-    let (status, hits, version) =
-        search(&client, &b.base, "kvartsljusstake", Some(written)).await;
+    let (status, hits, version) = search(&client, &b.base, "kvartsljusstake", Some(written)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(hits, [id.clone()], "read-your-writes on another replica");
     assert!(version >= written);
@@ -329,7 +244,10 @@ async fn writes_through_one_server_are_served_by_every_other() {
 
     // A delete through the second: no replica finds the document any more.
     let response = client
-        .delete(format!("{}/v1/collections/{COLLECTION}/documents/{id}", b.base))
+        .delete(format!(
+            "{}/v1/collections/{COLLECTION}/documents/{id}",
+            b.base
+        ))
         .send()
         .await
         .unwrap();
@@ -337,20 +255,33 @@ async fn writes_through_one_server_are_served_by_every_other() {
     let deleted = version_of(&response);
     for server in [&a, &c] {
         let (_, hits, _) = search(&client, &server.base, "tornseglare", Some(deleted)).await;
-        assert!(hits.is_empty(), "a deleted document is found on {}", server.base);
+        assert!(
+            hits.is_empty(),
+            "a deleted document is found on {}",
+            server.base
+        );
     }
 
     // The same search at the same version gives the same hits, in the same order, on all.
     for n in 2..8 {
-        write(&client, &a.base, &format!("sfs-{n}"), &statute(n, "skattebrott")).await;
+        write(
+            &client,
+            &a.base,
+            &format!("sfs-{n}"),
+            &statute(n, "skattebrott"),
+        )
+        .await;
     }
     let (_, expected, at) = search(&client, &a.base, "skattebrott böter", None).await;
     assert_eq!(expected.len(), 6);
     for server in [&b, &c] {
-        let (_, hits, version) =
-            search(&client, &server.base, "skattebrott böter", Some(at)).await;
+        let (_, hits, version) = search(&client, &server.base, "skattebrott böter", Some(at)).await;
         assert_eq!(version, at, "no write came in between");
-        assert_eq!(hits, expected, "same version, same ranking on {}", server.base);
+        assert_eq!(
+            hits, expected,
+            "same version, same ranking on {}",
+            server.base
+        );
     }
 
     // A version no server has reached: 503 with Retry-After after the bounded wait; a
@@ -382,7 +313,10 @@ async fn writes_through_one_server_are_served_by_every_other() {
         .json()
         .await
         .unwrap();
-    assert_eq!(ready["components"]["replication"]["status"], "ready", "{ready}");
+    assert_eq!(
+        ready["components"]["replication"]["status"], "ready",
+        "{ready}"
+    );
     assert!(ready["corpus_version"].as_u64().unwrap() >= at, "{ready}");
     assert!(ready["lag"].is_u64(), "{ready}");
 
@@ -393,7 +327,7 @@ async fn writes_through_one_server_are_served_by_every_other() {
 async fn replicas_converge_after_a_kill_and_recover_from_a_store_restart() {
     let dir = TempDir::new().unwrap();
     let client = Client::new();
-    let mut surreal = Surreal::start(dir.path());
+    let mut surreal = Surreal::start(dir.path(), free_port(), PASSWORD);
     surreal.wait_ready(&client).await;
     let a = replica(dir.path(), 1, &surreal, &client).await;
     let mut b = replica(dir.path(), 2, &surreal, &client).await;
@@ -422,7 +356,11 @@ async fn replicas_converge_after_a_kill_and_recover_from_a_store_restart() {
     assert_eq!(document_count(&client, &a.base).await, DOCUMENTS as u64);
     for n in [0, DOCUMENTS / 2, DOCUMENTS - 1] {
         let (_, hits, _) = search(&client, &b.base, &format!("bulkmark{n}"), None).await;
-        assert_eq!(hits.len(), 1, "document {n} exactly once on the restarted replica");
+        assert_eq!(
+            hits.len(),
+            1,
+            "document {n} exactly once on the restarted replica"
+        );
     }
 
     // The SurrealDB server restarts while both replicas serve and write: readiness drops,
@@ -479,12 +417,26 @@ async fn replicas_converge_after_a_kill_and_recover_from_a_store_restart() {
     tokio::time::sleep(Duration::from_millis(1000)).await;
     stop.store(true, Ordering::Relaxed);
     let acknowledged = load.await.expect("load finished");
-    assert!(!acknowledged.is_empty(), "writes succeeded around the restart");
-    let (_, latest) = write(&client, &b.base, "after-restart", &statute(99, "efterstart")).await;
+    assert!(
+        !acknowledged.is_empty(),
+        "writes succeeded around the restart"
+    );
+    let (_, latest) = write(
+        &client,
+        &b.base,
+        "after-restart",
+        &statute(99, "efterstart"),
+    )
+    .await;
     for server in [&a, &b] {
         let (status, hits, _) = search(&client, &server.base, "efterstart", Some(latest)).await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(hits.len(), 1, "a write after the restart reaches {}", server.base);
+        assert_eq!(
+            hits.len(),
+            1,
+            "a write after the restart reaches {}",
+            server.base
+        );
         for n in &acknowledged {
             let (_, hits, _) =
                 search(&client, &server.base, &format!("lastmark{n}"), Some(latest)).await;
@@ -502,7 +454,7 @@ async fn replicas_converge_after_a_kill_and_recover_from_a_store_restart() {
 async fn a_store_that_refuses_or_is_absent_stops_the_start_naming_the_url_not_the_secret() {
     let dir = TempDir::new().unwrap();
     let client = Client::new();
-    let surreal = Surreal::start(dir.path());
+    let surreal = Surreal::start(dir.path(), free_port(), PASSWORD);
     surreal.wait_ready(&client).await;
     let wrong = "Wrong-Secret-7731";
     let absent = format!("ws://127.0.0.1:{}", free_port());
@@ -518,7 +470,13 @@ async fn a_store_that_refuses_or_is_absent_stops_the_start_naming_the_url_not_th
             .expect("the server stops by itself");
         assert!(!status.success());
         let log = server.log();
-        assert!(log.contains(&url), "the error names the store's URL:\n{log}");
-        assert!(!log.contains(password), "the log shows the password:\n{log}");
+        assert!(
+            log.contains(&url),
+            "the error names the store's URL:\n{log}"
+        );
+        assert!(
+            !log.contains(password),
+            "the log shows the password:\n{log}"
+        );
     }
 }

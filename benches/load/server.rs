@@ -1,9 +1,12 @@
 //! The real release server as a child process: its own data directory and loopback port,
 //! started with `serve`, waited for until ready, and its resident memory read from `/proc`.
 
+// Shared by the load and scale-out benches, which use different parts.
+#![allow(dead_code)]
+
 use std::fs::File;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,7 +20,10 @@ pub struct Server {
     child: Child,
     base: String,
     log: PathBuf,
-    _dir: TempDir,
+    binary: PathBuf,
+    port: u16,
+    env: Vec<(String, String)>,
+    dir: TempDir,
 }
 
 impl Server {
@@ -25,38 +31,56 @@ impl Server {
     /// on-disk data directory (other settings from the inherited `CRAG_*` environment), and
     /// waits until `/health/ready` reports every component ready.
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts the server as [`Server::start`] does, with the `CRAG_*` settings of `env` (a
+    /// remote `CRAG_STORAGE_URL`, say) on top.
+    pub async fn start_with(env: &[(&str, &str)]) -> Self {
+        Self::start_binary(Path::new(env!("CARGO_BIN_EXE_constitutional-rag")), env).await
+    }
+
+    /// Starts `binary` (another build, as a baseline) as [`Server::start_with`] does.
+    pub async fn start_binary(binary: &Path, env: &[(&str, &str)]) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("crag-load-")
             .tempdir()
             .expect("temp dir");
         let port = free_port();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let log = dir.path().join("server.log");
-        let out = File::create(&log).expect("server log");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_constitutional-rag"));
-        command
-            .arg("serve")
-            .env(
-                "CRAG_STORAGE_URL",
-                format!("surrealkv://{}", dir.path().join("db").display()),
-            )
-            .env("CRAG_SERVER_BIND", format!("127.0.0.1:{port}"))
-            .env(
-                "CRAG_CACHE_EMBEDDING_PATH",
-                dir.path().join("embedding-cache.redb"),
-            )
-            .env("CRAG_LOG_LEVEL", "warn")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("log handle"))
-            .stderr(out);
-        let child = command.spawn().expect("start the server binary");
+        let child = spawn(binary, dir.path(), port, &env, &log);
         let server = Self {
             child,
+            binary: binary.to_path_buf(),
             base: format!("http://127.0.0.1:{port}"),
             log,
-            _dir: dir,
+            port,
+            env,
+            dir,
         };
         server.wait_ready().await;
         server
+    }
+
+    /// Kills the server (SIGKILL) and starts it again on the same data and port; the time
+    /// the new process took to be ready (models loaded, indexes rebuilt).
+    pub async fn restart(&mut self) -> Duration {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let started = Instant::now();
+        self.child = spawn(
+            &self.binary,
+            self.dir.path(),
+            self.port,
+            &self.env,
+            &self.log,
+        );
+        self.wait_ready().await;
+        started.elapsed()
     }
 
     /// The absolute URL of `path`.
@@ -134,8 +158,31 @@ impl Drop for Server {
     }
 }
 
+/// `binary serve` on `port` over the database and embedding cache in `dir`, logging to `log`.
+fn spawn(binary: &Path, dir: &Path, port: u16, env: &[(String, String)], log: &Path) -> Child {
+    let out = File::create(log).expect("server log");
+    Command::new(binary)
+        .arg("serve")
+        .env(
+            "CRAG_STORAGE_URL",
+            format!("surrealkv://{}", dir.join("db").display()),
+        )
+        .env("CRAG_SERVER_BIND", format!("127.0.0.1:{port}"))
+        .env(
+            "CRAG_CACHE_EMBEDDING_PATH",
+            dir.join("embedding-cache.redb"),
+        )
+        .env("CRAG_LOG_LEVEL", "warn")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().expect("log handle"))
+        .stderr(out)
+        .spawn()
+        .expect("start the server binary")
+}
+
 /// A loopback port nobody listens on right now.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("free port")

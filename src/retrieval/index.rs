@@ -173,7 +173,9 @@ impl CollectionIndex {
         }
         let mut resolved = self.resolve(hits);
         resolved.sort_by(|(a, a_score), (b, b_score)| {
-            b_score.total_cmp(a_score).then_with(|| a.chunk_id.cmp(&b.chunk_id))
+            b_score
+                .total_cmp(a_score)
+                .then_with(|| a.chunk_id.cmp(&b.chunk_id))
         });
         resolved.truncate(limit);
         resolved
@@ -308,7 +310,11 @@ mod tests {
         // The same twelve documents, all with the same text and vector, reach two indexes in
         // opposite orders, one of them with churn that reuses slots: equal hits everywhere.
         let document = |i: usize| {
-            let chunks = vec![chunk(&format!("c{i:02}"), "samma text om böter", [0.6, 0.8])];
+            let chunks = vec![chunk(
+                &format!("c{i:02}"),
+                "samma text om böter",
+                [0.6, 0.8],
+            )];
             (format!("d{i:02}"), chunks)
         };
         let mut forward = CollectionIndex::new(Language::Swedish, 2, None);

@@ -18,6 +18,8 @@ use crate::store::MetadataFilter;
 
 /// Longest accepted title when none is given and one is taken from the text.
 const DERIVED_TITLE_CHARS: usize = 120;
+/// Times a write is decided again when other servers keep writing the same document first.
+const WRITE_ATTEMPTS: usize = 3;
 /// Largest page of a document listing.
 pub const MAX_PAGE_SIZE: u32 = 100;
 
@@ -106,6 +108,7 @@ impl Library {
 
     /// Writes an embedded document under the collection's lock: replaces the document with
     /// its external id, or creates it (`Unchanged` when identical content arrived meanwhile).
+    /// When another server created the document first, the write is decided again.
     async fn write_prepared(
         &self,
         target: &Collection,
@@ -113,35 +116,42 @@ impl Library {
     ) -> AppResult<(Document, UpsertOutcome)> {
         let collection = target.name.as_str();
         let _guard = self.lock_collection(collection).await;
-        if let Some(existing) = self.identical_document(&prepared).await? {
-            return Ok((existing, UpsertOutcome::Unchanged));
+        for _ in 0..WRITE_ATTEMPTS {
+            if let Some(existing) = self.identical_document(&prepared).await? {
+                return Ok((existing, UpsertOutcome::Unchanged));
+            }
+            let replaced = match &prepared.external_id {
+                Some(external_id) => {
+                    self.store
+                        .document_by_external_id(collection, external_id)
+                        .await?
+                }
+                None => None,
+            };
+            let ((document, version), outcome) = match replaced {
+                Some(existing) => {
+                    let version = existing.version + 1;
+                    let updated = self
+                        .store
+                        .replace_document(&existing.id, &prepared, version)
+                        .await?;
+                    (updated, UpsertOutcome::Updated)
+                }
+                None => {
+                    let id = uuid::Uuid::now_v7().to_string();
+                    match self.store.insert_document(&id, &prepared).await? {
+                        Some(created) => (created, UpsertOutcome::Created),
+                        None => continue,
+                    }
+                }
+            };
+            self.await_applied(version, Some(written(&document.id, prepared)))
+                .await;
+            return Ok((document, outcome));
         }
-        let replaced = match &prepared.external_id {
-            Some(external_id) => {
-                self.store
-                    .document_by_external_id(collection, external_id)
-                    .await?
-            }
-            None => None,
-        };
-        let ((document, version), outcome) = match replaced {
-            Some(existing) => {
-                let version = existing.version + 1;
-                let updated = self
-                    .store
-                    .replace_document(&existing.id, &prepared, version)
-                    .await?;
-                (updated, UpsertOutcome::Updated)
-            }
-            None => {
-                let id = uuid::Uuid::now_v7().to_string();
-                let created = self.store.insert_document(&id, &prepared).await?;
-                (created, UpsertOutcome::Created)
-            }
-        };
-        self.await_applied(version, Some(written(&document.id, prepared)))
-            .await;
-        Ok((document, outcome))
+        Err(AppError::Conflict(format!(
+            "the document kept being written by other servers in collection '{collection}'; retry"
+        )))
     }
 
     /// Replaces document `id` atomically; the version goes up unless nothing changed.

@@ -23,15 +23,25 @@ pub struct DocumentPage {
 
 impl Store {
     /// Stores a new document and its chunks atomically under `id`, with its change-log
-    /// entry; returns it and the entry's number.
+    /// entry; returns it and the entry's number — or `None`, writing nothing, when the
+    /// collection meanwhile got a document with this external id (or, without one, this
+    /// content): another server's write that committed first. (Every write increments the
+    /// log's counter, so of two racing inserts one retries and then sees the other.)
     pub async fn insert_document(
         &self,
         id: &str,
         doc: &PreparedDocument,
-    ) -> AppResult<(Document, u64)> {
-        let seq = self
+    ) -> AppResult<Option<(Document, u64)>> {
+        let result = self
             .write_logged(
-                "CREATE type::record('document', $id) SET collection = $collection, external_id = $external_id, \
+                "LET $taken = IF $external_id != NONE { \
+                   SELECT VALUE id FROM document WHERE collection = $collection AND external_id = $external_id \
+                 } ELSE { \
+                   SELECT VALUE id FROM document WHERE collection = $collection \
+                     AND content_hash = $content_hash AND external_id = NONE \
+                 }; \
+                 IF array::len($taken) > 0 { THROW 'document already stored' }; \
+                 CREATE type::record('document', $id) SET collection = $collection, external_id = $external_id, \
                    title = $title, source = $source, metadata = $metadata, content = $content, \
                    content_hash = $content_hash, version = $version, chunk_count = $chunk_count, \
                    created_at = time::now(), updated_at = time::now(); \
@@ -39,12 +49,17 @@ impl Store {
                 document_vars(id, doc, 1),
                 &document_change(id, doc),
             )
-            .await?;
+            .await;
+        let seq = match result {
+            Ok(seq) => seq,
+            Err(err) if err.to_string().contains("document already stored") => return Ok(None),
+            Err(err) => return Err(err),
+        };
         let document = self
             .document(&doc.collection, id, false)
             .await?
             .ok_or_else(|| AppError::Internal("document vanished after insert".into()))?;
-        Ok((document, seq))
+        Ok(Some((document, seq)))
     }
 
     /// Replaces a document's content and chunks atomically, with its change-log entry; the
@@ -258,4 +273,76 @@ fn document_vars(id: &str, doc: &PreparedDocument, version: u32) -> Value {
         map.retain(|_, v| !v.is_null());
     }
     vars
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StorageConfig;
+    use crate::ingest::chunker::Chunk;
+
+    fn prepared(external_id: Option<&str>, text: &str) -> PreparedDocument {
+        PreparedDocument {
+            collection: "sfs".into(),
+            external_id: external_id.map(str::to_string),
+            title: "Lag (2019:1)".into(),
+            source: None,
+            metadata: Default::default(),
+            content: text.into(),
+            content_hash: blake3::hash(text.as_bytes()).to_hex().to_string(),
+            chunks: vec![Chunk {
+                text: text.into(),
+                position: 0,
+                char_start: 0,
+                char_end: text.len(),
+                path: "1 §".into(),
+            }],
+            chunk_ids: vec![uuid::Uuid::now_v7().to_string()],
+            embeddings: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_second_insert_of_a_taken_external_id_or_identical_content_writes_nothing() {
+        let store = Store::open(&StorageConfig {
+            url: "mem://".into(),
+            ..StorageConfig::default()
+        })
+        .await
+        .unwrap();
+        let first = prepared(Some("sfs-1"), "1 § Denna lag gäller.");
+        let (_, seq) = store.insert_document("a", &first).await.unwrap().unwrap();
+        let other_text = prepared(Some("sfs-1"), "1 § Denna lag gäller inte.");
+        assert!(
+            store
+                .insert_document("b", &other_text)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let anonymous = prepared(None, "2 § Anonym text.");
+        store
+            .insert_document("c", &anonymous)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            store
+                .insert_document("d", &anonymous)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let other_id = prepared(Some("sfs-2"), "2 § Anonym text.");
+        store
+            .insert_document("e", &other_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            store.log_head().await.unwrap(),
+            seq + 2,
+            "refused inserts log nothing"
+        );
+    }
 }
