@@ -423,6 +423,17 @@ mod tests {
         text.split_whitespace().collect()
     }
 
+    /// Clause 4 of the Apache License 2.0 as its text file wraps it.
+    const REDISTRIBUTION: &str = "\
+   4. Redistribution. You may reproduce and distribute copies of the
+      Work or Derivative Works thereof in any medium, with or without
+      modifications, and in Source or Object form, provided that You
+      meet the following conditions:
+
+      (a) You must give any other recipients of the Work or
+          Derivative Works a copy of this License; and
+";
+
     #[test]
     fn hard_wrapped_sentences_are_joined_across_lines() {
         let text = WRAPPED_SECTION;
@@ -450,15 +461,7 @@ mod tests {
 
     #[test]
     fn sentences_split_inside_a_wrapped_paragraph_but_not_at_its_line_breaks() {
-        let text = "\
-   4. Redistribution. You may reproduce and distribute copies of the
-      Work or Derivative Works thereof in any medium, with or without
-      modifications, and in Source or Object form, provided that You
-      meet the following conditions:
-
-      (a) You must give any other recipients of the Work or
-          Derivative Works a copy of this License; and
-";
+        let text = REDISTRIBUTION;
         assert_eq!(
             flat(text),
             [
@@ -474,20 +477,9 @@ mod tests {
 
     #[test]
     fn ranges_within_cut_a_range_at_sentences_then_semicolons() {
-        let text = "\
-                                 Apache License
-                           Version 2.0, January 2004
-
-   4. Redistribution. You may reproduce and distribute copies of the
-      Work or Derivative Works thereof in any medium, with or without
-      modifications, and in Source or Object form, provided that You
-      meet the following conditions:
-
-      (a) You must give any other recipients of the Work or
-          Derivative Works a copy of this License; and
-";
-        let clause = text.find("   4.").expect("clause 4");
-        let within = clause..text.len();
+        let heading = "Apache License\nVersion 2.0, January 2004\n\n";
+        let text = &format!("{heading}{REDISTRIBUTION}");
+        let within = heading.len()..text.len();
         let ranges = ranges_within(text, within.clone());
         assert!(
             ranges
