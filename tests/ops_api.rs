@@ -118,6 +118,10 @@ async fn metrics_parse_and_move_with_requests() {
         value(&before, "crag_model_batches_total{model=\"encoder\"}"),
         0.0
     );
+    // The process's own figures: a server holds tens of MB and its listener's socket.
+    assert!(value(&before, "process_resident_memory_bytes") > 10e6);
+    assert!(value(&before, "process_open_fds") >= 1.0);
+    assert!(value(&before, "process_start_time_seconds") > 1.7e9);
 
     server.create_collection("ops", "english").await;
     for _ in 0..2 {

@@ -1,5 +1,6 @@
 //! `GET /metrics`: the Prometheus text exposition of the registry, plus the counters the
-//! models and the embedding cache keep themselves, read at scrape time.
+//! models and the embedding cache keep themselves and the process's own figures, read at
+//! scrape time.
 
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -9,7 +10,7 @@ use poem_openapi::{ApiResponse, OpenApi};
 use super::ApiTags;
 use crate::inference::batcher::BatchStats;
 use crate::inference::precision::PrecisionChoice;
-use crate::ops::exposition::{Kind, TextWriter};
+use crate::ops::{Kind, Readings, process};
 use crate::service::Library;
 
 /// A scrape.
@@ -42,39 +43,43 @@ impl MetricsApi {
 
 /// The Prometheus text of every metric of `library`.
 pub fn exposition(library: &Library) -> String {
-    let mut out = TextWriter::new();
+    let mut out = String::new();
     library.metrics().render(&mut out);
-    write_cache(library, &mut out);
-    write_models(library, &mut out);
-    out.finish()
+    let mut readings = Readings::new();
+    read_cache(library, &mut readings);
+    read_models(library, &mut readings);
+    process::read_into(&mut readings);
+    readings.render(&mut out);
+    out
 }
 
-fn write_cache(library: &Library, out: &mut TextWriter) {
+fn read_cache(library: &Library, out: &mut Readings) {
     let cache = library.embedder().cache_stats();
-    let name = "crag_embedding_cache_hits_total";
-    out.family(name, "Embedding-cache hits, by level.", Kind::Counter);
-    out.sample(name, &[("level", "memory")], cache.memory_hits as f64);
-    out.sample(name, &[("level", "disk")], cache.disk_hits as f64);
-    let name = "crag_embedding_cache_misses_total";
-    out.family(
-        name,
-        "Embeddings found in neither cache level.",
+    let hits = out.family(
+        "crag_embedding_cache_hits_total",
+        "Embedding-cache hits, by level.",
         Kind::Counter,
     );
-    out.sample(name, &[], cache.misses as f64);
-    let name = "crag_embedding_cache_memory_bytes";
+    hits.sample(&[("level", "memory")], cache.memory_hits);
+    hits.sample(&[("level", "disk")], cache.disk_hits);
     out.family(
-        name,
+        "crag_embedding_cache_misses_total",
+        "Embeddings found in neither cache level.",
+        Kind::Counter,
+    )
+    .sample(&[], cache.misses);
+    out.family(
+        "crag_embedding_cache_memory_bytes",
         "Bytes held by the in-memory embedding cache.",
         Kind::Gauge,
-    );
-    out.sample(name, &[], cache.memory_bytes as f64);
+    )
+    .sample(&[], cache.memory_bytes);
 }
 
 /// Reads one counter of a model worker.
 type ReadCounter = fn(&BatchStats) -> u64;
 
-fn write_models(library: &Library, out: &mut TextWriter) {
+fn read_models(library: &Library, out: &mut Readings) {
     let (encoder_depth, encoder) = library.embedder().batcher_stats();
     let (reranker_depth, reranker) = library.reranker().batcher_stats();
     let models = [("encoder", encoder), ("reranker", reranker)];
@@ -101,16 +106,19 @@ fn write_models(library: &Library, out: &mut TextWriter) {
         ),
     ];
     for (name, help, read) in counters {
-        out.family(name, help, Kind::Counter);
+        let family = out.family(name, help, Kind::Counter);
         for (model, stats) in models {
-            out.sample(name, &[("model", model)], read(stats) as f64);
+            family.sample(&[("model", model)], read(stats));
         }
     }
-    let name = "crag_model_queue_depth";
-    out.family(name, "Inputs waiting for a model worker.", Kind::Gauge);
-    out.sample(name, &[("model", "encoder")], encoder_depth as f64);
-    out.sample(name, &[("model", "reranker")], reranker_depth as f64);
-    write_precisions(
+    let depth = out.family(
+        "crag_model_queue_depth",
+        "Inputs waiting for a model worker.",
+        Kind::Gauge,
+    );
+    depth.sample(&[("model", "encoder")], encoder_depth as u64);
+    depth.sample(&[("model", "reranker")], reranker_depth as u64);
+    read_precisions(
         [
             ("encoder", library.embedder().precision()),
             ("reranker", library.reranker().precision()),
@@ -120,13 +128,12 @@ fn write_models(library: &Library, out: &mut TextWriter) {
 }
 
 /// Each loaded model's precision (an info gauge) and the probe's timings.
-fn write_precisions(models: [(&str, Option<&PrecisionChoice>); 2], out: &mut TextWriter) {
+fn read_precisions(models: [(&'static str, Option<&PrecisionChoice>); 2], out: &mut Readings) {
     let loaded = models
         .iter()
         .filter_map(|(model, choice)| choice.map(|c| (*model, c)));
-    let name = "crag_model_precision_info";
-    out.family(
-        name,
+    let info = out.family(
+        "crag_model_precision_info",
         "The precision a loaded model runs in (value 1) and who chose it: probe, configuration or default.",
         Kind::Gauge,
     );
@@ -136,11 +143,10 @@ fn write_precisions(models: [(&str, Option<&PrecisionChoice>); 2], out: &mut Tex
             ("precision", choice.precision.as_str()),
             ("chosen_by", choice.chosen_by.as_str()),
         ];
-        out.sample(name, &labels, 1.0);
+        info.sample(&labels, 1_u64);
     }
-    let name = "crag_model_precision_probe_seconds";
-    out.family(
-        name,
+    let probe = out.family(
+        "crag_model_precision_probe_seconds",
         "Time the precision probe measured at load: input=batch (eight 128-token passages) or query (one short query).",
         Kind::Gauge,
     );
@@ -152,7 +158,7 @@ fn write_precisions(models: [(&str, Option<&PrecisionChoice>); 2], out: &mut Tex
                     ("precision", timing.precision.as_str()),
                     ("input", input),
                 ];
-                out.sample(name, &labels, seconds.as_secs_f64());
+                probe.sample(&labels, seconds.as_secs_f64());
             }
         }
     }

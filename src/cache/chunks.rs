@@ -129,9 +129,8 @@ mod tests {
         assert_eq!(found[0].as_ref().map(|r| r.text.as_str()), Some("first"));
         assert!(found[1].is_none());
         assert_eq!(found[2].as_ref().map(|r| r.text.as_str()), Some("second"));
-        let mut out = crate::ops::exposition::TextWriter::new();
-        registry.render(&mut out);
-        let text = out.finish();
+        let mut text = String::new();
+        registry.render(&mut text);
         assert!(text.contains("crag_chunk_cache_hits_total 2"), "{text}");
         assert!(text.contains("crag_chunk_cache_misses_total 1"), "{text}");
     }

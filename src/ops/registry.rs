@@ -1,11 +1,17 @@
-//! Metric families (counters, gauges, histograms, each split by labels) and the registry that
-//! renders them.
+//! Metric families (counters, gauges, histograms, each split by labels) kept by
+//! `prometheus-client`, behind the small API the rest of the server registers with.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, RwLock};
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
 
-use super::exposition::{Kind, TextWriter, format_number};
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder};
+use prometheus_client::metrics::family::{Family as Series, MetricConstructor};
+use prometheus_client::metrics::histogram::Histogram as Buckets;
+use prometheus_client::metrics::{MetricType, TypedMetric};
+
+use super::readings::family_name;
 
 /// Bucket bounds in seconds for latencies from 0.5 ms to 30 s, about 1.6× apart, so that
 /// p50/p95/p99 can be read within a bucket's width.
@@ -14,101 +20,51 @@ pub const LATENCY_BUCKETS: &[f64] = &[
     0.4, 0.6, 1.0, 1.5, 2.5, 4.0, 6.0, 10.0, 15.0, 30.0,
 ];
 
-/// One time series of a family: what it counts and how it is written.
-pub trait Metric: Send + Sync + 'static {
+/// A count that only goes up.
+pub type Counter = prometheus_client::metrics::counter::Counter;
+
+/// A value that goes up and down.
+pub type Gauge = prometheus_client::metrics::gauge::Gauge;
+
+/// One time series of a family, made from what every series of the family shares.
+pub trait Metric: EncodeMetric + TypedMetric + Clone + Debug + Send + Sync + 'static {
     /// What every series of the family shares (e.g. histogram bounds).
-    type Shape: Send + Sync + 'static;
-    /// The family's `# TYPE`.
-    const KIND: Kind;
+    type Shape: Clone + Debug + Send + Sync + 'static;
     /// A fresh series.
     fn new(shape: &Self::Shape) -> Self;
-    /// Writes this series' sample lines.
-    fn write(&self, name: &str, labels: &[(&str, &str)], out: &mut TextWriter);
-}
-
-/// A count that only goes up.
-#[derive(Debug, Default)]
-pub struct Counter(AtomicU64);
-
-impl Counter {
-    /// Adds one.
-    pub fn inc(&self) {
-        self.inc_by(1);
-    }
-
-    /// Adds `n`.
-    pub fn inc_by(&self, n: u64) {
-        self.0.fetch_add(n, Relaxed);
-    }
-
-    /// The count now.
-    pub fn get(&self) -> u64 {
-        self.0.load(Relaxed)
-    }
 }
 
 impl Metric for Counter {
     type Shape = ();
-    const KIND: Kind = Kind::Counter;
 
     fn new(_: &()) -> Self {
         Self::default()
-    }
-
-    fn write(&self, name: &str, labels: &[(&str, &str)], out: &mut TextWriter) {
-        out.sample(name, labels, self.get() as f64);
-    }
-}
-
-/// A value that goes up and down.
-#[derive(Debug, Default)]
-pub struct Gauge(AtomicI64);
-
-impl Gauge {
-    /// Adds one.
-    pub fn inc(&self) {
-        self.0.fetch_add(1, Relaxed);
-    }
-
-    /// Subtracts one.
-    pub fn dec(&self) {
-        self.0.fetch_sub(1, Relaxed);
-    }
-
-    /// The value now.
-    pub fn get(&self) -> i64 {
-        self.0.load(Relaxed)
     }
 }
 
 impl Metric for Gauge {
     type Shape = ();
-    const KIND: Kind = Kind::Gauge;
 
     fn new(_: &()) -> Self {
         Self::default()
     }
-
-    fn write(&self, name: &str, labels: &[(&str, &str)], out: &mut TextWriter) {
-        out.sample(name, labels, self.get() as f64);
-    }
 }
 
-/// Observations counted in buckets by upper bound, with their sum.
-#[derive(Debug)]
+/// Observations counted in buckets by upper bound, with their count and sum readable here
+/// (the legacy JSON metrics report the mean).
+#[derive(Debug, Clone)]
 pub struct Histogram {
-    bounds: Arc<[f64]>,
-    /// Observations per bucket (not cumulative); the last one is `+Inf`.
-    buckets: Box<[AtomicU64]>,
+    buckets: Buckets,
+    count: Arc<AtomicU64>,
     /// Sum of observations, as `f64` bits.
-    sum: AtomicU64,
+    sum: Arc<AtomicU64>,
 }
 
 impl Histogram {
     /// Records `value` (e.g. seconds).
     pub fn observe(&self, value: f64) {
-        let index = self.bounds.partition_point(|bound| *bound < value);
-        self.buckets[index].fetch_add(1, Relaxed);
+        self.buckets.observe(value);
+        self.count.fetch_add(1, Relaxed);
         let _ = self.sum.fetch_update(Relaxed, Relaxed, |bits| {
             Some((f64::from_bits(bits) + value).to_bits())
         });
@@ -116,7 +72,7 @@ impl Histogram {
 
     /// Observations so far.
     pub fn count(&self) -> u64 {
-        self.buckets.iter().map(|b| b.load(Relaxed)).sum()
+        self.count.load(Relaxed)
     }
 
     /// Sum of the observations so far.
@@ -125,39 +81,49 @@ impl Histogram {
     }
 }
 
+impl TypedMetric for Histogram {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for Histogram {
+    fn encode(&self, encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        self.buckets.encode(encoder)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
+}
+
 impl Metric for Histogram {
     type Shape = Arc<[f64]>;
-    const KIND: Kind = Kind::Histogram;
 
     fn new(bounds: &Arc<[f64]>) -> Self {
         Self {
-            bounds: bounds.clone(),
-            buckets: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
-            sum: AtomicU64::new(0f64.to_bits()),
+            buckets: Buckets::new(bounds.iter().copied()),
+            count: Arc::default(),
+            sum: Arc::new(AtomicU64::new(0f64.to_bits())),
         }
-    }
-
-    fn write(&self, name: &str, labels: &[(&str, &str)], out: &mut TextWriter) {
-        let bucket_name = format!("{name}_bucket");
-        let mut cumulative = 0;
-        for (i, bucket) in self.buckets.iter().enumerate() {
-            cumulative += bucket.load(Relaxed);
-            let le = format_number(self.bounds.get(i).copied().unwrap_or(f64::INFINITY));
-            let mut with_le = labels.to_vec();
-            with_le.push(("le", &le));
-            out.sample(&bucket_name, &with_le, cumulative as f64);
-        }
-        let sum = f64::from_bits(self.sum.load(Relaxed));
-        out.sample(&format!("{name}_sum"), labels, sum);
-        out.sample(&format!("{name}_count"), labels, cumulative as f64);
     }
 }
+
+/// Makes the series of a family from its shape.
+#[derive(Debug, Clone)]
+struct Maker<M: Metric>(M::Shape);
+
+impl<M: Metric> MetricConstructor<M> for Maker<M> {
+    fn new_metric(&self) -> M {
+        M::new(&self.0)
+    }
+}
+
+/// The label values of one series, each beside its label.
+type LabelValues = Vec<(&'static str, String)>;
 
 /// A metric split into series by the values of its labels.
 pub struct Family<M: Metric> {
     labels: &'static [&'static str],
-    shape: M::Shape,
-    series: RwLock<BTreeMap<Vec<String>, Arc<M>>>,
+    series: Series<LabelValues, M, Maker<M>>,
 }
 
 impl<M: Metric> Family<M> {
@@ -173,48 +139,26 @@ impl<M: Metric> Family<M> {
             "label values of {:?}",
             self.labels
         );
-        let key: Vec<String> = values.iter().map(|v| v.to_string()).collect();
-        if let Some(series) = self.series.read().expect("metric lock").get(&key) {
-            return series.clone();
-        }
-        let mut write = self.series.write().expect("metric lock");
-        write
-            .entry(key)
-            .or_insert_with(|| Arc::new(M::new(&self.shape)))
-            .clone()
+        let key: LabelValues = self
+            .labels
+            .iter()
+            .zip(values)
+            .map(|(label, value)| (*label, value.to_string()))
+            .collect();
+        Arc::new(self.series.get_or_create_owned(&key))
     }
-}
-
-/// A family as the registry sees it: something that writes its series.
-trait Render: Send + Sync {
-    fn render(&self, name: &str, out: &mut TextWriter);
-}
-
-impl<M: Metric> Render for Family<M> {
-    fn render(&self, name: &str, out: &mut TextWriter) {
-        for (values, series) in self.series.read().expect("metric lock").iter() {
-            let labels: Vec<(&str, &str)> = self
-                .labels
-                .iter()
-                .copied()
-                .zip(values.iter().map(String::as_str))
-                .collect();
-            series.write(name, &labels, out);
-        }
-    }
-}
-
-struct Registered {
-    name: &'static str,
-    help: &'static str,
-    kind: Kind,
-    family: Arc<dyn Render>,
 }
 
 /// The metric families of one server, rendered together at `/metrics`.
 #[derive(Default)]
 pub struct Registry {
-    families: Mutex<Vec<Registered>>,
+    inner: Mutex<Registered>,
+}
+
+#[derive(Default)]
+struct Registered {
+    families: prometheus_client::registry::Registry,
+    names: Vec<&'static str>,
 }
 
 impl Registry {
@@ -223,7 +167,7 @@ impl Registry {
         Self::default()
     }
 
-    /// Registers counter family `name` split by `labels`.
+    /// Registers counter family `name` (ending in `_total`) split by `labels`.
     pub fn counter(
         &self,
         name: &'static str,
@@ -259,16 +203,16 @@ impl Registry {
         self.register(name, help, labels, buckets.into())
     }
 
-    /// Writes every registered family, in registration order.
-    pub fn render(&self, out: &mut TextWriter) {
-        for registered in self.families.lock().expect("registry lock").iter() {
-            out.family(registered.name, registered.help, registered.kind);
-            registered.family.render(registered.name, out);
-        }
+    /// Appends the text exposition (format 0.0.4) of every family that has a series to
+    /// `out`, in registration order.
+    pub fn render(&self, out: &mut String) {
+        let inner = self.inner.lock().expect("registry lock");
+        prometheus_text::encode(out, &inner.families).expect("writing to a String");
     }
 
     /// # Panics
-    /// When `name` is already registered (a programming error).
+    /// When `name` is already registered, or `help` does not end in a full stop (both
+    /// programming errors).
     fn register<M: Metric>(
         &self,
         name: &'static str,
@@ -276,23 +220,21 @@ impl Registry {
         labels: &'static [&'static str],
         shape: M::Shape,
     ) -> Arc<Family<M>> {
-        let family = Arc::new(Family {
-            labels,
-            shape,
-            series: RwLock::default(),
-        });
-        let mut families = self.families.lock().expect("registry lock");
+        // The library ends every help text with a full stop of its own.
+        let help_text = help
+            .strip_suffix('.')
+            .unwrap_or_else(|| panic!("help of {name} must end in a full stop"));
+        let series = Series::new_with_constructor(Maker(shape));
+        let mut inner = self.inner.lock().expect("registry lock");
         assert!(
-            families.iter().all(|f| f.name != name),
+            !inner.names.contains(&name),
             "metric {name} registered twice"
         );
-        families.push(Registered {
-            name,
-            help,
-            kind: M::KIND,
-            family: family.clone(),
-        });
-        family
+        inner.names.push(name);
+        inner
+            .families
+            .register(family_name(name, M::TYPE), help_text, series.clone());
+        Arc::new(Family { labels, series })
     }
 }
 
@@ -305,28 +247,27 @@ mod tests {
         let registry = Registry::new();
         let hits = registry.counter("hits_total", "Hits.", &["kind"]);
         let latency = registry.histogram("latency_seconds", "Latency.", &[], &[0.125, 1.0]);
-        hits.with(&["a"]).inc_by(2);
-        hits.with(&["a"]).inc();
+        hits.with(&["a\"b"]).inc_by(2);
+        hits.with(&["a\"b"]).inc();
         for value in [0.0625, 0.125, 0.5, 7.0] {
             latency.with(&[]).observe(value);
         }
-        let mut out = TextWriter::new();
-        registry.render(&mut out);
-        let text = out.finish();
-        for line in [
-            "# TYPE hits_total counter",
-            "hits_total{kind=\"a\"} 3",
-            "latency_seconds_bucket{le=\"0.125\"} 2",
-            "latency_seconds_bucket{le=\"1\"} 3",
-            "latency_seconds_bucket{le=\"+Inf\"} 4",
-            "latency_seconds_sum 7.6875",
-            "latency_seconds_count 4",
-        ] {
-            assert!(
-                text.lines().any(|l| l == line),
-                "{line} missing from\n{text}"
-            );
-        }
+        assert_eq!(latency.with(&[]).count(), 4);
+        let mut text = String::new();
+        registry.render(&mut text);
+        assert_eq!(
+            text,
+            "# HELP hits_total Hits.\n\
+             # TYPE hits_total counter\n\
+             hits_total{kind=\"a\\\"b\"} 3\n\
+             # HELP latency_seconds Latency.\n\
+             # TYPE latency_seconds histogram\n\
+             latency_seconds_bucket{le=\"0.125\"} 2\n\
+             latency_seconds_bucket{le=\"1\"} 3\n\
+             latency_seconds_bucket{le=\"+Inf\"} 4\n\
+             latency_seconds_sum 7.6875\n\
+             latency_seconds_count 4\n"
+        );
     }
 
     #[test]

@@ -3,13 +3,13 @@
 
 use std::time::Instant;
 
+use super::answer_cache::{AnswerKey, cacheable};
 use super::events::Events;
 use super::timing::Stopwatch;
 use super::types::{
     Answer, AnswerUsage, MetadataEvent, PipelineEvent, RefusalEvent, RequestedMode, TokenEvent,
 };
 use super::{AnswerRequest, Pipeline};
-use crate::cache::answers::{AnswerKey, cacheable};
 use crate::error::AppResult;
 use crate::service::GenerationSnapshot;
 

@@ -21,6 +21,7 @@ pub mod support;
 pub mod terms;
 pub mod types;
 
+mod answer_cache;
 mod assets;
 mod cached;
 mod calibrate;
@@ -43,6 +44,7 @@ pub use timing::{PipelineMetrics, server_timing};
 
 use std::time::{Duration, Instant};
 
+use answer_cache::AnswerCache;
 use assets::Assets;
 use cached::Lookup;
 use deadline::Deadline;
@@ -51,7 +53,6 @@ use generate::Generated;
 use timing::Stopwatch;
 use types::*;
 
-use crate::cache::answers::AnswerCache;
 use crate::error::AppResult;
 use crate::guard::{citations, safety};
 use crate::llm::{AnswerMode, sampling_for};

@@ -11,6 +11,8 @@
 //! are left out: rules, and the `*` borders of boxed text.
 //!
 //! Offsets are byte offsets into the text given; nothing here knows documents or chunks.
+//! Extraction reads [`split`]'s sentences; the chunker cuts an over-long paragraph at
+//! [`ranges_within`].
 
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -165,6 +167,30 @@ pub fn split(text: &str) -> Vec<Sentence> {
     sentences
 }
 
+/// The sentences of `text[within]` as byte ranges of `text`, in order (each from its first
+/// character to just after its last, so box borders inside one stay inside), each cut
+/// again after every `;` before whitespace: the clauses of a long legal sentence are the
+/// next places to cut it when it does not fit a chunk.
+pub fn ranges_within(text: &str, within: Range<usize>) -> Vec<Range<usize>> {
+    let offset = within.start;
+    let mut ranges = Vec::new();
+    for sentence in split(&text[within]) {
+        let (start, end) = (offset + sentence.start(), offset + sentence.end());
+        let sentence = &text[start..end];
+        let clause_ends = sentence
+            .match_indices(';')
+            .map(|(i, _)| i + 1)
+            .filter(|&after| sentence[after..].starts_with(char::is_whitespace));
+        let mut clause_start = start;
+        for after in clause_ends {
+            ranges.push(trimmed(text, clause_start..start + after));
+            clause_start = start + after;
+        }
+        ranges.push(trimmed(text, clause_start..end));
+    }
+    ranges
+}
+
 /// Each line's text without surrounding whitespace and decorations, as a byte range of
 /// `text`; `None` for blank lines and rules, which end units.
 fn content_lines(text: &str) -> Vec<Option<Range<usize>>> {
@@ -193,7 +219,7 @@ fn content_lines(text: &str) -> Vec<Option<Range<usize>>> {
 }
 
 /// `range` of `line` without surrounding whitespace.
-fn trimmed(line: &str, range: Range<usize>) -> Range<usize> {
+pub fn trimmed(line: &str, range: Range<usize>) -> Range<usize> {
     let slice = &line[range.clone()];
     let start = range.start + (slice.len() - slice.trim_start().len());
     start..start + slice.trim().len()
@@ -324,8 +350,9 @@ fn ends_sentence(chars: &[(usize, char)], start: usize, at: usize, after: usize)
     !(leading_enumerator || is_abbreviation(word))
 }
 
-/// Whether `word` (without its final period) is an abbreviation.
-fn is_abbreviation(word: &str) -> bool {
+/// Whether `word` (without its final period) is an abbreviation: a known one (`Inc`,
+/// `kap`, `t.ex`) or a run of single letters with periods (`e.g`, `U.S`, `v`).
+pub fn is_abbreviation(word: &str) -> bool {
     let initials = !word.is_empty()
         && word.split('.').all(|part| {
             let mut letters = part.chars();
@@ -396,6 +423,17 @@ mod tests {
         text.split_whitespace().collect()
     }
 
+    /// Clause 4 of the Apache License 2.0 as its text file wraps it.
+    const REDISTRIBUTION: &str = "\
+   4. Redistribution. You may reproduce and distribute copies of the
+      Work or Derivative Works thereof in any medium, with or without
+      modifications, and in Source or Object form, provided that You
+      meet the following conditions:
+
+      (a) You must give any other recipients of the Work or
+          Derivative Works a copy of this License; and
+";
+
     #[test]
     fn hard_wrapped_sentences_are_joined_across_lines() {
         let text = WRAPPED_SECTION;
@@ -423,15 +461,7 @@ mod tests {
 
     #[test]
     fn sentences_split_inside_a_wrapped_paragraph_but_not_at_its_line_breaks() {
-        let text = "\
-   4. Redistribution. You may reproduce and distribute copies of the
-      Work or Derivative Works thereof in any medium, with or without
-      modifications, and in Source or Object form, provided that You
-      meet the following conditions:
-
-      (a) You must give any other recipients of the Work or
-          Derivative Works a copy of this License; and
-";
+        let text = REDISTRIBUTION;
         assert_eq!(
             flat(text),
             [
@@ -441,6 +471,40 @@ mod tests {
                  provided that You meet the following conditions:",
                 "(a) You must give any other recipients of the Work or Derivative Works a copy of \
                  this License; and",
+            ]
+        );
+    }
+
+    #[test]
+    fn ranges_within_cut_a_range_at_sentences_then_semicolons() {
+        let heading = "Apache License\nVersion 2.0, January 2004\n\n";
+        let text = &format!("{heading}{REDISTRIBUTION}");
+        let within = heading.len()..text.len();
+        let ranges = ranges_within(text, within.clone());
+        assert!(
+            ranges
+                .iter()
+                .all(|r| within.start <= r.start && r.end <= within.end)
+        );
+        let pieces: Vec<String> = ranges
+            .iter()
+            .map(|r| {
+                text[r.clone()]
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        assert_eq!(
+            pieces,
+            [
+                "4. Redistribution.",
+                "You may reproduce and distribute copies of the Work or Derivative Works thereof \
+                 in any medium, with or without modifications, and in Source or Object form, \
+                 provided that You meet the following conditions:",
+                "(a) You must give any other recipients of the Work or Derivative Works a copy of \
+                 this License;",
+                "and",
             ]
         );
     }

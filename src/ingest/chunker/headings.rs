@@ -10,7 +10,7 @@
 use regex::{Captures, Regex};
 use std::sync::LazyLock;
 
-use super::sentences::is_abbreviation;
+use crate::text::sentences::is_abbreviation;
 
 /// Hierarchy level of a chapter-like marker (`N kap.`, `Chapter N`).
 pub(super) const CHAPTER: usize = 1;
@@ -566,7 +566,7 @@ fn clause_heading(rest: &str) -> Option<&str> {
         .map(|(i, _)| i)
         .find(|&i| {
             let word_start = rest[..i].rfind(char::is_whitespace).map_or(0, |w| w + 1);
-            !is_abbreviation(&rest[word_start..=i])
+            !is_abbreviation(&rest[word_start..i])
         })?;
     let heading = &rest[..=end];
     (is_title(&rest[..end]) && heading.len() <= MAX_TITLE_CHARS).then_some(heading)

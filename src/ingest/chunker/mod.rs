@@ -8,8 +8,8 @@
 //! compendia. The [`outline`] keeps the position in that hierarchy and gives every
 //! section its structural path; lettered and roman sub-clauses stay inside their section.
 //! Each section becomes one chunk when it fits the token budget; otherwise [`packing`]
-//! splits it on paragraph, [`sentences`], word and finally character boundaries, and every
-//! piece keeps the section's path.
+//! splits it on paragraph, sentence ([`crate::text::sentences`]), word and finally character
+//! boundaries, and every piece keeps the section's path.
 //!
 //! Tokens are counted by a [`TokenBudget`] the caller supplies (the encoder's tokenizer in
 //! the server, [`estimate_tokens`] in [`ChunkerConfig`]), so this module knows no model.
@@ -18,7 +18,6 @@
 mod headings;
 mod outline;
 mod packing;
-mod sentences;
 
 /// Limits for one chunk, measured with [`estimate_tokens`].
 #[derive(Debug, Clone, Copy)]

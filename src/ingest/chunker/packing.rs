@@ -4,7 +4,7 @@
 //! (a heading with the first sentences of its body) with a small last chunk rebalanced.
 
 use super::TokenBudget;
-use super::sentences::{sentence_ranges, trim_range};
+use crate::text::sentences;
 
 /// Sanitised limits of one section's chunks (at least one token, min <= max).
 pub(super) struct Limits {
@@ -33,7 +33,8 @@ pub(super) fn split_section(
     limits: &Limits,
     out: &mut Vec<(usize, usize)>,
 ) {
-    let (start, end) = trim_range(text, start, end);
+    let trimmed = sentences::trimmed(text, start..end);
+    let (start, end) = (trimmed.start, trimmed.end);
     if start < end {
         let mut units = Vec::new();
         collect_units(
@@ -102,7 +103,10 @@ fn collect_units(
     }
     let ranges = match level {
         Level::Paragraph => paragraph_ranges(text, start, end),
-        Level::Sentence => sentence_ranges(text, start, end),
+        Level::Sentence => sentences::ranges_within(text, start..end)
+            .into_iter()
+            .map(|range| (range.start, range.end))
+            .collect(),
         Level::Word => word_ranges(text, start, end),
         Level::Char => return hard_split(text, start, end, budget, max, out),
     };
@@ -186,8 +190,9 @@ fn paragraph_ranges(text: &str, start: usize, end: usize) -> Vec<(usize, usize)>
     units.extend(current);
     units
         .into_iter()
-        .map(|(s, e)| trim_range(text, s, e))
-        .filter(|(s, e)| s < e)
+        .map(|(s, e)| sentences::trimmed(text, s..e))
+        .filter(|range| !range.is_empty())
+        .map(|range| (range.start, range.end))
         .collect()
 }
 

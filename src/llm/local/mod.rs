@@ -135,7 +135,7 @@ impl LocalGenerator {
             tokenizer.chat_template.clone(),
             tokenizer.bos_text.clone(),
             tokenizer.eos_text.clone(),
-        );
+        )?;
         let waiting = Arc::new(AtomicUsize::new(0));
         let (jobs, receiver) = mpsc::channel();
         let limits = Limits {

@@ -1,4 +1,5 @@
-//! Cache of finished answers.
+//! Cache of finished answers: the store behind the pipeline's lookup and storing stage
+//! (`pipeline::cached`).
 //!
 //! An in-memory [`quick_cache`] bounded by entry count, keyed by the BLAKE3 [`AnswerKey`] of
 //! everything in a request that can change its answer. An entry is served while it is
@@ -11,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use quick_cache::sync::Cache;
 
+use super::AnswerRequest;
+use super::types::{Answer, RequestedMode, TurnRole};
 use crate::config::{AnswerConfig, Config};
 use crate::llm::{AnswerMode, sampling_for};
-use crate::pipeline::AnswerRequest;
-use crate::pipeline::types::{Answer, RequestedMode, TurnRole};
 use crate::service::GenerationSnapshot;
 
 /// Hashed ahead of the fields, so keys of this cache never equal other BLAKE3 digests.
