@@ -109,7 +109,8 @@ impl StorageConfig {
                 "expected surrealkv://<dir>, mem://, ws://host:port or wss://host:port",
             );
         }
-        if !remote && !(self.username.is_empty() && self.token.is_empty()) {
+        let credentials = !self.username.is_empty() || !self.token.is_empty();
+        if credentials && !remote {
             return fail(
                 "username",
                 "credentials are for a remote store (ws:// or wss://) only",

@@ -224,7 +224,11 @@ async fn writes_through_one_server_are_served_by_every_other() {
     assert!(written > created);
     let (status, hits, version) = search(&client, &b.base, "kvartsljusstake", Some(written)).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(hits, [id.clone()], "read-your-writes on another replica");
+    assert_eq!(
+        hits,
+        std::slice::from_ref(&id),
+        "read-your-writes on another replica"
+    );
     assert!(version >= written);
     let lag = within_lag("the write on replica 3", async || {
         search(&client, &c.base, "kvartsljusstake", None).await.1 == [id.clone()]
@@ -239,7 +243,7 @@ async fn writes_through_one_server_are_served_by_every_other() {
         let (_, old, _) = search(&client, &server.base, "kvartsljusstake", Some(replaced)).await;
         assert!(old.is_empty(), "a stale hit remains on {}", server.base);
         let (_, new, _) = search(&client, &server.base, "tornseglare", Some(replaced)).await;
-        assert_eq!(new, [id.clone()]);
+        assert_eq!(new, std::slice::from_ref(&id));
     }
 
     // A delete through the second: no replica finds the document any more.

@@ -2,6 +2,8 @@
 //! with its model of what may be stored, and the checks run on the data after each kill.
 
 pub mod checks;
+// Shared with tests/scale_out.rs; each test uses a different part of it.
+#[allow(dead_code)]
 pub mod process;
 pub mod store;
 pub mod workload;
