@@ -337,15 +337,36 @@ async fn replicas_converge_after_a_kill_and_recover_from_a_store_restart() {
     let mut b = replica(dir.path(), 2, &surreal, &client).await;
     create_collection(&client, &a.base).await;
 
-    // A bulk ingest through the first replica; the second is killed in the middle of it
-    // and started again.
+    // A bulk ingest (NDJSON, four requests of ten documents) through the first replica; the
+    // second is killed in the middle of it and started again.
     const DOCUMENTS: usize = 40;
     let writer = {
         let (client, base) = (client.clone(), a.base.clone());
         tokio::spawn(async move {
-            for n in 0..DOCUMENTS {
-                let marker = format!("bulkmark{n}");
-                write(&client, &base, &format!("bulk-{n}"), &statute(n, &marker)).await;
+            for batch in 0..4 {
+                let body: String = (batch * 10..batch * 10 + 10)
+                    .map(|n| {
+                        let text = statute(n, &format!("bulkmark{n}"));
+                        format!(
+                            "{}\n",
+                            json!({ "external_id": format!("bulk-{n}"), "text": text })
+                        )
+                    })
+                    .collect();
+                let response = client
+                    .post(format!("{base}/v1/collections/{COLLECTION}/documents/bulk"))
+                    .header("content-type", "application/x-ndjson")
+                    .body(body)
+                    .send()
+                    .await
+                    .expect("bulk");
+                assert!(response.status().is_success(), "{}", response.status());
+                let summary: Value = response.json().await.expect("bulk summary");
+                let items = summary["items"].as_array().expect("bulk items");
+                assert!(
+                    items.iter().all(|item| item["error"].is_null()),
+                    "{summary}"
+                );
             }
         })
     };

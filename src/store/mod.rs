@@ -55,9 +55,15 @@ impl Store {
             })?
             .map_err(|e| open_error(&config.url, e))?;
         sign_in(&db, config).await?;
-        db.use_ns(config.namespace.as_str())
-            .use_db(config.database.as_str())
-            .await?;
+        // Selecting a namespace or database that does not exist yet defines it: servers
+        // starting together on a fresh store conflict there too.
+        retry_conflicts(|| async {
+            db.use_ns(config.namespace.as_str())
+                .use_db(config.database.as_str())
+                .await
+                .map_err(AppError::from)
+        })
+        .await?;
         let store = Store {
             db,
             latency: Arc::default(),
@@ -85,16 +91,7 @@ impl Store {
     /// jittered pause, up to [`CONFLICT_RETRIES`] times: every script here is one transaction
     /// (`BEGIN …`), which then committed nothing, or statements that may run twice.
     async fn query(&self, sql: &str, vars: serde_json::Value) -> AppResult<IndexedResults> {
-        let mut attempt = 0;
-        loop {
-            match self.query_once(sql, vars.clone()).await {
-                Err(err) if attempt < CONFLICT_RETRIES && is_conflict(&err) => {
-                    attempt += 1;
-                    tokio::time::sleep(conflict_pause(attempt)).await;
-                }
-                result => return result,
-            }
-        }
+        retry_conflicts(|| self.query_once(sql, vars.clone())).await
     }
 
     async fn query_once(&self, sql: &str, vars: serde_json::Value) -> AppResult<IndexedResults> {
@@ -134,6 +131,24 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const NOT_EXECUTED: &str = "not executed due to a failed transaction";
 /// Runs of a transaction that keeps losing write conflicts before its error is returned.
 const CONFLICT_RETRIES: u32 = 12;
+
+/// Runs `attempt` until it does not lose a write conflict (at most [`CONFLICT_RETRIES`]
+/// more times), pausing a jittered, growing while between runs.
+async fn retry_conflicts<T, F>(mut attempt: impl FnMut() -> F) -> AppResult<T>
+where
+    F: Future<Output = AppResult<T>>,
+{
+    let mut retries = 0;
+    loop {
+        match attempt().await {
+            Err(err) if retries < CONFLICT_RETRIES && is_conflict(&err) => {
+                retries += 1;
+                tokio::time::sleep(conflict_pause(retries)).await;
+            }
+            result => return result,
+        }
+    }
+}
 
 /// Whether `err` is a transaction that lost a conflict and may simply be run again.
 fn is_conflict(err: &AppError) -> bool {
