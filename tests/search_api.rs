@@ -414,6 +414,7 @@ fn same_json(a: &Value, b: &Value) -> bool {
 
 #[tokio::test]
 async fn search_and_answer_bodies_are_the_json_their_schema_describes() {
+    use constitutional_rag::api::dto::search::SearchHit as WireHit;
     use constitutional_rag::model::SearchHit;
     use constitutional_rag::pipeline::types::Answer;
     use poem_openapi::types::ToJSON;
@@ -428,7 +429,8 @@ async fn search_and_answer_bodies_are_the_json_their_schema_describes() {
     let sent = common::expect_json(body, StatusCode::OK).await;
     let hits: Vec<SearchHit> = serde_json::from_value(sent["hits"].clone()).unwrap();
     assert!(!hits.is_empty());
-    let described = hits.to_json().unwrap();
+    let wire: Vec<WireHit> = hits.into_iter().map(WireHit::from).collect();
+    let described = wire.to_json().unwrap();
     assert!(same_json(&sent["hits"], &described), "{sent}\n{described}");
 
     for question in [
