@@ -1,8 +1,10 @@
 //! Wire types of the engine's records: each mirrors an engine type field for field (same
 //! name, so the OpenAPI document names it as before) and converts from it with `From`.
 
+pub mod answer;
 pub mod collection;
 pub mod document;
+pub mod events;
 pub mod health;
 pub mod keys;
 pub mod search;
@@ -51,3 +53,8 @@ macro_rules! mirror_enum {
 }
 
 pub(crate) use mirror_enum;
+
+/// Converts each element of `items` (engine to wire, or wire to engine for requests).
+pub(crate) fn convert_all<E, W: From<E>>(items: Vec<E>) -> Vec<W> {
+    items.into_iter().map(W::from).collect()
+}
