@@ -236,8 +236,9 @@ pub struct Answer {
     pub cached: bool,
 }
 
-/// A generated sentence its sources do not support, removed from the answer.
-#[derive(Debug, Clone, PartialEq)]
+/// A generated sentence its sources do not support, removed from the answer (serialisable
+/// for the grounding benchmark's report).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct UnsupportedSentence {
     /// The sentence as generated.
     pub text: String,
