@@ -2,10 +2,10 @@
 //!
 //! Layers, top down; each uses the ones below it:
 //!
-//! - [`server`] (listening, TLS, shutdown) and [`api`] (HTTP): the only code that knows the
-//!   web framework (poem, poem-openapi). Handlers parse, call the pipeline or the library and
-//!   map errors; [`api::dto`] holds the wire types, which mirror the engine's records and
-//!   convert from them with `From` (`tests/layering.rs` fails when engine code names poem).
+//! - [`server`] (starting and stopping) and [`api`] (HTTP): the only code that knows the
+//!   web framework. Handlers parse, call the pipeline or the library and map errors;
+//!   [`api::dto`] holds the wire types, which mirror the engine's records and convert from
+//!   them with `From` (`tests/layering.rs` fails when engine code names the framework).
 //! - [`pipeline`]: the answer orchestrator, one file a stage (safety, mode, routing,
 //!   retrieval, tiering, rerank, CRAG, generation, guardrails, support check), with the cache
 //!   of finished answers (`pipeline::answer_cache`); [`eval`] runs it over labelled sets.
