@@ -5,7 +5,9 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 venv := justfile_directory() / ".cache" / "venv"
 models := justfile_directory() / ".cache" / "models"
 
-# tch builds against the PyTorch wheel in the setup venv (see DESIGN.md). torch-sys only asks
+# tch builds against the PyTorch wheel `setup` installs in the venv (torch==2.13.0, the
+# libtorch tch 0.26 expects; it carries CUDA, so a GPU is used where one exists) rather than
+# a system libtorch; build.rs embeds an rpath to its `torch/lib`. torch-sys only asks
 # whether this variable is set, but cargo reruns its build script when the value changes: the
 # venv's path as value makes a clone elsewhere (CI) relink against its own libtorch instead of
 # reusing a cached build that points into another clone's venv.

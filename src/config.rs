@@ -862,7 +862,7 @@ impl Config {
         for origin in &limits.cors_origins {
             let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
                 && !origin.ends_with('/')
-                && poem::http::HeaderValue::from_str(origin).is_ok();
+                && fits_header_value(origin);
             if !valid {
                 return fail(
                     "limits.cors_origins",
@@ -914,6 +914,12 @@ fn setting_path(defaults: &toml::Table, flat: &str) -> Option<Vec<String>> {
         }
         _ => (flat == key).then(|| vec![key.clone()]),
     })
+}
+
+/// Whether `text` may stand in an HTTP header value as it is: visible ASCII, spaces and tabs.
+fn fits_header_value(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
 }
 
 #[cfg(test)]
@@ -1079,6 +1085,11 @@ mod tests {
             (
                 "CRAG_LIMITS_CORS_ORIGINS",
                 r#"["*"]"#,
+                "limits.cors_origins",
+            ),
+            (
+                "CRAG_LIMITS_CORS_ORIGINS",
+                r#"["https://bad\u0001.example"]"#,
                 "limits.cors_origins",
             ),
         ] {

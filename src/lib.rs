@@ -1,9 +1,27 @@
 //! constitutional-rag: grounded question answering over legal and government documents.
 //!
-//! Layers, each knowing only the ones below it: [`api`] (HTTP) → [`service`] (rules) →
-//! [`store`] (SurrealDB, the store of record), [`retrieval`] (in-process search indexes),
-//! [`inference`] (models on libtorch), [`llm`] (text generation backends), [`cache`] and [`ingest`] (parsing, chunking);
-//! [`text`] (sentences) below them all.
+//! Layers, top down; each uses the ones below it:
+//!
+//! - [`server`] (starting and stopping) and [`api`] (HTTP): the only code that knows the
+//!   web framework. Handlers parse, call the pipeline or the library and map errors;
+//!   [`api::dto`] holds the wire types, which mirror the engine's records and convert from
+//!   them with `From` (`tests/layering.rs` fails when engine code names the framework).
+//! - [`pipeline`]: the answer orchestrator, one file a stage (safety, mode, routing,
+//!   retrieval, tiering, rerank, CRAG, generation, guardrails, support check), with the cache
+//!   of finished answers (`pipeline::answer_cache`); [`eval`] runs it over labelled sets.
+//! - [`service`]: the document library (collections, documents, search, reindex, health),
+//!   and the follower that applies other servers' writes from the change log
+//!   (`service::follow`); [`auth`]: API keys and roles.
+//! - [`store`] (SurrealDB, the store of record, with its change log `store::change_log`),
+//!   [`retrieval`] (in-process dense and BM25 indexes, fusion), [`inference`] (models on
+//!   libtorch), [`llm`] (text generation backends), [`cache`] (chunk rows and text
+//!   embeddings), [`ingest`] (parsing, chunking), [`guard`] (safety, term corrections,
+//!   citation checks).
+//! - Below them all: [`model`] (the domain records), [`text`] (sentences), [`ops`]
+//!   (metrics), [`config`], [`error`] and [`telemetry`] (log setup).
+//!
+//! Arrows still against the grain (issue 20): `store` and `auth` import each other, as do
+//! `ingest` and `service`; `model` imports the chunker's `Chunk`.
 
 pub mod api;
 pub mod auth;

@@ -1,13 +1,11 @@
-//! Domain types shared by the store, the services and the HTTP API.
+//! Domain types shared by the store and the services (`api::dto` mirrors them on the wire).
 
 use chrono::{DateTime, Utc};
-use poem_openapi::{Enum, Object};
 use serde::{Deserialize, Serialize};
 
 /// Analyzer language of a collection: selects stemming for BM25.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-#[oai(rename_all = "lowercase")]
 pub enum Language {
     /// English snowball stemming, ASCII folding.
     #[default]
@@ -17,7 +15,7 @@ pub enum Language {
 }
 
 /// A collection as stored, with its live counts.
-#[derive(Debug, Clone, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Collection {
     /// Unique name: lowercase letters, digits, `_` and `-`, 1–64 characters.
     pub name: String,
@@ -40,7 +38,7 @@ pub struct Collection {
 }
 
 /// A stored document (without its chunks).
-#[derive(Debug, Clone, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Document {
     /// Server-assigned identifier, stable across updates.
     pub id: String,
@@ -48,13 +46,11 @@ pub struct Document {
     pub collection: String,
     /// The client's own identifier, unique within the collection when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub external_id: Option<String>,
     /// Title.
     pub title: String,
     /// Where it came from (file path, URL); absent when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub source: Option<String>,
     /// Free-form metadata; usable in filters.
     #[serde(default)]
@@ -74,12 +70,11 @@ pub struct Document {
     pub updated_at: DateTime<Utc>,
     /// Full text; present when asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub content: Option<String>,
 }
 
 /// One chunk of a document as stored.
-#[derive(Debug, Clone, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChunkInfo {
     /// Chunk identifier.
     pub id: String,
@@ -96,8 +91,7 @@ pub struct ChunkInfo {
 }
 
 /// What an upsert did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
-#[oai(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum UpsertOutcome {
     /// A new document was stored.
     Created,
@@ -133,7 +127,7 @@ pub struct PreparedDocument {
 }
 
 /// One search hit.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SearchHit {
     /// Chunk identifier.
     pub chunk_id: String,
@@ -163,24 +157,20 @@ pub struct SearchHit {
     pub rank: u32,
     /// Dense (cosine) score and rank within its collection, when the dense signal found it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub dense: Option<SignalScore>,
     /// BM25 score and rank within its collection, when BM25 found it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub bm25: Option<SignalScore>,
     /// Weighted reciprocal-rank-fusion score (hybrid mode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub fused: Option<f64>,
     /// Reranker score, when the hit was reranked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
     pub rerank: Option<f64>,
 }
 
 /// A signal's score and 1-based rank within one collection's list.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct SignalScore {
     /// Raw score from that signal.
     pub score: f64,

@@ -414,9 +414,10 @@ fn same_json(a: &Value, b: &Value) -> bool {
 
 #[tokio::test]
 async fn search_and_answer_bodies_are_the_json_their_schema_describes() {
+    use constitutional_rag::api::dto::answer::Answer;
+    use constitutional_rag::api::dto::search::SearchHit as WireHit;
     use constitutional_rag::model::SearchHit;
-    use constitutional_rag::pipeline::types::Answer;
-    use poem_openapi::types::ToJSON;
+    use poem_openapi::types::{ParseFromJSON, ToJSON};
 
     let server = corpus().await;
     let body = server
@@ -428,7 +429,8 @@ async fn search_and_answer_bodies_are_the_json_their_schema_describes() {
     let sent = common::expect_json(body, StatusCode::OK).await;
     let hits: Vec<SearchHit> = serde_json::from_value(sent["hits"].clone()).unwrap();
     assert!(!hits.is_empty());
-    let described = hits.to_json().unwrap();
+    let wire: Vec<WireHit> = hits.into_iter().map(WireHit::from).collect();
+    let described = wire.to_json().unwrap();
     assert!(same_json(&sent["hits"], &described), "{sent}\n{described}");
 
     for question in [
@@ -442,7 +444,7 @@ async fn search_and_answer_bodies_are_the_json_their_schema_describes() {
             )
             .await;
         let sent = common::expect_json(reply, StatusCode::OK).await;
-        let answer: Answer = serde_json::from_value(sent.clone()).unwrap();
+        let answer = Answer::parse_from_json(Some(sent.clone())).unwrap();
         let described = answer.to_json().unwrap();
         assert!(same_json(&sent, &described), "{sent}\n{described}");
     }

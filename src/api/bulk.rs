@@ -6,9 +6,9 @@ use poem_openapi::{ApiRequest, Object};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 use super::documents::DocumentBody;
+use super::dto::document::UpsertOutcome;
 use super::problem::{ApiError, Problem};
 use crate::error::AppError;
-use crate::model::UpsertOutcome;
 use crate::service::Library;
 
 /// An NDJSON body: one JSON document object a line.
@@ -130,7 +130,7 @@ async fn ingest_line(
         Ok((document, outcome)) => BulkItem {
             line: line_number,
             id: Some(document.id),
-            outcome: Some(outcome),
+            outcome: Some(outcome.into()),
             error: None,
         },
         Err(err) => BulkItem {

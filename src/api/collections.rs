@@ -5,10 +5,10 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
+use super::dto::collection::{Collection, Language, ReindexSummary};
 use super::problem::ApiError;
 use super::strict_json::StrictJson;
-use crate::model::{Collection, Language};
-use crate::service::{Library, ReindexSummary};
+use crate::service::Library;
 
 /// Request to create a collection.
 #[derive(Debug, Object, serde::Deserialize)]
@@ -70,16 +70,18 @@ impl CollectionsApi {
     ) -> Result<CollectionCreated, ApiError> {
         let created = self
             .library
-            .create_collection(&body.name, &body.description, body.language)
+            .create_collection(&body.name, &body.description, body.language.into())
             .await?;
-        Ok(CollectionCreated::Created(Json(created)))
+        Ok(CollectionCreated::Created(Json(created.into())))
     }
 
     /// List collections with their document and chunk counts.
     #[oai(path = "/v1/collections", method = "get", tag = "ApiTags::Collections")]
     async fn list(&self) -> Result<Json<CollectionList>, ApiError> {
         let collections = self.library.collections().await?;
-        Ok(Json(CollectionList { collections }))
+        Ok(Json(CollectionList {
+            collections: collections.into_iter().map(Collection::from).collect(),
+        }))
     }
 
     /// Get one collection.
@@ -89,7 +91,7 @@ impl CollectionsApi {
         tag = "ApiTags::Collections"
     )]
     async fn get(&self, name: Path<String>) -> Result<Json<Collection>, ApiError> {
-        Ok(Json(self.library.collection(&name).await?))
+        Ok(Json(self.library.collection(&name).await?.into()))
     }
 
     /// Re-embed every chunk with the server's current encoder (after a model change). Searches
@@ -101,7 +103,7 @@ impl CollectionsApi {
         tag = "ApiTags::Collections"
     )]
     async fn reindex(&self, name: Path<String>) -> Result<Json<ReindexSummary>, ApiError> {
-        Ok(Json(self.library.reindex_collection(&name).await?))
+        Ok(Json(self.library.reindex_collection(&name).await?.into()))
     }
 
     /// Delete a collection with all its documents and chunks, atomically.

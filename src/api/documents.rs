@@ -9,11 +9,11 @@ use serde_json::Value;
 
 use super::ApiTags;
 use super::bulk::{BulkBody, BulkSummary, ingest_ndjson};
+use super::dto::document::{ChunkInfo, Document, UpsertOutcome};
 use super::problem::ApiError;
 use super::strict_json::StrictJson;
 use super::upload::{UploadForm, UploadSummary, upload_files};
 use crate::error::AppError;
-use crate::model::{ChunkInfo, Document, UpsertOutcome};
 use crate::service::{DocumentInput, Library, validate};
 
 /// A document to store.
@@ -53,6 +53,15 @@ pub struct DocumentWrite {
     pub outcome: UpsertOutcome,
     /// The stored document.
     pub document: Document,
+}
+
+impl From<(crate::model::Document, crate::model::UpsertOutcome)> for DocumentWrite {
+    fn from((document, outcome): (crate::model::Document, crate::model::UpsertOutcome)) -> Self {
+        Self {
+            outcome: outcome.into(),
+            document: document.into(),
+        }
+    }
 }
 
 /// Result of an upsert.
@@ -117,12 +126,12 @@ impl DocumentsApi {
         collection: Path<String>,
         body: StrictJson<DocumentBody>,
     ) -> Result<DocumentUpserted, ApiError> {
-        let (document, outcome) = self
-            .library
-            .upsert_document(&collection, body.0.into())
-            .await?;
-        let write = Json(DocumentWrite { outcome, document });
-        Ok(match outcome {
+        let write = Json(DocumentWrite::from(
+            self.library
+                .upsert_document(&collection, body.0.into())
+                .await?,
+        ));
+        Ok(match write.outcome {
             UpsertOutcome::Created => DocumentUpserted::Created(write),
             _ => DocumentUpserted::Existing(write),
         })
@@ -156,7 +165,7 @@ impl DocumentsApi {
         let shown = u64::from(page.0 - 1) * u64::from(page_size.0) + listing.documents.len() as u64;
         Ok(Json(DocumentPage {
             next_page: (shown < listing.total).then_some(page.0 + 1),
-            documents: listing.documents,
+            documents: listing.documents.into_iter().map(Document::from).collect(),
             page: page.0,
             page_size: page_size.0,
             total: listing.total,
@@ -180,7 +189,8 @@ impl DocumentsApi {
         Ok(Json(
             self.library
                 .document(&collection, &id, include_content.0)
-                .await?,
+                .await?
+                .into(),
         ))
     }
 
@@ -197,11 +207,11 @@ impl DocumentsApi {
         id: Path<String>,
         body: StrictJson<DocumentBody>,
     ) -> Result<Json<DocumentWrite>, ApiError> {
-        let (document, outcome) = self
-            .library
-            .update_document(&collection, &id, body.0.into())
-            .await?;
-        Ok(Json(DocumentWrite { outcome, document }))
+        Ok(Json(DocumentWrite::from(
+            self.library
+                .update_document(&collection, &id, body.0.into())
+                .await?,
+        )))
     }
 
     /// Delete a document and all its chunks atomically.
@@ -231,7 +241,9 @@ impl DocumentsApi {
         id: Path<String>,
     ) -> Result<Json<ChunkList>, ApiError> {
         let chunks = self.library.document_chunks(&collection, &id).await?;
-        Ok(Json(ChunkList { chunks }))
+        Ok(Json(ChunkList {
+            chunks: chunks.into_iter().map(ChunkInfo::from).collect(),
+        }))
     }
 
     /// Bulk ingest: an NDJSON body, one document object a line (the fields of an upsert).

@@ -4,8 +4,9 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
+use super::dto::health::State;
 use crate::inference::precision::{PrecisionChoice, ProbeTiming};
-use crate::service::{Library, Probe, Readiness, State};
+use crate::service::{Library, Probe, Readiness};
 
 /// The process is up.
 #[derive(Debug, Object)]
@@ -113,7 +114,7 @@ impl From<ProbeTiming> for PrecisionTiming {
 impl From<Probe> for ComponentStatus {
     fn from(probe: Probe) -> Self {
         Self {
-            status: probe.state,
+            status: probe.state.into(),
             detail: probe.detail,
             precision: probe.precision.map(Into::into),
         }
@@ -123,7 +124,7 @@ impl From<Probe> for ComponentStatus {
 impl From<Readiness> for ReadinessBody {
     fn from(readiness: Readiness) -> Self {
         Self {
-            status: readiness.state,
+            status: readiness.state.into(),
             corpus_version: readiness.position.applied,
             lag: readiness.position.lag(),
             components: Components {

@@ -7,9 +7,10 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
+use super::dto::keys::{ApiKey, Role};
 use super::problem::ApiError;
 use super::strict_json::StrictJson;
-use crate::auth::{ApiKey, KeyRing, Role};
+use crate::auth::KeyRing;
 
 /// Request to create a key.
 #[derive(Debug, Object, serde::Deserialize)]
@@ -59,15 +60,24 @@ impl KeysApi {
     /// Create an API key; the response is the only place its secret appears.
     #[oai(path = "/v1/keys", method = "post", tag = "ApiTags::Keys")]
     async fn create(&self, body: StrictJson<CreateKey>) -> Result<KeyCreated, ApiError> {
-        let (record, key) = self.keys.create(&body.name, body.role).await?;
-        Ok(KeyCreated::Created(Json(CreatedKey { key, record })))
+        let (record, key) = self.keys.create(&body.name, body.role.into()).await?;
+        Ok(KeyCreated::Created(Json(CreatedKey {
+            key,
+            record: record.into(),
+        })))
     }
 
     /// List API keys (never their secrets).
     #[oai(path = "/v1/keys", method = "get", tag = "ApiTags::Keys")]
     async fn list(&self) -> Result<Json<KeyList>, ApiError> {
         Ok(Json(KeyList {
-            keys: self.keys.list().await?,
+            keys: self
+                .keys
+                .list()
+                .await?
+                .into_iter()
+                .map(ApiKey::from)
+                .collect(),
         }))
     }
 
@@ -75,6 +85,6 @@ impl KeysApi {
     /// `revoked_at` set; revoking it again changes nothing.
     #[oai(path = "/v1/keys/:id", method = "delete", tag = "ApiTags::Keys")]
     async fn revoke(&self, id: Path<String>) -> Result<Json<ApiKey>, ApiError> {
-        Ok(Json(self.keys.revoke(&id).await?))
+        Ok(Json(self.keys.revoke(&id).await?.into()))
     }
 }

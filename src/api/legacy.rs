@@ -8,10 +8,11 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::Value;
 
 use super::ApiTags;
+use super::dto::document::UpsertOutcome;
 use super::problem::ApiError;
 use super::strict_json::StrictJson;
 use crate::error::AppError;
-use crate::model::{Document, UpsertOutcome};
+use crate::model::Document;
 use crate::service::{DocumentInput, Library, validate};
 
 /// A document in the old system's shape.
@@ -38,7 +39,7 @@ pub struct LegacyDocument {
 }
 
 impl LegacyDocument {
-    fn from_document(document: Document, status: Option<UpsertOutcome>) -> Self {
+    fn from_document(document: Document, status: Option<crate::model::UpsertOutcome>) -> Self {
         Self {
             document_id: document.id,
             collection: document.collection,
@@ -47,7 +48,7 @@ impl LegacyDocument {
             metadata: document.metadata,
             chunks: document.chunk_count,
             version: document.version,
-            status,
+            status: status.map(UpsertOutcome::from),
         }
     }
 }
@@ -137,7 +138,7 @@ impl LegacyDocumentsApi {
             .await?;
         let shaped = Json(LegacyDocument::from_document(document, Some(outcome)));
         Ok(match outcome {
-            UpsertOutcome::Created => LegacyCreated::Created(shaped),
+            crate::model::UpsertOutcome::Created => LegacyCreated::Created(shaped),
             _ => LegacyCreated::Existing(shaped),
         })
     }

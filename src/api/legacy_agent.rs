@@ -14,12 +14,13 @@ use super::ApiTags;
 use super::answer::{EventStream, answer_events};
 use super::problem::ApiError;
 use super::strict_json::StrictJson;
-use crate::guard::citations::CitationSpan;
-use crate::guard::constitution::Correction;
-use crate::pipeline::types::{
-    Answer, EvidenceLevel, Intent, PipelineEvent, RequestedMode, ResolvedMode, Routing,
+use crate::api::dto::answer::{
+    AnswerMode, CitationSpan, Correction, EvidenceLevel, Intent, RequestedMode, Routing,
     StageTiming, Turn,
 };
+use crate::api::dto::convert_all;
+use crate::api::dto::events::PipelineEvent;
+use crate::pipeline::types::Answer;
 use crate::pipeline::{AnswerRequest, Events, Pipeline, server_timing};
 
 /// A question in the old system's shape.
@@ -69,7 +70,7 @@ pub struct LegacyAnswer {
     /// Sources the answer cites.
     pub sources: Vec<LegacySource>,
     /// `chat`, `assist` or `evidence`.
-    pub mode: ResolvedMode,
+    pub mode: AnswerMode,
     /// True when the sources do not back an answer.
     pub saknas_underlag: bool,
     /// `high`, `low` or `none`.
@@ -112,14 +113,14 @@ impl From<Answer> for LegacyAnswer {
                 })
                 .collect(),
             answer: answer.answer,
-            mode: answer.mode,
+            mode: answer.mode.into(),
             saknas_underlag: answer.saknas_underlag,
-            evidence_level: answer.evidence_level,
-            citations: answer.citations,
-            intent: answer.intent,
-            routing: answer.routing,
-            corrections: answer.corrections,
-            timings: answer.timings,
+            evidence_level: answer.evidence_level.into(),
+            citations: convert_all(answer.citations),
+            intent: answer.intent.into(),
+            routing: answer.routing.into(),
+            corrections: convert_all(answer.corrections),
+            timings: convert_all(answer.timings),
             processing_time_ms,
         }
     }
@@ -148,8 +149,8 @@ impl LegacyQuery {
     fn into_request(self) -> AnswerRequest {
         AnswerRequest {
             question: self.question,
-            mode: self.mode,
-            history: self.history,
+            mode: self.mode.into(),
+            history: convert_all(self.history),
             ..AnswerRequest::default()
         }
     }

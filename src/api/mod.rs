@@ -5,6 +5,7 @@ mod bulk;
 mod chat;
 mod collections;
 mod documents;
+pub mod dto;
 mod event_streams;
 mod health;
 mod json_body;

@@ -8,10 +8,10 @@ use poem_openapi::{Object, OpenApi};
 use serde_json::Value;
 
 use super::ApiTags;
+use super::dto::search::{SearchHit, SearchMode};
 use super::problem::ApiError;
 use super::strict_json::StrictJson;
-use crate::model::SearchHit;
-use crate::service::{Library, SearchMode, SearchRequest};
+use crate::service::{Library, SearchRequest};
 
 /// A retrieval request.
 #[derive(Debug, Object, serde::Deserialize)]
@@ -72,7 +72,7 @@ impl SearchApi {
         let request = SearchRequest {
             query: body.query,
             collections: body.collections,
-            mode: body.mode,
+            mode: body.mode.map(Into::into),
             limit: body.limit,
             filter: body.filter,
             rerank: body.rerank,
@@ -80,8 +80,8 @@ impl SearchApi {
         let corpus_version = self.library.corpus_version();
         let (mode, hits) = self.library.search(&request).await?;
         Ok(JsonBody(SearchResults {
-            mode,
-            hits,
+            mode: mode.into(),
+            hits: hits.into_iter().map(SearchHit::from).collect(),
             took_ms: started.elapsed().as_secs_f64() * 1000.0,
             corpus_version,
         }))

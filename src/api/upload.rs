@@ -8,11 +8,11 @@ use poem_openapi::types::multipart::Upload;
 use poem_openapi::{Multipart, Object};
 
 use super::documents::DocumentWrite;
+use super::dto::document::UpsertOutcome;
 use super::problem::{ApiError, Problem};
 use crate::error::AppError;
 use crate::ingest::files::document_inputs;
 use crate::ingest::parse::{Format, parse};
-use crate::model::UpsertOutcome;
 use crate::service::Library;
 
 /// Files to store, as `multipart/form-data`.
@@ -160,10 +160,7 @@ async fn store_file(
         .upsert_documents(collection, inputs)
         .await
         .map_err(|e| ApiError::from(e).into_problem())?;
-    Ok(stored
-        .into_iter()
-        .map(|(document, outcome)| DocumentWrite { outcome, document })
-        .collect())
+    Ok(stored.into_iter().map(DocumentWrite::from).collect())
 }
 
 /// The last path component of the part's file name (clients may send a path), or `upload`.

@@ -12,7 +12,6 @@ mod secret;
 pub use keyring::{Caller, KeyRing, Rejection};
 
 use chrono::{DateTime, Utc};
-use poem_openapi::{Enum, Object};
 use serde::{Deserialize, Serialize};
 
 /// What a key may do; each role includes the ones below it.
@@ -27,11 +26,9 @@ use serde::{Deserialize, Serialize};
     Hash,
     Serialize,
     Deserialize,
-    Enum,
     clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
-#[oai(rename_all = "lowercase")]
 pub enum Role {
     /// Search, answer, chat, embeddings, rerank, models, and reading collections and documents.
     Reader,
@@ -53,7 +50,7 @@ impl Role {
 }
 
 /// An API key's record; never its secret.
-#[derive(Debug, Clone, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ApiKey {
     /// Stable identifier, used to revoke the key.
     pub id: String,
@@ -65,10 +62,8 @@ pub struct ApiKey {
     pub created_at: DateTime<Utc>,
     /// When it was last accepted (updated at most once a minute per key); absent if never.
     #[serde(default)]
-    #[oai(skip_serializing_if_is_none)]
     pub last_used_at: Option<DateTime<Utc>>,
     /// When it was revoked; absent while the key is active.
     #[serde(default)]
-    #[oai(skip_serializing_if_is_none)]
     pub revoked_at: Option<DateTime<Utc>>,
 }

@@ -1,10 +1,7 @@
 //! Citation checks: every `[n]` must name a source that was in the context.
 
-use poem_openapi::Object;
-use serde::{Deserialize, Serialize};
-
 /// One valid citation marker in the final answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CitationSpan {
     /// The cited source's 1-based index.
     pub source: u32,

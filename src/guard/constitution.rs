@@ -32,12 +32,11 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::LazyLock;
 
-use poem_openapi::Object;
 use regex::Regex;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// One correction rule applied to an answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Correction {
     /// The text as written.
     pub from: String,

@@ -5,11 +5,8 @@ use super::Sampling;
 use crate::config::{Config, ModeSampling};
 
 /// What an answer is for; each mode has its own sampling defaults.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, poem_openapi::Enum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-#[oai(rename_all = "lowercase")]
 pub enum AnswerMode {
     /// Grounded answers built from quoted evidence.
     Evidence,

@@ -1,16 +1,11 @@
-//! The answer pipeline's request, response and event types, shared by every route that
-//! answers (native, the old system's, and chat completions with `model: "rag"`).
-
-use poem_openapi::{Enum, Object, Union};
-use serde::{Deserialize, Serialize};
+//! The answer pipeline's request, answer and event types (`api::dto` mirrors them on the
+//! wire for every route that answers).
 
 use crate::guard::citations::CitationSpan;
 use crate::guard::constitution::Correction;
 
 /// The mode a caller asks for; `auto` lets the classifier decide.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Enum)]
-#[serde(rename_all = "lowercase")]
-#[oai(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum RequestedMode {
     /// Classify the question: chat, assist or evidence.
     #[default]
@@ -27,9 +22,7 @@ pub enum RequestedMode {
 pub type ResolvedMode = crate::llm::AnswerMode;
 
 /// Who wrote a turn of the conversation history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
-#[serde(rename_all = "lowercase")]
-#[oai(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TurnRole {
     /// The person asking.
     User,
@@ -38,8 +31,7 @@ pub enum TurnRole {
 }
 
 /// One earlier turn of the conversation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Object)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Turn {
     /// Author of the turn.
     pub role: TurnRole,
@@ -48,9 +40,7 @@ pub struct Turn {
 }
 
 /// How strongly the sources back the answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Enum)]
-#[serde(rename_all = "lowercase")]
-#[oai(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum EvidenceLevel {
     /// No usable evidence: the answer is a refusal (or a chat reply).
     None,
@@ -61,9 +51,7 @@ pub enum EvidenceLevel {
 }
 
 /// The kind of question, which decides the collections searched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Enum)]
-#[serde(rename_all = "snake_case")]
-#[oai(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Intent {
     /// What a statute or regulation says.
     LegalText,
@@ -78,32 +66,24 @@ pub enum Intent {
 }
 
 /// Every score a source was given; `relevance` is the calibrated one thresholds use.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SourceScores {
     /// Calibrated relevance in [0, 1]: the basis of thresholds and the evidence level.
     pub relevance: f64,
     /// Cosine similarity of the dense embeddings, when the dense signal found it.
-    #[oai(skip_serializing_if_is_none)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dense: Option<f64>,
     /// BM25 score, when the lexical signal found it.
-    #[oai(skip_serializing_if_is_none)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bm25: Option<f64>,
     /// Weighted reciprocal-rank-fusion score (ordering only, never thresholded).
-    #[oai(skip_serializing_if_is_none)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fused: Option<f64>,
     /// Reranker score, when reranked.
-    #[oai(skip_serializing_if_is_none)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rerank: Option<f64>,
     /// Share of the question's content terms the passage contains, in [0, 1].
     pub lexical: f64,
 }
 
 /// A source the answer may cite; `index` is the `n` of `[n]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Source {
     /// 1-based index cited as `[n]`.
     pub index: u32,
@@ -132,7 +112,7 @@ pub struct Source {
 /// A quote of an evidence answer: one whole sentence, or one whole enumerated sub-clause
 /// (`(a) …; and`), of a source, and where it stands in its document so that a client can
 /// highlight it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Quote {
     /// The source quoted: the `n` of its `[n]` and its `index` in `sources`.
     pub source: u32,
@@ -152,7 +132,7 @@ pub struct Quote {
 }
 
 /// The grade CRAG gave one candidate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Grading {
     /// Chunk graded.
     pub chunk_id: String,
@@ -165,7 +145,7 @@ pub struct Grading {
 }
 
 /// Where the question was sent.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Routing {
     /// Collections searched first.
     pub primary: Vec<String>,
@@ -176,7 +156,7 @@ pub struct Routing {
 }
 
 /// How long one stage took.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StageTiming {
     /// Stage name (`safety`, `classify`, `decontextualize`, `route`, `retrieve`, `tier`,
     /// `rerank`, `crag`, `generate`, `guardrail`, `citations`, `support`, `total`; `cache`
@@ -187,7 +167,7 @@ pub struct StageTiming {
 }
 
 /// Tokens used by generation.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AnswerUsage {
     /// Prompt tokens.
     pub prompt_tokens: u32,
@@ -198,7 +178,7 @@ pub struct AnswerUsage {
 }
 
 /// A finished answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
     /// The answer text (the refusal template when `saknas_underlag`).
     pub answer: String,
@@ -207,8 +187,6 @@ pub struct Answer {
     /// True when the sources do not back an answer; then `sources` is empty.
     pub saknas_underlag: bool,
     /// Why the pipeline refused, when it did.
-    #[oai(skip_serializing_if_is_none)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refusal_reason: Option<String>,
     /// How strongly the sources back the answer.
     pub evidence_level: EvidenceLevel,
@@ -224,7 +202,6 @@ pub struct Answer {
     pub citations: Vec<CitationSpan>,
     /// The quotes of an evidence answer, in the order the answer text gives them, each
     /// with its source and its offsets in the document; empty in other modes and refusals.
-    #[serde(default)]
     pub quotes: Vec<Quote>,
     /// Invalid citation numbers removed from the generated text.
     pub removed_citations: Vec<u32>,
@@ -238,12 +215,9 @@ pub struct Answer {
     /// checked (0 when no sentence is checkable). Present whenever generated text was checked — also when too little of it was
     /// supported and the answer fell back to quotes (`mode` is then `evidence`); absent for
     /// evidence, chat and refusals, and when `answer.reflection` is off.
-    #[oai(skip_serializing_if_is_none)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supported_share: Option<f64>,
     /// Sentences of the generated answer that its sources do not support, with why; they are
     /// not in `answer`.
-    #[serde(default)]
     pub unsupported_sentences: Vec<UnsupportedSentence>,
     /// Optional stages skipped because the deadline ran short (`crag`).
     pub skipped_stages: Vec<String>,
@@ -254,7 +228,6 @@ pub struct Answer {
     /// The corpus version the answer holds at: the last change-log entry this server had
     /// applied when the question arrived. Every server gives the same sources to the same
     /// question at the same version; send it as `X-Min-Corpus-Version` to read at least this.
-    #[serde(default)]
     pub corpus_version: u64,
     /// True when the answer comes from the answer cache: the same question (up to case and
     /// spacing) with the same mode, collections, history and settings was answered before
@@ -263,8 +236,9 @@ pub struct Answer {
     pub cached: bool,
 }
 
-/// A generated sentence its sources do not support, removed from the answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+/// A generated sentence its sources do not support, removed from the answer (serialisable
+/// for the grounding benchmark's report).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct UnsupportedSentence {
     /// The sentence as generated.
     pub text: String,
@@ -273,82 +247,32 @@ pub struct UnsupportedSentence {
     pub reason: String,
 }
 
-/// What the pipeline reports while it works; the streaming routes turn these into SSE.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Union)]
-#[serde(tag = "event", rename_all = "snake_case")]
-#[oai(discriminator_name = "event", one_of)]
-// `done` carries the whole answer; poem-openapi unions cannot hold a `Box`, and each stream
-// sends it once.
-#[allow(clippy::large_enum_variant)]
+/// What the pipeline reports while it works; the streaming routes send these as SSE, then
+/// the whole answer or the failure.
+#[derive(Debug, Clone, PartialEq)]
 pub enum PipelineEvent {
     /// Sources, mode, intent and routing, before any token.
-    #[oai(mapping = "metadata")]
     Metadata(MetadataEvent),
     /// The standalone question a follow-up was rewritten into.
-    #[oai(mapping = "decontextualized")]
     Decontextualized(DecontextualizedEvent),
     /// CRAG gradings.
-    #[oai(mapping = "grading")]
     Grading(GradingEvent),
     /// A step of the pipeline's reasoning (stage decisions, rewrites).
-    #[oai(mapping = "thought_chain")]
     ThoughtChain(ThoughtEvent),
     /// A piece of the answer text.
-    #[oai(mapping = "token")]
     Token(TokenEvent),
     /// Term corrections applied to the answer.
-    #[oai(mapping = "corrections")]
     Corrections(CorrectionsEvent),
     /// A validated citation.
-    #[oai(mapping = "citation")]
     Citation(CitationSpan),
     /// A stage's duration.
-    #[oai(mapping = "timing")]
     Timing(StageTiming),
     /// The pipeline refuses; the answer is the refusal template.
-    #[oai(mapping = "refusal")]
     Refusal(RefusalEvent),
-    /// Last event of a stream that succeeded: the whole answer, as `POST /v1/answer` returns
-    /// it (sent by the streaming routes).
-    #[oai(mapping = "done")]
-    Done(Answer),
-    /// Last event of a stream that failed after it started (sent by the streaming routes).
-    #[oai(mapping = "error")]
-    Error(ErrorEvent),
-}
-
-impl PipelineEvent {
-    /// The event's name, as in `event:` lines and the `event` field.
-    pub fn name(&self) -> &'static str {
-        match self {
-            PipelineEvent::Metadata(_) => "metadata",
-            PipelineEvent::Decontextualized(_) => "decontextualized",
-            PipelineEvent::Grading(_) => "grading",
-            PipelineEvent::ThoughtChain(_) => "thought_chain",
-            PipelineEvent::Token(_) => "token",
-            PipelineEvent::Corrections(_) => "corrections",
-            PipelineEvent::Citation(_) => "citation",
-            PipelineEvent::Timing(_) => "timing",
-            PipelineEvent::Refusal(_) => "refusal",
-            PipelineEvent::Done(_) => "done",
-            PipelineEvent::Error(_) => "error",
-        }
-    }
-}
-
-/// A failure after the stream started.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
-pub struct ErrorEvent {
-    /// Stable code, as in problem responses.
-    pub code: String,
-    /// What went wrong.
-    pub detail: String,
-    /// The HTTP status the failure would have had.
-    pub status: u16,
 }
 
 /// Sent first: what the answer will be built from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MetadataEvent {
     /// Mode the answer is produced in.
     pub mode: ResolvedMode,
@@ -363,7 +287,7 @@ pub struct MetadataEvent {
 }
 
 /// A follow-up rewritten into a standalone question.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DecontextualizedEvent {
     /// The question as asked.
     pub original: String,
@@ -372,7 +296,7 @@ pub struct DecontextualizedEvent {
 }
 
 /// CRAG gradings of one retrieval round.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GradingEvent {
     /// Retrieval round, from 1.
     pub round: u32,
@@ -383,7 +307,7 @@ pub struct GradingEvent {
 }
 
 /// A step of the pipeline's reasoning.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ThoughtEvent {
     /// Stage that decided.
     pub stage: String,
@@ -392,14 +316,14 @@ pub struct ThoughtEvent {
 }
 
 /// A piece of answer text.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TokenEvent {
     /// Text to append.
     pub text: String,
 }
 
 /// Corrections the guardrail applied.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CorrectionsEvent {
     /// The corrected answer text, which replaces the streamed tokens.
     pub answer: String,
@@ -408,7 +332,7 @@ pub struct CorrectionsEvent {
 }
 
 /// The pipeline refuses.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RefusalEvent {
     /// The refusal text.
     pub answer: String,

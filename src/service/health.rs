@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use poem_openapi::Enum;
-
 use super::{Library, ReplicationStatus};
 use crate::inference::batcher::ModelState;
 use crate::inference::precision::PrecisionChoice;
@@ -12,8 +10,7 @@ use crate::inference::precision::PrecisionChoice;
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How well a component, or the whole server, can serve.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Enum)]
-#[oai(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum State {
     /// Serving normally.
     Ready,

@@ -1,8 +1,6 @@
 //! Re-embedding a collection with the loaded encoder, in place: readers keep the old index
 //! until the new one is complete, then it is swapped in.
 
-use poem_openapi::Object;
-
 use super::Library;
 use super::chunking::embedding_text;
 use crate::error::AppResult;
@@ -13,7 +11,7 @@ use crate::inference::tokenizer::TextRole;
 const STEP: usize = 256;
 
 /// What a reindex did.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone)]
 pub struct ReindexSummary {
     /// The collection.
     pub collection: String,

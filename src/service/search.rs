@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 use futures::future::try_join_all;
-use poem_openapi::Enum;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -24,9 +23,8 @@ const MAX_COLLECTIONS: usize = 32;
 const MIN_SIGNAL_DEPTH: usize = 20;
 
 /// Retrieval signal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-#[oai(rename_all = "lowercase")]
 pub enum SearchMode {
     /// Dense and BM25 fused by weighted reciprocal rank fusion.
     Hybrid,

@@ -3,10 +3,11 @@
 use poem_openapi::Object;
 use serde::Deserialize;
 
+use crate::api::dto::answer::{RequestedMode, Turn};
+use crate::api::dto::convert_all;
 use crate::error::{AppError, AppResult};
 use crate::llm::{SamplingOverrides, valid_temperature, valid_top_p};
 use crate::pipeline::AnswerRequest;
-use crate::pipeline::types::{RequestedMode, Turn};
 
 /// Most tokens an answer may ask to generate.
 const MAX_ANSWER_TOKENS: u32 = 8_192;
@@ -73,8 +74,8 @@ impl AnswerBody {
         }
         Ok(AnswerRequest {
             question: self.question,
-            mode: self.mode,
-            history: self.history,
+            mode: self.mode.into(),
+            history: convert_all(self.history),
             collections: self.collections,
             deadline_ms: self.deadline_ms,
             crag: self.crag,

@@ -20,7 +20,8 @@ use super::ApiTags;
 use super::json_body::JsonBody;
 use super::problem::ApiError;
 use super::strict_json::StrictJson;
-use crate::pipeline::types::{Answer, PipelineEvent};
+use crate::api::dto::answer::Answer;
+use crate::api::dto::events::PipelineEvent;
 use crate::pipeline::{Events, Pipeline, server_timing};
 
 /// Answer routes.
@@ -51,7 +52,7 @@ impl AnswerApi {
         let request = body.0.into_request()?;
         let answer = self.pipeline.answer(request, &Events::none()).await?;
         let timing = server_timing(&answer.timings);
-        Ok(AnswerReply::Ok(JsonBody(answer), timing))
+        Ok(AnswerReply::Ok(JsonBody(answer.into()), timing))
     }
 
     /// The same answer as server-sent events: `metadata` with the sources first, then

@@ -9,8 +9,8 @@ use futures::stream;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use crate::api::dto::events::{ErrorEvent, PipelineEvent};
 use crate::api::problem::ApiError;
-use crate::pipeline::types::{ErrorEvent, PipelineEvent};
 use crate::pipeline::{AnswerRequest, EventReceiver, Events, Pipeline};
 
 /// Aborts the pipeline task when the stream holding it is dropped.
@@ -22,7 +22,7 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// The pipeline's events for `request`, ending with `done` or `error`.
+/// The pipeline's events for `request` as the wire sends them, ending with `done` or `error`.
 pub fn answer_events(
     pipeline: Arc<Pipeline>,
     request: AnswerRequest,
@@ -35,10 +35,10 @@ pub fn answer_events(
     stream::unfold(state, |state| async move {
         let (mut receiver, mut task) = state?;
         if let Some(event) = receiver.recv().await {
-            return Some((event, Some((receiver, task))));
+            return Some((event.into(), Some((receiver, task))));
         }
         let last = match (&mut task.0).await {
-            Ok(Ok(answer)) => PipelineEvent::Done(answer),
+            Ok(Ok(answer)) => PipelineEvent::Done(answer.into()),
             Ok(Err(err)) => PipelineEvent::Error(error_event(err)),
             Err(join) => PipelineEvent::Error(error_event(crate::error::AppError::Internal(
                 format!("answer task: {join}"),

@@ -4,7 +4,7 @@ use poem_openapi::types::Example;
 use poem_openapi::{Object, Union};
 use serde::Deserialize;
 
-use crate::pipeline::types::Source;
+use crate::api::dto::answer::Source;
 
 /// One string or several.
 #[derive(Debug, Clone, Union, Deserialize)]

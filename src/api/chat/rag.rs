@@ -11,9 +11,11 @@ use poem::web::sse::Event;
 use super::dto::{ChatCompletion, ChatCompletionRequest};
 use super::reply::{ChunkHeader, openai_error};
 use crate::api::answer::answer_events;
+use crate::api::dto::answer::Answer;
+use crate::api::dto::events::PipelineEvent;
 use crate::error::{AppError, AppResult};
 use crate::llm::{ChatMessage, FinishReason, Role, Usage};
-use crate::pipeline::types::{Answer, PipelineEvent, Turn, TurnRole};
+use crate::pipeline::types::{Turn, TurnRole};
 use crate::pipeline::{AnswerRequest, Events, Pipeline};
 
 /// The model id that selects the answer pipeline.
@@ -86,7 +88,7 @@ pub async fn whole(
     request: AnswerRequest,
     header: ChunkHeader,
 ) -> AppResult<ChatCompletion> {
-    let answer = pipeline.answer(request, &Events::none()).await?;
+    let answer = Answer::from(pipeline.answer(request, &Events::none()).await?);
     let usage = usage_of(&answer);
     Ok(header.completion(
         answer.answer,

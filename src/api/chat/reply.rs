@@ -16,10 +16,10 @@ use super::dto::{
     AssistantMessage, ChatChoice, ChatCompletion, ChatCompletionChunk, ChatUsage, ChunkChoice,
     ChunkDelta,
 };
+use crate::api::dto::answer::Source;
 use crate::api::problem::ApiError;
 use crate::error::AppError;
 use crate::llm::{FinishReason, GenerationError, GenerationEvent, Usage};
-use crate::pipeline::types::Source;
 
 /// Comment lines sent while the generator is silent, so proxies keep the stream open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
