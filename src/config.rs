@@ -209,7 +209,7 @@ pub struct SearchConfig {
     /// Longest accepted query, in characters.
     pub max_query_chars: usize,
     /// Signal used when a request names none: `hybrid`, `dense` or `bm25`.
-    pub default_mode: String,
+    pub default_mode: DefaultSearchMode,
     /// The `k` of reciprocal rank fusion.
     pub rrf_k: f32,
     /// Weight of the dense signal in fusion.
@@ -345,6 +345,18 @@ pub struct CacheConfig {
     pub answer_entries: usize,
     /// Seconds a cached answer may be served (it is dropped sooner when its sources change).
     pub answer_ttl_s: u64,
+}
+
+/// `search.default_mode`: the retrieval signal of a search that names none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DefaultSearchMode {
+    /// Dense and BM25 fused.
+    Hybrid,
+    /// Sentence embeddings only.
+    Dense,
+    /// BM25 only.
+    Bm25,
 }
 
 /// `generation.backend`: which text generator answers.
@@ -509,7 +521,7 @@ impl Default for SearchConfig {
             default_limit: 10,
             max_limit: 100,
             max_query_chars: 2_000,
-            default_mode: "hybrid".into(),
+            default_mode: DefaultSearchMode::Hybrid,
             rrf_k: 60.0,
             dense_weight: 1.0,
             bm25_weight: 1.0,
@@ -732,9 +744,6 @@ impl Config {
         }
         if self.search.default_limit > self.search.max_limit {
             return fail("search.default_limit", "must not exceed search.max_limit");
-        }
-        if !["hybrid", "dense", "bm25"].contains(&self.search.default_mode.as_str()) {
-            return fail("search.default_mode", "expected hybrid, dense or bm25");
         }
         if self.search.rrf_k.is_nan() || self.search.rrf_k <= 0.0 {
             return fail("search.rrf_k", "must be positive");
@@ -1046,6 +1055,11 @@ mod tests {
                 "CRAG_ANSWER_CRAG_GRADER",
                 "human",
                 ["reranker", "llm"].as_slice(),
+            ),
+            (
+                "CRAG_SEARCH_DEFAULT_MODE",
+                "semantic",
+                ["hybrid", "dense", "bm25"].as_slice(),
             ),
         ] {
             let message = Config::load(None, env(&[(key, value)]))

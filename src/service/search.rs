@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Library, validate};
+use crate::config::DefaultSearchMode;
 use crate::error::{AppError, AppResult};
 use crate::inference::batcher::Priority;
 use crate::inference::tokenizer::TextRole;
@@ -21,6 +22,16 @@ use crate::retrieval::vectors::DenseScan;
 const MAX_COLLECTIONS: usize = 32;
 /// Fewest candidates each signal contributes to fusion.
 const MIN_SIGNAL_DEPTH: usize = 20;
+
+impl From<DefaultSearchMode> for SearchMode {
+    fn from(setting: DefaultSearchMode) -> Self {
+        match setting {
+            DefaultSearchMode::Hybrid => SearchMode::Hybrid,
+            DefaultSearchMode::Dense => SearchMode::Dense,
+            DefaultSearchMode::Bm25 => SearchMode::Bm25,
+        }
+    }
+}
 
 /// Retrieval signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,16 +46,6 @@ pub enum SearchMode {
 }
 
 impl SearchMode {
-    /// Parses a configured default.
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "hybrid" => Some(SearchMode::Hybrid),
-            "dense" => Some(SearchMode::Dense),
-            "bm25" => Some(SearchMode::Bm25),
-            _ => None,
-        }
-    }
-
     fn uses_dense(self) -> bool {
         self != SearchMode::Bm25
     }
@@ -93,10 +94,7 @@ impl Library {
                 format!("limit must be within 1..={}", limits.max_limit),
             ));
         }
-        let mode = request
-            .mode
-            .or_else(|| SearchMode::parse(&limits.default_mode))
-            .unwrap_or(SearchMode::Hybrid);
+        let mode = request.mode.unwrap_or(limits.default_mode.into());
         let filter = Arc::new(validate::metadata_filter(request.filter.as_ref())?);
         let collections = self.search_targets(&request.collections).await?;
         if mode.uses_dense() {
