@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use constitutional_rag::config::{Config, Threads};
+use constitutional_rag::config::{Config, DeviceSetting, Threads};
 use constitutional_rag::llm::local::LocalGenerator;
 use constitutional_rag::llm::{
     ChatMessage, GenerationEvent, GenerationRequest, Generator, Role, Sampling,
@@ -197,7 +197,7 @@ fn config() -> Config {
         .to_string_lossy()
         .into();
     config.generation.model = MODEL.into();
-    config.inference.device = "cpu".into();
+    config.inference.device = DeviceSetting::Cpu;
     config.inference.threads = Threads::Count(1);
     config.generation.max_sequences = 8;
     config

@@ -6,10 +6,13 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 mod answer;
+mod choices;
 
-pub use crate::inference::batcher::Loading;
-pub use crate::inference::precision::PrecisionSetting;
 pub use answer::{AnswerConfig, CragConfig, Grader};
+pub use choices::{
+    DEVICE_VALUES, DeviceSetting, Loading, PRECISION_VALUES, Precision, PrecisionSetting, Threads,
+    valid_temperature, valid_top_p,
+};
 
 /// The whole configuration of the server and the CLI.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -247,7 +250,7 @@ pub struct ModelsConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct InferenceConfig {
     /// `auto` (CUDA when available), `cpu` or `cuda:N`.
-    pub device: String,
+    pub device: DeviceSetting,
     /// `auto` (the sentence encoder and the MaxSim reranker time f32, bf16 and f16 at load and
     /// keep the fastest that agrees with f32; the cross-encoder and the decoder keep their
     /// device's default), `f32`, `bf16` or `f16`.
@@ -263,71 +266,6 @@ pub struct InferenceConfig {
     pub max_queue: usize,
     /// Token budget of a passage (or query-passage pair) when reranking.
     pub rerank_max_length: usize,
-}
-
-/// `inference.threads`: a count of torch intra-op threads, or `auto`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Threads {
-    /// Every core this process may run on: its CPU affinity mask and cgroup CPU quota, as
-    /// `std::thread::available_parallelism` reads them (1 when they cannot be read).
-    Auto,
-    /// Exactly this many.
-    Count(usize),
-}
-
-impl Threads {
-    /// The number of threads this setting means on this machine.
-    pub fn count(self) -> usize {
-        match self {
-            Threads::Count(n) => n,
-            Threads::Auto => std::thread::available_parallelism().map_or(1, usize::from),
-        }
-    }
-}
-
-impl Serialize for Threads {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Threads::Auto => serializer.serialize_str("auto"),
-            Threads::Count(n) => serializer.serialize_u64(*n as u64),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Threads {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = Threads;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("auto or a positive number of threads")
-            }
-
-            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Threads, E> {
-                usize::try_from(n)
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .map(Threads::Count)
-                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Unsigned(n), &self))
-            }
-
-            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Threads, E> {
-                u64::try_from(n)
-                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(n), &self))
-                    .and_then(|n| self.visit_u64(n))
-            }
-
-            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Threads, E> {
-                if s.trim().eq_ignore_ascii_case("auto") {
-                    Ok(Threads::Auto)
-                } else {
-                    Err(E::invalid_value(serde::de::Unexpected::Str(s), &self))
-                }
-            }
-        }
-        deserializer.deserialize_any(Visitor)
-    }
 }
 
 /// Cache sizes and files.
@@ -546,7 +484,7 @@ impl Default for ModelsConfig {
 impl Default for InferenceConfig {
     fn default() -> Self {
         Self {
-            device: "auto".into(),
+            device: DeviceSetting::Auto,
             precision: PrecisionSetting::Auto,
             threads: Threads::Count(1),
             max_batch_tokens: 16_384,
@@ -757,12 +695,6 @@ impl Config {
         if !(1..=256).contains(&self.search.rerank_candidates) {
             return fail("search.rerank_candidates", "must be within 1..=256");
         }
-        if crate::inference::parse_device(&self.inference.device).is_err() {
-            return fail(
-                "inference.device",
-                "expected auto, cpu or cuda:N (of an existing GPU)",
-            );
-        }
         if self.inference.threads == Threads::Count(0)
             || self.inference.max_batch_size == 0
             || self.inference.max_queue == 0
@@ -832,13 +764,13 @@ impl Config {
             ("assist", &self.sampling.assist),
             ("chat", &self.sampling.chat),
         ] {
-            if !crate::llm::valid_temperature(sampling.temperature) {
+            if !valid_temperature(sampling.temperature) {
                 return fail(
                     &format!("sampling.{mode}.temperature"),
                     "must be within 0..=2",
                 );
             }
-            if !crate::llm::valid_top_p(sampling.top_p) {
+            if !valid_top_p(sampling.top_p) {
                 return fail(&format!("sampling.{mode}.top_p"), "must be within (0, 1]");
             }
             if sampling.max_tokens == 0 {
@@ -991,7 +923,6 @@ mod tests {
 
     #[test]
     fn precision_and_threads_are_typed_once_at_load() {
-        use crate::inference::precision::Precision;
         let defaults = Config::load(None, env(&[])).unwrap();
         assert_eq!(defaults.inference.precision, PrecisionSetting::Auto);
         assert_eq!(defaults.inference.threads, Threads::Count(1));
@@ -1045,6 +976,8 @@ mod tests {
         .unwrap();
         assert_eq!(config.generation.backend, Backend::OpenAi);
         assert_eq!(config.answer.crag.grader, Grader::Llm);
+        let device = Config::load(None, env(&[("CRAG_INFERENCE_DEVICE", "CUDA:1")])).unwrap();
+        assert_eq!(device.inference.device, DeviceSetting::Cuda(1));
         for (key, value, allowed) in [
             (
                 "CRAG_GENERATION_BACKEND",
@@ -1060,6 +993,16 @@ mod tests {
                 "CRAG_SEARCH_DEFAULT_MODE",
                 "semantic",
                 ["hybrid", "dense", "bm25"].as_slice(),
+            ),
+            (
+                "CRAG_INFERENCE_DEVICE",
+                "gpu",
+                ["auto", "cpu", "cuda:N"].as_slice(),
+            ),
+            (
+                "CRAG_MODELS_LOADING",
+                "sometimes",
+                ["eager", "background", "lazy"].as_slice(),
             ),
         ] {
             let message = Config::load(None, env(&[(key, value)]))

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
+use constitutional_rag::config::{Precision, PrecisionSetting};
 use constitutional_rag::inference::LoadOptions;
 use constitutional_rag::inference::cross_encoder::CrossEncoder;
 use constitutional_rag::inference::encoder::{SentenceEncoder, max_sim};
-use constitutional_rag::inference::precision::{Precision, PrecisionSetting};
 use constitutional_rag::inference::tokenizer::{Encoded, TextTokenizer};
 use serde_json::{Value, json};
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use constitutional_rag::config::{Config, Threads};
+use constitutional_rag::config::{Config, DeviceSetting, Threads};
 use constitutional_rag::inference::bpe::BpeTokenizer;
 use constitutional_rag::inference::gguf::GgufFile;
 use constitutional_rag::inference::llama::{KvCache, Llama, Numerics, Segment};
@@ -287,7 +287,7 @@ fn tiny_safetensors_llama_matches_transformers() {
 fn generator(max_sequences: usize, prefill_chunk: usize, context: usize) -> LocalGenerator {
     let mut config = Config::default();
     config.models.dir = models_dir().to_string_lossy().into_owned();
-    config.inference.device = "cpu".into();
+    config.inference.device = DeviceSetting::Cpu;
     config.inference.threads = Threads::Count(1);
     config.generation.max_sequences = max_sequences;
     config.generation.prefill_chunk_tokens = prefill_chunk;

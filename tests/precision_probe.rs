@@ -5,8 +5,7 @@
 mod common;
 
 use common::{TestServer, expect_json, test_config};
-use constitutional_rag::config::PrecisionSetting;
-use constitutional_rag::inference::precision::Precision;
+use constitutional_rag::config::{Precision, PrecisionSetting};
 use reqwest::StatusCode;
 use serde_json::Value;
 

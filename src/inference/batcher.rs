@@ -12,6 +12,8 @@ use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
+use crate::config::Loading;
+
 /// A model that runs batches on the worker thread.
 pub trait BatchModel: Send + 'static {
     /// One item of work (e.g. a tokenized text).
@@ -74,19 +76,6 @@ impl From<BatchError> for crate::error::AppError {
             other => crate::error::AppError::Internal(other.to_string()),
         }
     }
-}
-
-/// When a worker loads its model.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Loading {
-    /// Before [`Batcher::start`] returns; a model that does not load fails the start.
-    Eager,
-    /// On the worker thread at once; submissions wait until it is loaded.
-    #[default]
-    Background,
-    /// On the worker thread when the first input arrives.
-    Lazy,
 }
 
 /// Where a worker's model is.

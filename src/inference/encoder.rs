@@ -9,9 +9,10 @@ use tch::{Device, Kind, Tensor};
 use super::bert::BertConfig;
 use super::bert::{Bert, BertInput};
 use super::cosine_scale::CosineScale;
-use super::precision::{Precision, PrecisionChoice, Probed, load_with_precision};
+use super::precision::{PrecisionChoice, Probed, load_with_precision};
 use super::tokenizer::{Encoded, TextTokenizer};
 use super::{Backbone, InferenceError, LoadOptions, in_length_batches, read_json, token_budget};
+use crate::config::Precision;
 
 type Result<T> = std::result::Result<T, InferenceError>;
 

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 use tch::Device;
 
+use crate::config::{DeviceSetting, Precision, PrecisionSetting};
 use bert::{Bert, BertConfig, Weights};
-use precision::{Precision, PrecisionSetting};
 use tokenizer::{Encoded, TextTokenizer};
 
 /// Anything that can go wrong loading or running a model.
@@ -97,22 +97,18 @@ impl LoadOptions {
     }
 }
 
-/// Parses "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
-pub fn parse_device(s: &str) -> Result<Device, InferenceError> {
-    let invalid = || InferenceError::Invalid(format!("device {s:?}"));
-    let index = match s.trim().to_ascii_lowercase().as_str() {
-        "auto" => return Ok(Device::cuda_if_available()),
-        "cpu" => return Ok(Device::Cpu),
-        "cuda" => 0,
-        other => other
-            .strip_prefix("cuda:")
-            .and_then(|n| n.parse::<usize>().ok())
-            .ok_or_else(invalid)?,
+/// The torch device `setting` names: `auto` is CUDA when the machine has it; a CUDA index
+/// must name a device this machine has.
+pub fn device_of(setting: DeviceSetting) -> Result<Device, InferenceError> {
+    let index = match setting {
+        DeviceSetting::Auto => return Ok(Device::cuda_if_available()),
+        DeviceSetting::Cpu => return Ok(Device::Cpu),
+        DeviceSetting::Cuda(index) => index,
     };
     let available = usize::try_from(tch::Cuda::device_count()).unwrap_or(0);
     if index >= available {
         return Err(InferenceError::Invalid(format!(
-            "device {s:?}: {available} CUDA device(s) available"
+            "inference.device = {setting}: {available} CUDA device(s) available"
         )));
     }
     Ok(Device::Cuda(index))
@@ -228,10 +224,13 @@ mod tests {
     }
 
     #[test]
-    fn parses_devices() {
-        assert_eq!(parse_device("cpu").unwrap(), Device::Cpu);
-        assert!(parse_device("cuda:999").is_err());
-        assert!(parse_device("gpu").is_err());
+    fn devices_resolve_to_what_the_machine_has() {
+        assert_eq!(device_of(DeviceSetting::Cpu).unwrap(), Device::Cpu);
+        let err = device_of(DeviceSetting::Cuda(999)).unwrap_err().to_string();
+        assert!(
+            err.contains("cuda:999") && err.contains("available"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -6,9 +6,7 @@
 //! one with AVX-512-BF16), so no precision is assumed: it is measured where the server runs.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,90 +14,15 @@ use tch::{Device, Kind};
 
 use super::InferenceError;
 use super::tokenizer::{Encoded, TextTokenizer};
-
-/// A precision a model's weights and activations can have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Precision {
-    /// 32-bit IEEE floats: the reference every other precision is checked against.
-    F32,
-    /// bfloat16: f32's range with 8 bits of mantissa.
-    Bf16,
-    /// IEEE half precision.
-    F16,
-}
+use crate::config::{Precision, PrecisionSetting};
 
 impl Precision {
-    /// Every precision, the reference (f32) first.
-    pub const ALL: [Precision; 3] = [Precision::F32, Precision::Bf16, Precision::F16];
-
     /// The tensor kind of this precision.
     pub fn kind(self) -> Kind {
         match self {
             Precision::F32 => Kind::Float,
             Precision::Bf16 => Kind::BFloat16,
             Precision::F16 => Kind::Half,
-        }
-    }
-
-    /// `f32`, `bf16` or `f16`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Precision::F32 => "f32",
-            Precision::Bf16 => "bf16",
-            Precision::F16 => "f16",
-        }
-    }
-}
-
-impl fmt::Display for Precision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// `inference.precision`: chosen by probing at load (`auto`) or fixed by the operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum PrecisionSetting {
-    /// Probe every precision the device runs at load and keep the fastest that agrees with f32.
-    #[default]
-    Auto,
-    /// Always this precision.
-    Fixed(Precision),
-}
-
-/// What [`PrecisionSetting::from_str`] accepts, for error messages.
-pub const PRECISION_VALUES: &str = "auto, f32, bf16 or f16";
-
-impl FromStr for PrecisionSetting {
-    type Err = String;
-
-    /// `auto`, `f32` (`fp32`, `float32`), `bf16` (`bfloat16`) or `f16` (`fp16`, `float16`),
-    /// in any case.
-    fn from_str(s: &str) -> Result<Self, String> {
-        Ok(match s.trim().to_ascii_lowercase().as_str() {
-            "auto" => PrecisionSetting::Auto,
-            "f32" | "fp32" | "float32" => PrecisionSetting::Fixed(Precision::F32),
-            "bf16" | "bfloat16" => PrecisionSetting::Fixed(Precision::Bf16),
-            "f16" | "fp16" | "float16" => PrecisionSetting::Fixed(Precision::F16),
-            _ => return Err(format!("expected {PRECISION_VALUES}, got {s:?}")),
-        })
-    }
-}
-
-impl TryFrom<String> for PrecisionSetting {
-    type Error = String;
-
-    fn try_from(value: String) -> Result<Self, String> {
-        value.parse()
-    }
-}
-
-impl From<PrecisionSetting> for String {
-    fn from(setting: PrecisionSetting) -> Self {
-        match setting {
-            PrecisionSetting::Auto => "auto".into(),
-            PrecisionSetting::Fixed(precision) => precision.as_str().into(),
         }
     }
 }
@@ -448,27 +371,6 @@ fn least_cosine(ours: &[Vec<f32>], reference: &[Vec<f32>]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn settings_parse_in_any_spelling_and_name_the_allowed_values() {
-        let parse = |s: &str| s.parse::<PrecisionSetting>();
-        assert_eq!(parse("auto"), Ok(PrecisionSetting::Auto));
-        assert_eq!(parse("BF16"), Ok(PrecisionSetting::Fixed(Precision::Bf16)));
-        assert_eq!(parse("fp16"), Ok(PrecisionSetting::Fixed(Precision::F16)));
-        assert_eq!(
-            parse("float32"),
-            Ok(PrecisionSetting::Fixed(Precision::F32))
-        );
-        let err = parse("int8").unwrap_err();
-        assert!(
-            err.contains(PRECISION_VALUES) && err.contains("int8"),
-            "{err}"
-        );
-        for precision in Precision::ALL {
-            let text = String::from(PrecisionSetting::Fixed(precision));
-            assert_eq!(parse(&text), Ok(PrecisionSetting::Fixed(precision)));
-        }
-    }
 
     #[test]
     fn least_cosine_flags_mismatches_and_nan() {

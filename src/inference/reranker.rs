@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use super::LoadOptions;
-use super::batcher::{BatchLimits, BatchModel, BatchStats, Batcher, Loading, ModelState, Priority};
+use super::batcher::{BatchLimits, BatchModel, BatchStats, Batcher, ModelState, Priority};
 use super::cross_encoder::CrossEncoder;
 use super::encoder::{SentenceEncoder, TokenVectors, max_sim};
 use super::precision::PrecisionChoice;
 use super::tokenizer::{Encoded, TextTokenizer};
+use crate::config::Loading;
 use crate::error::{AppError, AppResult};
 
 /// MaxSim at or below which a passage is unrelated.

@@ -7,9 +7,9 @@ use super::deferred::Deferred;
 use super::local::LocalGenerator;
 use super::ollama::OllamaGenerator;
 use super::openai::OpenAiGenerator;
+use crate::config::Loading;
 use crate::config::{Backend, Config};
 use crate::error::{AppError, AppResult};
-use crate::inference::batcher::Loading;
 
 /// The configured generator, loaded as `[models] loading` says: the local decoder in the
 /// background or on its first generation unless `eager`; HTTP backends are clients only and

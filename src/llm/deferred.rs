@@ -8,7 +8,7 @@ use futures::StreamExt;
 use tokio::sync::OnceCell;
 
 use super::{GenerationError, GenerationRequest, GenerationStream, Generator};
-use crate::inference::batcher::Loading;
+use crate::config::Loading;
 
 /// Builds the real generator; runs on a blocking thread.
 type Loader = dyn Fn() -> Result<Arc<dyn Generator>, String> + Send + Sync;

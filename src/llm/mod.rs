@@ -17,7 +17,7 @@ mod types;
 
 pub use backend::{from_config, start};
 pub use metered::Metered;
-pub use sampling::{AnswerMode, SamplingOverrides, sampling_for, valid_temperature, valid_top_p};
+pub use sampling::{AnswerMode, SamplingOverrides, sampling_for};
 pub use types::{
     ChatMessage, Completion, FinishReason, GenerationError, GenerationEvent, GenerationRequest,
     GenerationStream, Role, Sampling, Usage, collect,

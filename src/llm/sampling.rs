@@ -16,16 +16,6 @@ pub enum AnswerMode {
     Chat,
 }
 
-/// Whether `temperature` is one a generator accepts (0 = greedy, at most 2).
-pub fn valid_temperature(temperature: f32) -> bool {
-    (0.0..=2.0).contains(&temperature)
-}
-
-/// Whether `top_p` is a usable nucleus threshold, in (0, 1].
-pub fn valid_top_p(top_p: f32) -> bool {
-    top_p > 0.0 && top_p <= 1.0
-}
-
 /// Sampling values a caller set explicitly; `None` keeps the mode's default.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SamplingOverrides {

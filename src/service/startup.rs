@@ -13,7 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::inference::batcher::BatchLimits;
 use crate::inference::embedder::Embedder;
 use crate::inference::reranker::Reranker;
-use crate::inference::{LoadOptions, parse_device};
+use crate::inference::{LoadOptions, device_of};
 use crate::model::Collection;
 use crate::retrieval::decompound::Decompounder;
 use crate::retrieval::index::{CollectionIndex, IndexedChunk, SearchIndex};
@@ -117,8 +117,7 @@ fn load_decompounder(config: &Config) -> Option<Arc<Decompounder>> {
 /// Device, precision (`auto` is probed when each model loads) and threads from `[inference]`.
 fn load_options(config: &Config) -> AppResult<LoadOptions> {
     let inference = &config.inference;
-    let device =
-        parse_device(&inference.device).map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let device = device_of(inference.device).map_err(|e| AppError::Unavailable(e.to_string()))?;
     Ok(LoadOptions {
         device,
         precision: inference.precision,

@@ -5,8 +5,9 @@ use serde::Deserialize;
 
 use crate::api::dto::answer::{RequestedMode, Turn};
 use crate::api::dto::convert_all;
+use crate::config::{valid_temperature, valid_top_p};
 use crate::error::{AppError, AppResult};
-use crate::llm::{SamplingOverrides, valid_temperature, valid_top_p};
+use crate::llm::SamplingOverrides;
 use crate::pipeline::AnswerRequest;
 
 /// Most tokens an answer may ask to generate.

@@ -1,11 +1,10 @@
 //! Checking a chat completion request and turning it into a generation request.
 
 use super::dto::{ChatCompletionRequest, ChatMessageIn, MessageContent};
-use crate::config::Config;
+use crate::config::{Config, valid_temperature, valid_top_p};
 use crate::error::{AppError, AppResult};
 use crate::llm::{
     AnswerMode, ChatMessage, GenerationRequest, Role, SamplingOverrides, sampling_for,
-    valid_temperature, valid_top_p,
 };
 use crate::service::validate;
 

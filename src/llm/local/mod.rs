@@ -14,11 +14,11 @@ use futures::StreamExt;
 use tch::Device;
 
 use crate::config::Config;
+use crate::config::{Precision, PrecisionSetting};
 use crate::inference::bpe::BpeTokenizer;
 use crate::inference::gguf::GgufFile;
 use crate::inference::llama::{Llama, Numerics};
-use crate::inference::precision::{Precision, PrecisionSetting};
-use crate::inference::{InferenceError, parse_device};
+use crate::inference::{InferenceError, device_of};
 use crate::llm::{GenerationError, GenerationRequest, GenerationStream, Generator};
 use template::ChatTemplate;
 use worker::{Job, Limits};
@@ -90,7 +90,7 @@ fn load_model(
     files: &ModelFiles,
     config: &Config,
 ) -> Result<(Llama, BpeTokenizer), InferenceError> {
-    let device = parse_device(&config.inference.device)?;
+    let device = device_of(config.inference.device)?;
     let threads = i32::try_from(config.inference.threads.count())
         .map_err(|_| InferenceError::Invalid("inference.threads".into()))?;
     tch::set_num_threads(threads);
