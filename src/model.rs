@@ -101,6 +101,23 @@ pub enum UpsertOutcome {
     Unchanged,
 }
 
+/// One chunk of a document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chunk {
+    /// Exactly the document's characters `[char_start, char_end)`.
+    pub text: String,
+    /// 0-based order of the chunk in the document.
+    pub position: usize,
+    /// Start offset in Unicode scalar values (chars), inclusive.
+    pub char_start: usize,
+    /// End offset in Unicode scalar values (chars), exclusive.
+    pub char_end: usize,
+    /// Structural path such as `"2 kap. 1 §"`, `"Article 6"`,
+    /// `"3. Responsibilities > 3.2. Distribution of Executable Form"` or
+    /// `"Intro > Scope"`; empty when the text has no structure.
+    pub path: String,
+}
+
 /// A document ready to be written: validated, hashed and chunked.
 #[derive(Debug, Clone)]
 pub struct PreparedDocument {
@@ -119,7 +136,7 @@ pub struct PreparedDocument {
     /// Content hash.
     pub content_hash: String,
     /// Chunks of `content`.
-    pub chunks: Vec<crate::ingest::chunker::Chunk>,
+    pub chunks: Vec<Chunk>,
     /// Record ids for the chunks (fresh for every write).
     pub chunk_ids: Vec<String>,
     /// One embedding per chunk.

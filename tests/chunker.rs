@@ -5,6 +5,7 @@ mod common;
 use common::pdf::minimal_pdf;
 use constitutional_rag::ingest::chunker::*;
 use constitutional_rag::ingest::parse::*;
+use constitutional_rag::model::Chunk;
 use std::path::Path;
 
 // ---------------------------------------------------------------------------

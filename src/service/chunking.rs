@@ -2,7 +2,8 @@
 
 use crate::config::IngestConfig;
 use crate::inference::tokenizer::TextTokenizer;
-use crate::ingest::chunker::{Chunk, TokenBudget, chunk_document, estimate_tokens};
+use crate::ingest::chunker::{TokenBudget, chunk_document, estimate_tokens};
+use crate::model::Chunk;
 
 /// Fewest tokens a chunk may hold however long its context header is.
 const MIN_CHUNK_BUDGET: usize = 16;

@@ -11,7 +11,7 @@ use super::{Library, validate};
 use crate::error::{AppError, AppResult};
 use crate::inference::batcher::Priority;
 use crate::inference::tokenizer::TextRole;
-use crate::ingest::chunker::Chunk;
+use crate::model::Chunk;
 use crate::model::{ChunkInfo, Collection, Document, PreparedDocument, UpsertOutcome};
 use crate::retrieval::index::IndexedChunk;
 use crate::store::MetadataFilter;

@@ -279,7 +279,7 @@ fn document_vars(id: &str, doc: &PreparedDocument, version: u32) -> Value {
 mod tests {
     use super::*;
     use crate::config::StorageConfig;
-    use crate::ingest::chunker::Chunk;
+    use crate::model::Chunk;
 
     fn prepared(external_id: Option<&str>, text: &str) -> PreparedDocument {
         PreparedDocument {

@@ -7,7 +7,7 @@ use constitutional_rag::config::Config;
 use constitutional_rag::inference::LoadOptions;
 use constitutional_rag::inference::encoder::SentenceEncoder;
 use constitutional_rag::inference::tokenizer::TextTokenizer;
-use constitutional_rag::ingest::chunker::Chunk;
+use constitutional_rag::model::Chunk;
 use constitutional_rag::service::chunking::chunk_for_encoder;
 use reqwest::Client;
 use serde_json::{Value, json};

@@ -19,6 +19,8 @@ mod headings;
 mod outline;
 mod packing;
 
+use crate::model::Chunk;
+
 /// Limits for one chunk, measured with [`estimate_tokens`].
 #[derive(Debug, Clone, Copy)]
 pub struct ChunkerConfig {
@@ -60,23 +62,6 @@ impl TokenBudget for ChunkerConfig {
     fn min_tokens(&self) -> usize {
         self.min_tokens
     }
-}
-
-/// One chunk of a document.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Chunk {
-    /// Exactly the document's characters `[char_start, char_end)`.
-    pub text: String,
-    /// 0-based order of the chunk in the document.
-    pub position: usize,
-    /// Start offset in Unicode scalar values (chars), inclusive.
-    pub char_start: usize,
-    /// End offset in Unicode scalar values (chars), exclusive.
-    pub char_end: usize,
-    /// Structural path such as `"2 kap. 1 §"`, `"Article 6"`,
-    /// `"3. Responsibilities > 3.2. Distribution of Executable Form"` or
-    /// `"Intro > Scope"`; empty when the text has no structure.
-    pub path: String,
 }
 
 /// Cheap WordPiece-like token estimate.
