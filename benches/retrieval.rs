@@ -23,8 +23,9 @@ use std::time::{Duration, Instant};
 use constitutional_rag::config::Config;
 use constitutional_rag::inference::batcher::Priority;
 use constitutional_rag::inference::tokenizer::TextRole;
+use constitutional_rag::model::DocumentInput;
 use constitutional_rag::model::Language;
-use constitutional_rag::service::{DocumentInput, Library, SearchMode, SearchRequest};
+use constitutional_rag::service::{Library, SearchMode, SearchRequest};
 use serde_json::json;
 
 mod common;

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use constitutional_rag::config::Config;
+use constitutional_rag::model::DocumentInput;
 use constitutional_rag::model::Language;
-use constitutional_rag::service::{DocumentInput, Library, SearchMode, SearchRequest};
+use constitutional_rag::service::{Library, SearchMode, SearchRequest};
 
 mod common;
 use common::{Rng, percentile};

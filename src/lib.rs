@@ -26,6 +26,7 @@
 pub mod api;
 pub mod auth;
 pub mod cache;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod eval;

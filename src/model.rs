@@ -118,6 +118,21 @@ pub struct Chunk {
     pub path: String,
 }
 
+/// A document as a client sends it.
+#[derive(Debug, Clone, Default)]
+pub struct DocumentInput {
+    /// Client identifier, unique within the collection.
+    pub external_id: Option<String>,
+    /// Title; derived from the first line of the text when absent.
+    pub title: Option<String>,
+    /// Origin (path, URL).
+    pub source: Option<String>,
+    /// Metadata object.
+    pub metadata: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Full text.
+    pub text: String,
+}
+
 /// A document ready to be written: validated, hashed and chunked.
 #[derive(Debug, Clone)]
 pub struct PreparedDocument {
@@ -193,4 +208,61 @@ pub struct SignalScore {
     pub score: f64,
     /// 1-based rank in that collection for that signal.
     pub rank: u32,
+}
+
+/// What a key may do; each role includes the ones below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Search, answer, chat, embeddings, rerank, models, and reading collections and documents.
+    Reader,
+    /// Reader, plus document writes, bulk ingest and reindexing.
+    Writer,
+    /// Writer, plus creating and deleting collections and managing keys.
+    Admin,
+}
+
+impl Role {
+    /// Every role, the least first.
+    pub const ALL: [Role; 3] = [Role::Reader, Role::Writer, Role::Admin];
+
+    /// The role's name as in requests and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Reader => "reader",
+            Role::Writer => "writer",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// An API key's record; never its secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiKey {
+    /// Stable identifier, used to revoke the key.
+    pub id: String,
+    /// Name given at creation, for humans.
+    pub name: String,
+    /// What the key may do.
+    pub role: Role,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last accepted (updated at most once a minute per key); absent if never.
+    #[serde(default)]
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it was revoked; absent while the key is active.
+    #[serde(default)]
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    /// A role by its name, in any case.
+    fn from_str(s: &str) -> Result<Self, String> {
+        Role::ALL
+            .into_iter()
+            .find(|role| role.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| format!("expected reader, writer or admin, got {s:?}"))
+    }
 }

@@ -4,8 +4,9 @@
 
 use std::time::{Duration, Instant};
 
+use constitutional_rag::model::DocumentInput;
 use constitutional_rag::model::Language;
-use constitutional_rag::service::{DocumentInput, Library};
+use constitutional_rag::service::Library;
 use serde_json::json;
 
 use super::Rng;

@@ -14,7 +14,8 @@ use super::problem::ApiError;
 use super::strict_json::StrictJson;
 use super::upload::{UploadForm, UploadSummary, upload_files};
 use crate::error::AppError;
-use crate::service::{DocumentInput, Library, validate};
+use crate::model::DocumentInput;
+use crate::service::{Library, validate};
 
 /// A document to store.
 #[derive(Debug, Clone, Object, serde::Deserialize)]

@@ -13,7 +13,8 @@ use super::problem::ApiError;
 use super::strict_json::StrictJson;
 use crate::error::AppError;
 use crate::model::Document;
-use crate::service::{DocumentInput, Library, validate};
+use crate::model::DocumentInput;
+use crate::service::{Library, validate};
 
 /// A document in the old system's shape.
 #[derive(Debug, Object)]

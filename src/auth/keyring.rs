@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::secret::{self, Digest};
-use super::{ApiKey, Role};
 use crate::error::{AppError, AppResult};
+use crate::model::{ApiKey, Role};
 use crate::store::Store;
 
 /// How long a verified key is trusted without asking the database again; bounds how late a

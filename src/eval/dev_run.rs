@@ -12,10 +12,11 @@ use super::dev_set::{
     DevDocument, DevQuestion, DevSet, QuestionKind, TextLanguage, contains_quote,
 };
 use crate::error::AppResult;
+use crate::model::DocumentInput;
 use crate::model::Language;
 use crate::pipeline::types::RequestedMode;
 use crate::pipeline::{AnswerRequest, Events, Pipeline};
-use crate::service::{DocumentInput, Library, SearchMode, SearchRequest};
+use crate::service::{Library, SearchMode, SearchRequest};
 
 /// The collection the corpus is ingested into.
 pub const COLLECTION: &str = "legal-dev";

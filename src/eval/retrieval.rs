@@ -7,8 +7,9 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
+use crate::model::DocumentInput;
 use crate::model::{Language, SearchHit};
-use crate::service::{DocumentInput, Library, SearchMode, SearchRequest};
+use crate::service::{Library, SearchMode, SearchRequest};
 
 /// Cut-offs reported as recall@k.
 pub const RECALL_AT: [usize; 3] = [1, 5, 10];

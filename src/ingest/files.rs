@@ -1,32 +1,12 @@
-//! Ingesting files from disk into a collection (the `ingest` subcommand).
+//! Files from disk: finding the ones with a known format, and the documents each holds.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use walkdir::WalkDir;
 
-use super::parse::{Format, ParsedDocument, parse};
+use super::parse::{Format, ParsedDocument};
 use crate::error::{AppError, AppResult};
-use crate::model::{Language, UpsertOutcome};
-use crate::service::{DocumentInput, Library};
-
-/// Totals of an ingestion run.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct IngestSummary {
-    /// Files read.
-    pub files: u64,
-    /// Documents created.
-    pub created: u64,
-    /// Documents replaced.
-    pub updated: u64,
-    /// Documents already stored with identical content.
-    pub unchanged: u64,
-    /// Chunks written by created and updated documents.
-    pub chunks: u64,
-    /// Files or documents that failed, with the reason.
-    pub failures: Vec<String>,
-}
+use crate::model::DocumentInput;
 
 /// Every file under `paths` with a known format, sorted. Directories are walked recursively
 /// and symbolic links are followed, to files and to directories alike, so a corpus may link in
@@ -67,79 +47,6 @@ fn unreadable(root: &Path, err: &walkdir::Error) -> AppError {
         Some(io) => AppError::invalid("invalid_path", format!("{path}: {io}")),
         None => AppError::invalid("invalid_path", format!("{path}: {err}")),
     }
-}
-
-/// Ingests `files` into `collection` (created with `language` when missing), showing a
-/// progress bar on stderr unless `quiet`.
-pub async fn ingest_files(
-    library: &Library,
-    collection: &str,
-    language: Language,
-    files: &[PathBuf],
-    quiet: bool,
-) -> AppResult<IngestSummary> {
-    if library.collection(collection).await.is_err() {
-        library.create_collection(collection, "", language).await?;
-    }
-    let progress = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(files.len() as u64)
-    };
-    progress.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} files  {msg}  [{elapsed_precise}]")
-            .expect("valid template"),
-    );
-    let started = Instant::now();
-    let mut summary = IngestSummary::default();
-    for file in files {
-        summary.files += 1;
-        if let Err(err) = ingest_file(library, collection, file, &mut summary).await {
-            summary.failures.push(format!("{}: {err}", file.display()));
-        }
-        let rate = summary.chunks as f64 / started.elapsed().as_secs_f64().max(1e-3);
-        progress.set_message(format!("{} chunks, {rate:.0} chunks/s", summary.chunks));
-        progress.inc(1);
-    }
-    progress.finish();
-    Ok(summary)
-}
-
-async fn ingest_file(
-    library: &Library,
-    collection: &str,
-    file: &Path,
-    summary: &mut IngestSummary,
-) -> AppResult<()> {
-    let format = Format::from_path(file)
-        .ok_or_else(|| AppError::invalid("unsupported_format", "unknown file extension"))?;
-    let bytes = tokio::fs::read(file)
-        .await
-        .map_err(|e| AppError::invalid("invalid_path", e.to_string()))?;
-    let documents = tokio::task::spawn_blocking(move || parse(&bytes, format))
-        .await
-        .map_err(|e| AppError::Internal(format!("parser task: {e}")))?
-        .map_err(|e| AppError::invalid("parse_error", e))?;
-    for (index, input) in document_inputs(file, documents).into_iter().enumerate() {
-        match library.upsert_document(collection, input).await {
-            Ok((document, outcome)) => {
-                match outcome {
-                    UpsertOutcome::Created => summary.created += 1,
-                    UpsertOutcome::Updated => summary.updated += 1,
-                    UpsertOutcome::Unchanged => summary.unchanged += 1,
-                }
-                if outcome != UpsertOutcome::Unchanged {
-                    summary.chunks += u64::from(document.chunk_count);
-                }
-            }
-            Err(err) => summary.failures.push(format!(
-                "{} (document {}): {err}",
-                file.display(),
-                index + 1
-            )),
-        }
-    }
-    Ok(())
 }
 
 /// The documents parsed from the file at `origin` (a path on disk, or an uploaded file's

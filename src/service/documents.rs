@@ -1,9 +1,5 @@
 //! Document operations: upsert by external id or content hash, atomic replace and delete.
 
-use std::collections::BTreeMap;
-
-use serde_json::Value;
-
 use super::chunking::{chunk_for_encoder, embedding_text};
 use super::follow::WrittenDocument;
 use super::hashing::content_hash;
@@ -11,8 +7,9 @@ use super::{Library, validate};
 use crate::error::{AppError, AppResult};
 use crate::inference::batcher::Priority;
 use crate::inference::tokenizer::TextRole;
-use crate::model::Chunk;
-use crate::model::{ChunkInfo, Collection, Document, PreparedDocument, UpsertOutcome};
+use crate::model::{
+    Chunk, ChunkInfo, Collection, Document, DocumentInput, PreparedDocument, UpsertOutcome,
+};
 use crate::retrieval::index::IndexedChunk;
 use crate::store::MetadataFilter;
 
@@ -22,21 +19,6 @@ const DERIVED_TITLE_CHARS: usize = 120;
 const WRITE_ATTEMPTS: usize = 3;
 /// Largest page of a document listing.
 pub const MAX_PAGE_SIZE: u32 = 100;
-
-/// A document as a client sends it.
-#[derive(Debug, Clone, Default)]
-pub struct DocumentInput {
-    /// Client identifier, unique within the collection.
-    pub external_id: Option<String>,
-    /// Title; derived from the first line of the text when absent.
-    pub title: Option<String>,
-    /// Origin (path, URL).
-    pub source: Option<String>,
-    /// Metadata object.
-    pub metadata: BTreeMap<String, Value>,
-    /// Full text.
-    pub text: String,
-}
 
 /// A page of documents.
 #[derive(Debug)]

@@ -14,7 +14,7 @@ mod startup;
 mod texts;
 pub mod validate;
 
-pub use documents::{DocumentInput, DocumentListing};
+pub use documents::DocumentListing;
 pub use follow::ReplicationStatus;
 pub use generations::GenerationSnapshot;
 pub use health::{Probe, Readiness, State};

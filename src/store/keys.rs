@@ -3,8 +3,8 @@
 use serde_json::json;
 
 use super::{Store, rows, value};
-use crate::auth::{ApiKey, Role};
 use crate::error::{AppError, AppResult};
+use crate::model::{ApiKey, Role};
 
 /// Fields selected for a key (its digest stays in the database).
 const KEY_FIELDS: &str = "record::id(id) AS id, name, role, created_at, last_used_at, revoked_at";

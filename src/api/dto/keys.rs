@@ -9,7 +9,7 @@ mirror_enum! {
     /// What a key may do; each role includes the ones below it.
     #[serde(rename_all = "lowercase")]
     #[oai(rename_all = "lowercase")]
-    pub enum Role mirrors auth::Role {
+    pub enum Role mirrors model::Role {
         /// Search, answer, chat, embeddings, rerank, models, and reading collections and documents.
         Reader,
         /// Reader, plus document writes, bulk ingest and reindexing.
@@ -38,8 +38,8 @@ pub struct ApiKey {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-impl From<crate::auth::ApiKey> for ApiKey {
-    fn from(key: crate::auth::ApiKey) -> Self {
+impl From<crate::model::ApiKey> for ApiKey {
+    fn from(key: crate::model::ApiKey) -> Self {
         Self {
             id: key.id,
             name: key.name,

@@ -7,7 +7,7 @@ use poem::http::Method;
 use poem::{Endpoint, PathPattern, Request, Response, Route, RouteMethod, endpoint::make_sync};
 
 use super::route_label::RouteLabels;
-use crate::auth::Role;
+use crate::model::Role;
 
 /// What a route needs from its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

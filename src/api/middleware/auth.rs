@@ -10,7 +10,8 @@ use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
 
 use super::access::{Access, AccessTable};
 use crate::api::problem::{ApiError, Problem};
-use crate::auth::{Caller, KeyRing, Rejection, Role};
+use crate::auth::{Caller, KeyRing, Rejection};
+use crate::model::Role;
 
 /// The alternative header carrying a key.
 pub const API_KEY_HEADER: &str = "x-api-key";

@@ -1,9 +1,12 @@
 //! `constitutional-rag keys create|list|revoke`: key management on the database directly.
 
 use clap::Subcommand;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 
-use super::{ApiKey, KeyRing, Role};
+use crate::auth::KeyRing;
+use crate::auth::exposure::always_required;
 use crate::config::Config;
+use crate::model::{ApiKey, Role};
 use crate::store::Store;
 
 /// Key management subcommands.
@@ -15,7 +18,7 @@ pub enum KeysCommand {
         #[arg(long)]
         name: String,
         /// What the key may do.
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = role_parser())]
         role: Role,
     },
     /// List keys (never their secrets).
@@ -27,10 +30,16 @@ pub enum KeysCommand {
     },
 }
 
+/// Parses a role name, listing the roles in `--help` and in errors.
+fn role_parser() -> impl TypedValueParser<Value = Role> {
+    PossibleValuesParser::new(Role::ALL.map(Role::as_str))
+        .map(|name| name.parse().expect("one of the listed roles"))
+}
+
 /// Runs `command` against the database `config` names.
 pub async fn run(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
     let store = Store::open(&config.storage).await?;
-    let keys = KeyRing::new(store, super::exposure::always_required(config));
+    let keys = KeyRing::new(store, always_required(config));
     match command {
         KeysCommand::Create { name, role } => {
             let (record, secret) = keys.create(&name, role).await?;
