@@ -9,10 +9,11 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use constitutional_rag::config::{Precision, PrecisionSetting};
+use constitutional_rag::inference::Encoded;
 use constitutional_rag::inference::LoadOptions;
 use constitutional_rag::inference::cross_encoder::CrossEncoder;
 use constitutional_rag::inference::encoder::{SentenceEncoder, max_sim};
-use constitutional_rag::inference::tokenizer::{Encoded, TextTokenizer};
+use constitutional_rag::inference::tokenizer::TextTokenizer;
 use serde_json::{Value, json};
 
 mod common;

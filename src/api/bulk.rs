@@ -5,8 +5,7 @@ use poem_openapi::payload::Binary;
 use poem_openapi::{ApiRequest, Object};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
-use super::documents::DocumentBody;
-use super::dto::document::UpsertOutcome;
+use super::dto::document::{DocumentBody, UpsertOutcome};
 use super::problem::{ApiError, Problem};
 use crate::error::AppError;
 use crate::service::Library;

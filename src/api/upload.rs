@@ -7,7 +7,7 @@ use poem::http::StatusCode;
 use poem_openapi::types::multipart::Upload;
 use poem_openapi::{Multipart, Object};
 
-use super::documents::DocumentWrite;
+use super::dto::document::DocumentWrite;
 use super::dto::document::UpsertOutcome;
 use super::problem::{ApiError, Problem};
 use crate::error::AppError;

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use clap::ValueEnum;
 
 use crate::config::Config;
-use crate::eval::dev_run::{self, LibraryBackend, SEARCHES};
+use crate::eval::dev_run::{self, LibraryBackend};
 use crate::eval::dev_set::DevSet;
+use crate::eval::outcome::SEARCHES;
 use crate::eval::{EvalSet, evaluate, format_table};
 use crate::service::Library;
 

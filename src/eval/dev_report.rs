@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::dev_run::{DEPTH, QuestionOutcome, SEARCHES};
 use super::dev_set::{DevSet, QuestionKind, TextLanguage};
+use super::outcome::{DEPTH, QuestionOutcome, SEARCHES};
 use super::{mean_reciprocal_rank, median, share_within};
 use crate::service::SearchMode;
 
@@ -397,7 +397,7 @@ fn cell(value: Option<f64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::dev_run::SearchOutcome;
+    use crate::eval::outcome::SearchOutcome;
 
     fn outcome(kind: QuestionKind, refused: bool, found: Option<usize>) -> QuestionOutcome {
         QuestionOutcome {

@@ -5,12 +5,9 @@
 
 use std::time::Instant;
 
-use serde::Serialize;
-
 use super::dev_report::DevReport;
-use super::dev_set::{
-    DevDocument, DevQuestion, DevSet, QuestionKind, TextLanguage, contains_quote,
-};
+use super::dev_set::{DevDocument, DevQuestion, DevSet, TextLanguage, contains_quote};
+use super::outcome::{DEPTH, QuestionOutcome, SearchOutcome};
 use crate::error::AppResult;
 use crate::model::DocumentInput;
 use crate::model::Language;
@@ -20,19 +17,6 @@ use crate::service::{Library, SearchMode, SearchRequest};
 
 /// The collection the corpus is ingested into.
 pub const COLLECTION: &str = "legal-dev";
-
-/// Hits asked of each search and sources scored of each answer (MRR@10).
-pub const DEPTH: usize = 10;
-
-/// The search configurations scored, in report order.
-pub const SEARCHES: [(SearchMode, bool); 6] = [
-    (SearchMode::Bm25, false),
-    (SearchMode::Dense, false),
-    (SearchMode::Hybrid, false),
-    (SearchMode::Bm25, true),
-    (SearchMode::Dense, true),
-    (SearchMode::Hybrid, true),
-];
 
 /// What an answer looked like.
 #[derive(Debug, Clone, Default)]
@@ -72,43 +56,6 @@ pub trait DevBackend {
         mode: SearchMode,
         rerank: bool,
     ) -> impl Future<Output = AppResult<Vec<String>>> + Send;
-}
-
-/// One search of one question.
-#[derive(Debug, Clone, Serialize)]
-pub struct SearchOutcome {
-    /// Signal.
-    pub mode: SearchMode,
-    /// Whether candidates were reranked.
-    pub rerank: bool,
-    /// 0-based rank of the first hit containing the quote, within [`DEPTH`].
-    pub found_at: Option<usize>,
-    /// Latency in milliseconds.
-    pub ms: f64,
-}
-
-/// Everything observed for one question.
-#[derive(Debug, Clone, Serialize)]
-pub struct QuestionOutcome {
-    /// The question's id.
-    pub id: String,
-    /// Its kind.
-    pub kind: QuestionKind,
-    /// The language it was asked in.
-    pub language: TextLanguage,
-    /// Whether the answer refused.
-    pub refused: bool,
-    /// Why, when it refused.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refusal_reason: Option<String>,
-    /// 0-based rank of the first source containing the quote (positives).
-    pub answer_found_at: Option<usize>,
-    /// Whether the answer text contains the quote (positives).
-    pub answer_contains_quote: bool,
-    /// Answer latency in milliseconds.
-    pub answer_ms: f64,
-    /// The searches (positives only).
-    pub searches: Vec<SearchOutcome>,
 }
 
 /// Ingests the corpus through `backend`, asks every question and runs `searches` (usually

@@ -11,6 +11,7 @@
 pub mod dev_report;
 pub mod dev_run;
 pub mod dev_set;
+pub mod outcome;
 pub mod retrieval;
 
 pub use retrieval::{EvalRow, EvalSet, RECALL_AT, evaluate, format_table};

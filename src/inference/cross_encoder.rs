@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use tch::{Device, Kind, Tensor};
 
+use super::Encoded;
 use super::bert::{Bert, BertInput, Linear, Weights};
 use super::precision::PrecisionChoice;
-use super::tokenizer::{Encoded, TextTokenizer};
+use super::tokenizer::TextTokenizer;
 use super::{Backbone, InferenceError, LoadOptions, in_length_batches};
 
 type Result<T> = std::result::Result<T, InferenceError>;

@@ -5,11 +5,12 @@ use std::sync::{Arc, OnceLock};
 
 pub use super::encoder::ModelInfo;
 
+use super::Encoded;
 use super::LoadOptions;
 use super::batcher::{BatchLimits, BatchModel, Batcher, ModelState, Priority};
 use super::encoder::SentenceEncoder;
 use super::precision::PrecisionChoice;
-use super::tokenizer::{Encoded, TextRole, TextTokenizer};
+use super::tokenizer::{TextRole, TextTokenizer};
 use crate::cache::embedding::{CacheKey, EmbeddingCache};
 use crate::config::Loading;
 use crate::error::{AppError, AppResult};

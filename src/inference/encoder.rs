@@ -6,12 +6,14 @@ use std::sync::Arc;
 
 use tch::{Device, Kind, Tensor};
 
-use super::bert::BertConfig;
 use super::bert::{Bert, BertInput};
 use super::cosine_scale::CosineScale;
 use super::precision::{PrecisionChoice, Probed, load_with_precision};
-use super::tokenizer::{Encoded, TextTokenizer};
-use super::{Backbone, InferenceError, LoadOptions, in_length_batches, read_json, token_budget};
+use super::tokenizer::TextTokenizer;
+use super::{
+    Backbone, Encoded, InferenceError, LoadOptions, in_length_batches, model_config, read_json,
+    token_budget,
+};
 use crate::config::Precision;
 
 type Result<T> = std::result::Result<T, InferenceError>;
@@ -87,7 +89,7 @@ impl SentenceEncoder {
     /// without loading the weights (they are hashed for the model id).
     pub fn describe(dir: &Path, options: &LoadOptions) -> Result<ModelInfo> {
         check_mean_pooling(dir)?;
-        let config = BertConfig::load(dir)?;
+        let config = model_config(dir)?;
         let model_id = model_id(dir)?;
         Ok(ModelInfo {
             cosine_scale: CosineScale::of(&model_id),

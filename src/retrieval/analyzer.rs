@@ -15,6 +15,8 @@ use std::cell::RefCell;
 use rust_stemmers::{Algorithm, Stemmer};
 
 use super::decompound::Decompounder;
+use super::folding::{is_combining_mark, push_folded};
+use super::word_cache::{CACHE_ENTRIES, cache_index};
 
 /// Analyzer language (mirror of the collection's language).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,7 +107,11 @@ impl<'a> Word<'a> {
             if is_combining_mark(lower) {
                 self.push_mark(lower);
             } else {
-                push_folded(self.language, lower, &mut self.text);
+                push_folded(
+                    self.language == AnalyzerLanguage::Swedish,
+                    lower,
+                    &mut self.text,
+                );
             }
         }
     }
@@ -163,8 +169,6 @@ impl<'a> Word<'a> {
 
 /// Longest word (in bytes) whose stem is cached.
 const CACHED_LEN: usize = 24;
-/// Number of entries of the per-thread stem cache (a power of two).
-pub(super) const CACHE_ENTRIES: usize = 4096;
 
 /// One direct-mapped cache entry: a word and its stem, stored inline.
 #[derive(Clone, Copy)]
@@ -242,89 +246,6 @@ fn stem_cached(
     if !cached {
         emit(&stemmer.stem(word));
     }
-}
-
-/// Cache entry index of `word` (multiplicative hash over 8-byte chunks), below
-/// [`CACHE_ENTRIES`].
-pub(super) fn cache_index(word: &str) -> usize {
-    let mut hash = word.len() as u64;
-    for chunk in word.as_bytes().chunks(8) {
-        let mut bytes = [0u8; 8];
-        bytes[..chunk.len()].copy_from_slice(chunk);
-        hash =
-            (hash.rotate_left(26) ^ u64::from_le_bytes(bytes)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-    (hash >> (64 - CACHE_ENTRIES.trailing_zeros())) as usize
-}
-
-/// Combining diacritical marks (decomposed accents).
-fn is_combining_mark(c: char) -> bool {
-    matches!(c, '\u{300}'..='\u{36F}')
-}
-
-/// `word` lowercased and folded as Swedish text is, or `None` when it holds anything but
-/// letters.
-pub(super) fn fold_swedish_word(word: &str) -> Option<String> {
-    let mut folded = String::with_capacity(word.len());
-    for c in word.chars() {
-        if !c.is_alphabetic() {
-            return None;
-        }
-        for lower in c.to_lowercase() {
-            push_folded(AnalyzerLanguage::Swedish, lower, &mut folded);
-        }
-    }
-    Some(folded)
-}
-
-/// Appends the lowercase letter `c`, folded as the language wants.
-fn push_folded(language: AnalyzerLanguage, c: char, out: &mut String) {
-    if language == AnalyzerLanguage::Swedish {
-        match c {
-            'å' | 'ä' | 'ö' => return out.push(c),
-            'æ' => return out.push('ä'),
-            'ø' => return out.push('ö'),
-            _ => {}
-        }
-    }
-    match fold_latin(c) {
-        Some(folded) => out.push_str(folded),
-        None => out.push(c),
-    }
-}
-
-/// ASCII replacement of a lowercase Latin letter with a diacritic (Latin-1
-/// Supplement, Latin Extended-A and a few of Extended-B), if it has one.
-fn fold_latin(c: char) -> Option<&'static str> {
-    let folded = match c {
-        'à'..='å' | '\u{100}'..='\u{105}' => "a",
-        'æ' => "ae",
-        'ç' | '\u{106}'..='\u{10D}' => "c",
-        'ð' | '\u{10E}'..='\u{111}' => "d",
-        'è'..='ë' | '\u{112}'..='\u{11B}' => "e",
-        '\u{11C}'..='\u{123}' => "g",
-        '\u{124}'..='\u{127}' => "h",
-        'ì'..='ï' | '\u{128}'..='\u{131}' => "i",
-        '\u{132}'..='\u{133}' => "ij",
-        '\u{134}'..='\u{135}' => "j",
-        '\u{136}'..='\u{138}' => "k",
-        '\u{139}'..='\u{142}' => "l",
-        'ñ' | '\u{143}'..='\u{14B}' => "n",
-        'ò'..='ö' | 'ø' | '\u{14C}'..='\u{151}' => "o",
-        '\u{152}'..='\u{153}' => "oe",
-        '\u{154}'..='\u{159}' => "r",
-        'ß' => "ss",
-        '\u{15A}'..='\u{161}' | '\u{17F}' | '\u{219}' => "s",
-        '\u{162}'..='\u{167}' | '\u{21B}' => "t",
-        'þ' => "th",
-        'ù'..='ü' | '\u{168}'..='\u{173}' => "u",
-        '\u{174}'..='\u{175}' => "w",
-        'ý' | 'ÿ' | '\u{176}'..='\u{178}' => "y",
-        '\u{179}'..='\u{17E}' => "z",
-        'ƒ' => "f",
-        _ => return None,
-    };
-    Some(folded)
 }
 
 #[cfg(test)]

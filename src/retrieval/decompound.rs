@@ -20,7 +20,8 @@ use std::{fs, io};
 
 use hashbrown::{HashMap, HashSet};
 
-use super::analyzer::{CACHE_ENTRIES, cache_index, fold_swedish_word};
+use super::folding::fold_swedish_word;
+use super::word_cache::{CACHE_ENTRIES, cache_index};
 
 /// Dictionary file name inside the dictionary folder.
 pub const DIC_FILE: &str = "sv_SE.dic";

@@ -4,10 +4,12 @@
 pub mod analyzer;
 pub mod bm25;
 pub mod decompound;
+mod folding;
 pub mod fusion;
 pub mod index;
 mod kernels;
 mod signs;
 pub mod vectors;
+mod word_cache;
 
 pub use bm25::Slot;

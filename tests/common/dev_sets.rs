@@ -4,8 +4,9 @@
 
 use constitutional_rag::error::AppResult;
 use constitutional_rag::eval::dev_report::DevReport;
-use constitutional_rag::eval::dev_run::{self, AnswerObservation, DEPTH, DevBackend, SEARCHES};
+use constitutional_rag::eval::dev_run::{self, AnswerObservation, DevBackend};
 use constitutional_rag::eval::dev_set::{DevDocument, DevSet};
+use constitutional_rag::eval::outcome::{DEPTH, SEARCHES};
 use constitutional_rag::model::Language;
 use constitutional_rag::service::SearchMode;
 use reqwest::StatusCode;

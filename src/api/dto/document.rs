@@ -4,8 +4,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use poem_openapi::Object;
+use serde_json::Value;
 
 use super::mirror_enum;
+use crate::model::DocumentInput;
 
 mirror_enum! {
     /// What an upsert did.
@@ -101,6 +103,54 @@ impl From<crate::model::ChunkInfo> for ChunkInfo {
             char_start: chunk.char_start,
             char_end: chunk.char_end,
             text: chunk.text,
+        }
+    }
+}
+
+/// A document to store.
+#[derive(Debug, Clone, Object, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentBody {
+    /// The full text. Chunked along its legal structure (chapters, sections, articles).
+    pub text: String,
+    /// Your identifier, unique within the collection; re-posting it replaces that document.
+    pub external_id: Option<String>,
+    /// Title; the first line of the text when absent.
+    pub title: Option<String>,
+    /// Origin (file path, URL).
+    pub source: Option<String>,
+    /// Free-form metadata, filterable by equality.
+    #[oai(default)]
+    #[serde(default)]
+    pub metadata: BTreeMap<String, Value>,
+}
+
+impl From<DocumentBody> for DocumentInput {
+    fn from(body: DocumentBody) -> Self {
+        DocumentInput {
+            external_id: body.external_id,
+            title: body.title,
+            source: body.source,
+            metadata: body.metadata,
+            text: body.text,
+        }
+    }
+}
+
+/// A document and what the write did.
+#[derive(Debug, Object)]
+pub struct DocumentWrite {
+    /// `created`, `updated` or `unchanged` (identical content was already stored: no work done).
+    pub outcome: UpsertOutcome,
+    /// The stored document.
+    pub document: Document,
+}
+
+impl From<(crate::model::Document, crate::model::UpsertOutcome)> for DocumentWrite {
+    fn from((document, outcome): (crate::model::Document, crate::model::UpsertOutcome)) -> Self {
+        Self {
+            outcome: outcome.into(),
+            document: document.into(),
         }
     }
 }
