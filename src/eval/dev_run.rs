@@ -59,7 +59,7 @@ pub trait DevBackend {
 }
 
 /// Ingests the corpus through `backend`, asks every question and runs `searches` (usually
-/// [`SEARCHES`]; none to compare answer settings quickly), and scores the lot.
+/// [`SEARCHES`](super::outcome::SEARCHES); none to compare answer settings quickly), and scores the lot.
 pub async fn run(
     set: &DevSet,
     backend: &impl DevBackend,
