@@ -12,6 +12,8 @@
 //! `SCALE_DOCUMENTS` (default 60), `SCALE_WRITES` (default 60), `SCALE_SECONDS` (default 10).
 
 mod common;
+#[path = "../tests/common/scale_out_client.rs"]
+mod scale_out_client;
 #[path = "load/server.rs"]
 mod server;
 #[path = "../tests/common/surreal.rs"]
@@ -22,6 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::Client;
+use scale_out_client::{corpus_version, describe_collection, write_document};
 use serde_json::{Value, json};
 use server::{Server, free_port};
 use surreal::Surreal;
@@ -140,14 +143,7 @@ async fn ingest(client: &Client, server: &Server, texts: &[String]) -> Value {
     });
     futures::future::join_all(writers).await;
     let elapsed = started.elapsed().as_secs_f64();
-    let collection: Value = client
-        .get(server.url(&format!("/v1/collections/{COLLECTION}")))
-        .send()
-        .await
-        .expect("collection")
-        .json()
-        .await
-        .expect("collection body");
+    let collection = describe_collection(client, &server.url(""), COLLECTION).await;
     let chunks = collection["chunk_count"].as_f64().unwrap_or(0.0);
     json!({
         "documents_per_s": texts.len() as f64 / elapsed,
@@ -159,22 +155,9 @@ async fn ingest(client: &Client, server: &Server, texts: &[String]) -> Value {
 /// Writes one document through `server`; the corpus version that includes it (`None` from
 /// a baseline build that has none).
 async fn write(client: &Client, server: &Server, external_id: &str, text: &str) -> Option<u64> {
-    let response = client
-        .post(server.url(&format!("/v1/collections/{COLLECTION}/documents")))
-        .json(&json!({ "external_id": external_id, "text": text }))
-        .send()
-        .await
-        .expect("write");
-    assert!(response.status().is_success(), "{}", response.status());
+    let document = json!({ "external_id": external_id, "text": text });
+    let response = write_document(client, &server.url(""), COLLECTION, &document).await;
     corpus_version(&response)
-}
-
-fn corpus_version(response: &reqwest::Response) -> Option<u64> {
-    response
-        .headers()
-        .get("x-corpus-version")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
 }
 
 /// Writes `writes` documents through `writer`, five a second; for each, the milliseconds

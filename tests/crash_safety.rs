@@ -8,16 +8,22 @@
 //!
 //! `CRASH_SEED` replays a seed (the one used is printed); `CRASH_KILLS` sets the number of
 //! kill points (default 12).
+//!
+//! That the store check would see a write that is not atomic is shown too: the fault switch
+//! of debug builds commits one document row without its chunks and aborts the server, and
+//! the check must report that document.
 
 mod crash;
 
 use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crash::checks::{check_server, check_store, disk_hits, embed};
-use crash::process::ServerProcess;
+use crash::process::{ServerProcess, storage_url};
 use crash::workload::{self, Model, OpKind};
 use crash::{COLLECTION, Rng, store};
 use reqwest::{Client, StatusCode};
@@ -29,6 +35,12 @@ use tokio::sync::watch;
 const PROBE_DURABLE_AFTER: Duration = Duration::from_millis(1500);
 /// Documents checked through the API after each restart.
 const API_SAMPLE: usize = 6;
+/// The debug-build switch that tears the N-th document write (`src/store/documents/fault.rs`).
+const TEAR_DOCUMENT_WRITE: &str = "CONSTITUTIONAL_RAG_TEAR_DOCUMENT_WRITE";
+/// The document write the torn-write test tears: a few whole writes come before it.
+const TORN_WRITE: &str = "7";
+/// SIGABRT on Linux: how the server ends at the torn write.
+const SIGABRT: i32 = 6;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn acknowledged_writes_survive_sigkill() {
@@ -45,13 +57,7 @@ async fn acknowledged_writes_survive_sigkill() {
     let started = Instant::now();
 
     let mut server = start(dir.path(), 0, &client).await;
-    let response = client
-        .post(format!("{}/v1/collections", server.base))
-        .json(&json!({ "name": COLLECTION, "language": "english" }))
-        .send()
-        .await
-        .expect("create collection");
-    assert_eq!(response.status(), StatusCode::CREATED);
+    create_collection(&client, &server.base).await;
 
     let mut survived: BTreeMap<String, usize> = BTreeMap::new();
     let (mut unanswered_kept, mut unanswered_lost) = (0, 0);
@@ -129,6 +135,86 @@ async fn acknowledged_writes_survive_sigkill() {
          unanswered writes kept whole {unanswered_kept}, rolled back whole {unanswered_lost}",
         started.elapsed()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_store_check_reports_a_torn_document_write() {
+    let dir = tempfile::tempdir().expect("data directory");
+    let client = Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client");
+    let url = storage_url(dir.path());
+    let mut server = ServerProcess::spawn_with(
+        dir.path(),
+        0,
+        &[
+            ("CRAG_STORAGE_URL", &url),
+            (TEAR_DOCUMENT_WRITE, TORN_WRITE),
+        ],
+    );
+    assert!(
+        server.wait_ready(&client).await,
+        "the server does not start"
+    );
+    create_collection(&client, &server.base).await;
+
+    let model = Arc::new(Mutex::new(Model::default()));
+    let (in_flight, _watching) = watch::channel(None);
+    let workload = workload::run(
+        client.clone(),
+        server.base.clone(),
+        model.clone(),
+        Rng::new(20),
+        in_flight,
+    );
+    let unanswered = tokio::time::timeout(Duration::from_secs(300), workload)
+        .await
+        .expect("the server never stopped answering: no write was torn (the switch exists in debug builds only)");
+    let status = server
+        .wait_exit(Duration::from_secs(30))
+        .expect("the server still runs after an unanswered write");
+    assert_eq!(
+        status.signal(),
+        Some(SIGABRT),
+        "the server ended with {status}, not at the torn write:\n{}",
+        server.log()
+    );
+
+    let snapshot = store::snapshot(dir.path()).await;
+    let chunkless: Vec<&str> = snapshot
+        .documents
+        .iter()
+        .filter(|document| !snapshot.chunks.iter().any(|c| c.document == document.id))
+        .map(|document| document.id.as_str())
+        .collect();
+    let [torn] = chunkless[..] else {
+        panic!("one document should lack its chunks, these do: {chunkless:?}");
+    };
+    eprintln!("torn during {unanswered:?}: document {torn}; the store check must fail on it");
+    let mut model = model.lock().unwrap().clone();
+    let verdict = std::panic::catch_unwind(AssertUnwindSafe(|| check_store(&snapshot, &mut model)));
+    let failure = verdict.expect_err("the store check passes a torn document write");
+    let message = failure
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| failure.downcast_ref::<&str>().map(ToString::to_string))
+        .unwrap_or_default();
+    assert!(
+        message.contains(&format!("document {torn} holds 0 chunks")),
+        "the store check failed for another reason: {message}"
+    );
+}
+
+/// Creates the test's collection through the server at `base`.
+async fn create_collection(client: &Client, base: &str) {
+    let response = client
+        .post(format!("{base}/v1/collections"))
+        .json(&json!({ "name": COLLECTION, "language": "english" }))
+        .send()
+        .await
+        .expect("create collection");
+    assert_eq!(response.status(), StatusCode::CREATED);
 }
 
 /// Starts the server on `dir` and waits until it is ready; retries while the killed

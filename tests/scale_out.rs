@@ -9,6 +9,8 @@
 #[allow(dead_code)]
 #[path = "crash/process.rs"]
 mod process;
+#[path = "common/scale_out_client.rs"]
+mod scale_out_client;
 #[path = "common/surreal.rs"]
 mod surreal;
 
@@ -20,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use process::{ServerProcess, free_port};
 use reqwest::{Client, StatusCode};
+use scale_out_client::{corpus_version, describe_collection, write_document};
 use serde_json::{Value, json};
 use surreal::Surreal;
 use tempfile::TempDir;
@@ -85,13 +88,8 @@ async fn create_collection(client: &Client, base: &str) -> u64 {
 
 /// Writes a document through `base`: its id and the corpus version that includes it.
 async fn write(client: &Client, base: &str, external_id: &str, text: &str) -> (String, u64) {
-    let response = client
-        .post(format!("{base}/v1/collections/{COLLECTION}/documents"))
-        .json(&json!({ "external_id": external_id, "title": external_id, "text": text }))
-        .send()
-        .await
-        .expect("write");
-    assert!(response.status().is_success(), "{:?}", response.status());
+    let document = json!({ "external_id": external_id, "title": external_id, "text": text });
+    let response = write_document(client, base, COLLECTION, &document).await;
     let version = version_of(&response);
     let body: Value = response.json().await.expect("write body");
     (
@@ -102,14 +100,7 @@ async fn write(client: &Client, base: &str, external_id: &str, text: &str) -> (S
 
 /// The corpus version a response carries.
 fn version_of(response: &reqwest::Response) -> u64 {
-    response
-        .headers()
-        .get("x-corpus-version")
-        .expect("every response carries X-Corpus-Version")
-        .to_str()
-        .expect("ASCII")
-        .parse()
-        .expect("a number")
+    corpus_version(response).expect("every response carries X-Corpus-Version")
 }
 
 /// BM25 hits for `query` through `base`, at least at `min_version` when given: the response
@@ -145,14 +136,7 @@ async fn search(
 
 /// The documents of the collection as `base` counts them.
 async fn document_count(client: &Client, base: &str) -> u64 {
-    let body: Value = client
-        .get(format!("{base}/v1/collections/{COLLECTION}"))
-        .send()
-        .await
-        .expect("collection")
-        .json()
-        .await
-        .expect("collection body");
+    let body = describe_collection(client, base, COLLECTION).await;
     body["document_count"].as_u64().expect("document_count")
 }
 

@@ -8,6 +8,12 @@ use super::{Store, rows, value};
 use crate::error::{AppError, AppResult};
 use crate::model::{ChunkInfo, Document, PreparedDocument};
 
+#[cfg(debug_assertions)]
+mod fault;
+
+/// The statement that ends every document write: its chunks, bound as `$chunks`.
+const INSERT_CHUNKS: &str = "INSERT INTO chunk $chunks RETURN NONE;";
+
 /// Fields selected for a document, without its text.
 const DOCUMENT_FIELDS: &str = "record::id(id) AS id, collection, external_id, title, source, metadata, \
      content_hash, version, chunk_count, string::len(content) AS char_count, created_at, updated_at";
@@ -33,7 +39,7 @@ impl Store {
         doc: &PreparedDocument,
     ) -> AppResult<Option<(Document, u64)>> {
         let result = self
-            .write_logged(
+            .write_document(
                 "LET $taken = IF $external_id != NONE { \
                    SELECT VALUE id FROM document WHERE collection = $collection AND external_id = $external_id \
                  } ELSE { \
@@ -44,8 +50,7 @@ impl Store {
                  CREATE type::record('document', $id) SET collection = $collection, external_id = $external_id, \
                    title = $title, source = $source, metadata = $metadata, content = $content, \
                    content_hash = $content_hash, version = $version, chunk_count = $chunk_count, \
-                   created_at = time::now(), updated_at = time::now(); \
-                 INSERT INTO chunk $chunks RETURN NONE;",
+                   created_at = time::now(), updated_at = time::now();",
                 document_vars(id, doc, 1),
                 &document_change(id, doc),
             )
@@ -71,12 +76,11 @@ impl Store {
         version: u32,
     ) -> AppResult<(Document, u64)> {
         let seq = self
-            .write_logged(
+            .write_document(
                 "DELETE chunk WHERE document = $id; \
                  UPDATE type::record('document', $id) SET external_id = $external_id, title = $title, \
                    source = $source, metadata = $metadata, content = $content, content_hash = $content_hash, \
-                   version = $version, chunk_count = $chunk_count, updated_at = time::now(); \
-                 INSERT INTO chunk $chunks RETURN NONE;",
+                   version = $version, chunk_count = $chunk_count, updated_at = time::now();",
                 document_vars(id, doc, version),
                 &document_change(id, doc),
             )
@@ -110,6 +114,18 @@ impl Store {
             Err(err) if err.to_string().contains("no such document") => Ok(None),
             Err(err) => Err(err),
         }
+    }
+
+    /// Runs `document` (the statements writing a document row) and then inserts its chunks,
+    /// with `vars`, in one transaction that appends `change` to the change log; returns the
+    /// entry's number. (Debug builds can be told to tear one such write: see the `fault` module.)
+    async fn write_document(&self, document: &str, vars: Value, change: &Change) -> AppResult<u64> {
+        #[cfg(debug_assertions)]
+        if fault::tear_this_write() {
+            self.write_torn(document, vars, change).await;
+        }
+        self.write_logged(&format!("{document} {INSERT_CHUNKS}"), vars, change)
+            .await
     }
 
     /// Runs `body` with `vars` in one transaction that appends `change` to the change log;
