@@ -27,6 +27,7 @@ use crate::inference::batcher::Priority;
 use crate::inference::embedder::Embedder;
 use crate::inference::tokenizer::TextRole;
 use crate::retrieval::analyzer::{AnalyzerLanguage, analyze};
+use crate::text::sentences;
 
 /// Sentences with fewer content terms are not judged.
 const MIN_TERMS: usize = 2;
@@ -35,11 +36,6 @@ const MIN_TERMS: usize = 2;
 const LONG_SENTENCE_WORDS: usize = 30;
 /// Most source sentences compared (the first of each source come first).
 const MAX_SOURCE_SENTENCES: usize = 256;
-/// Abbreviations whose period does not end a sentence (lowercase, without the period).
-const ABBREVIATIONS: &[&str] = &[
-    "e.g", "i.e", "etc", "cf", "vs", "no", "nr", "sec", "art", "ch", "para", "kap", "prop", "jfr",
-    "t.ex", "bl.a", "m.m", "dvs", "s", "st", "p", "mr", "dr",
-];
 /// Words that talk about the sources and their structure rather than state a claim; not
 /// counted as content.
 const META_WORDS: &str = "source sources passage passages document documents text texts \
@@ -635,7 +631,8 @@ fn sentences_of(text: &str) -> Vec<Range<usize>> {
             Some(next) => {
                 rest.starts_with(char::is_whitespace)
                     && !next.is_lowercase()
-                    && !(end.as_str().starts_with('.') && is_abbreviation(&text[..end.start()]))
+                    && !(end.as_str().starts_with('.')
+                        && ends_with_abbreviation(&text[..end.start()]))
             }
         };
         if ends {
@@ -657,15 +654,14 @@ fn push_trimmed(ranges: &mut Vec<Range<usize>>, text: &str, range: Range<usize>)
     ranges.push(start..start + trimmed.len());
 }
 
-/// Whether `before` (the text before a period) ends with an abbreviation or an initial.
-fn is_abbreviation(before: &str) -> bool {
+/// Whether `before` (the text before a period) ends with an abbreviation or an initial, as
+/// the document sentence splitter reads them.
+fn ends_with_abbreviation(before: &str) -> bool {
     let word = before
         .rsplit(|c: char| c.is_whitespace() || c == '(')
         .next()
-        .unwrap_or("")
-        .to_lowercase();
-    ABBREVIATIONS.contains(&word.as_str())
-        || (word.chars().count() == 1 && word.chars().all(char::is_alphabetic))
+        .unwrap_or("");
+    sentences::is_abbreviation(word)
 }
 
 #[cfg(test)]
