@@ -114,7 +114,7 @@ async fn measure(
             elapsed,
             answer
                 .supported_share
-                .map_or("-".into(), |s| format!("{:.2}", s)),
+                .map_or("-".into(), |s| format!("{s:.2}")),
             if answer.saknas_underlag {
                 "refused".to_string()
             } else {

@@ -100,7 +100,7 @@ async fn main() {
     common::write_results(
         "scale_out",
         &json!({
-            "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
+            "cores": std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
             "documents": documents,
             "ingest": {
                 "embedded": embedded_ingest,

@@ -444,9 +444,12 @@ fn benchmark_100k_chunks() {
     );
 
     let mut query = |n: usize, common: bool| -> String {
-        let pick = |rng: &mut XorShift| match common {
-            true => rng.below(50),
-            false => zipf.sample(rng),
+        let pick = |rng: &mut XorShift| {
+            if common {
+                rng.below(50)
+            } else {
+                zipf.sample(rng)
+            }
         };
         (0..n)
             .map(|_| words[pick(&mut rng)].as_str())

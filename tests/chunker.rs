@@ -543,7 +543,7 @@ fn numbered_and_dotted_headings_with_or_without_final_period() {
 
 #[test]
 fn lettered_and_roman_sub_clauses_stay_in_their_section() {
-    let text = r#"   4. Redistribution. You may reproduce and hand out copies of the Work in
+    let text = r"   4. Redistribution. You may reproduce and hand out copies of the Work in
       any medium, with or without changes, provided that You meet the
       following conditions:
 
@@ -558,7 +558,7 @@ fn lettered_and_roman_sub_clauses_stay_in_their_section() {
 
    5. Submission of Contributions. Unless You state otherwise, any
       Contribution You submit shall be under the terms of this License.
-"#;
+";
     let chunks = sections_of(text);
     assert_eq!(
         paths(&chunks),
@@ -975,7 +975,7 @@ fn sentence_split_skips_abbreviations() {
     let chunks = chunk_checked(&text, &config(22, 1));
     let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
     let mut expected = vec![format!("5 § {}", sentences[0])];
-    expected.extend(sentences[1..].iter().map(|s| s.to_string()));
+    expected.extend(sentences[1..].iter().map(std::string::ToString::to_string));
     assert_eq!(texts, expected);
     assert!(chunks.iter().all(|c| c.path == "5 §"));
 }
@@ -1051,7 +1051,7 @@ fn large_generated_statute_respects_invariants() {
             let sentence =
                 format!("Enligt {chapter} kap. {section} § gäller t.ex. detta för alla. ");
             let paragraph = sentence.repeat(section);
-            text.push_str(&format!("{section} § {}\n\n{}\n\n", paragraph, paragraph));
+            text.push_str(&format!("{section} § {paragraph}\n\n{paragraph}\n\n"));
         }
     }
     let cfg = config(80, 10);
@@ -1366,7 +1366,7 @@ fn json_errors() {
     assert!(matches!(err, ParseError::Json { line: 3, .. }), "{err:?}");
     let err = parse(br#"{"text": "   "}"#, Format::Json).unwrap_err();
     assert!(matches!(err, ParseError::Empty), "{err:?}");
-    let err = parse(br#"[1]"#, Format::Json).unwrap_err();
+    let err = parse(br"[1]", Format::Json).unwrap_err();
     assert!(matches!(err, ParseError::Json { line: 1, .. }), "{err:?}");
     let err = parse(br#"{"text": 5}"#, Format::Json).unwrap_err();
     assert!(matches!(err, ParseError::Json { .. }), "{err:?}");

@@ -373,7 +373,7 @@ async fn slow_bodies_time_out_without_blocking_others() {
                 match tokio::time::timeout(Duration::from_millis(200), stream.read(&mut buffer))
                     .await
                 {
-                    Ok(Ok(0)) | Ok(Err(_)) => break,
+                    Ok(Ok(0) | Err(_)) => break,
                     Ok(Ok(n)) => response.extend_from_slice(&buffer[..n]),
                     Err(_) => {}
                 }

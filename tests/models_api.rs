@@ -163,7 +163,7 @@ async fn rerank_orders_passages_by_relevance() {
         .iter()
         .map(|r| r["index"].as_u64().unwrap())
         .collect();
-    indices.sort();
+    indices.sort_unstable();
     assert_eq!(indices, [0, 1, 2]);
     expect_problem(
         server

@@ -82,7 +82,7 @@ async fn create_collection(client: &Client, base: &str) -> u64 {
         .send()
         .await
         .expect("create collection");
-    assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response);
+    assert_eq!(response.status(), StatusCode::CREATED, "{response:?}");
     version_of(&response)
 }
 
@@ -329,12 +329,10 @@ async fn replicas_converge_after_a_kill_and_recover_from_a_store_restart() {
         tokio::spawn(async move {
             for batch in 0..4 {
                 let body: String = (batch * 10..batch * 10 + 10)
-                    .map(|n| {
+                    .flat_map(|n| {
                         let text = statute(n, &format!("bulkmark{n}"));
-                        format!(
-                            "{}\n",
-                            json!({ "external_id": format!("bulk-{n}"), "text": text })
-                        )
+                        let line = json!({ "external_id": format!("bulk-{n}"), "text": text });
+                        [line.to_string(), "\n".to_string()]
                     })
                     .collect();
                 let response = client

@@ -234,12 +234,11 @@ async fn files_uploaded_through_the_page_answer_a_question_with_its_quote_highli
     ask(&browser, QUESTION).await;
     let first = "#conversation > li:nth-child(1)";
     wait_until_finished(&browser, 1).await;
-    let quote_link = match browser
+    let Ok(quote_link) = browser
         .find(Locator::Css(&format!("{first} .answer a.quote-link")))
         .await
-    {
-        Ok(link) => link,
-        Err(_) => panic!("no quote link: {}", turn_text(&browser, 1).await),
+    else {
+        panic!("no quote link: {}", turn_text(&browser, 1).await);
     };
     let shown_quote = quote_link.text().await.unwrap();
     let sources = browser

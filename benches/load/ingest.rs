@@ -58,14 +58,14 @@ pub async fn ingest_corpus(
         let collection = COLLECTIONS[(chunk[0] / batch) % COLLECTIONS.len()];
         let body: String = chunk
             .iter()
-            .map(|&number| {
+            .flat_map(|&number| {
                 let line = json!({
                     "external_id": format!("doc-{number}"),
                     "title": "Synthetic statute",
                     "text": statute(&pool, number),
                     "metadata": {"part": number % 10},
                 });
-                format!("{line}\n")
+                [line.to_string(), "\n".to_string()]
             })
             .collect();
         let (outcome, summary) = api.bulk(collection, body).await;

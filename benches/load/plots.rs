@@ -142,7 +142,7 @@ pub fn lines(
             .text((x, bottom + 16.0), 11, "middle", false, &label(tick));
     }
     frame.svg.text(
-        ((left + right) / 2.0, bottom + 36.0),
+        (f64::midpoint(left, right), bottom + 36.0),
         12,
         "middle",
         false,

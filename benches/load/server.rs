@@ -115,12 +115,11 @@ impl Server {
                 );
                 return;
             }
-            if started.elapsed() > READY_TIMEOUT {
-                panic!(
-                    "server not ready after {READY_TIMEOUT:?}:\n{}",
-                    self.log_tail()
-                );
-            }
+            assert!(
+                started.elapsed() <= READY_TIMEOUT,
+                "server not ready after {READY_TIMEOUT:?}:\n{}",
+                self.log_tail()
+            );
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }

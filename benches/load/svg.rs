@@ -160,7 +160,7 @@ impl Scale {
             (a..=b).map(|e| 10f64.powi(e)).collect()
         } else {
             (0..=5)
-                .map(|i| self.lo + (self.hi - self.lo) * i as f64 / 5.0)
+                .map(|i| self.lo + (self.hi - self.lo) * f64::from(i) / 5.0)
                 .collect()
         }
     }
@@ -221,7 +221,7 @@ impl Frame {
         self.svg.line((left, top), (left, bottom), "#333333", false);
         self.svg
             .line((left, bottom), (right, bottom), "#333333", false);
-        let middle = (top + bottom) / 2.0;
+        let middle = f64::midpoint(top, bottom);
         self.svg.text((20.0, middle), 12, "middle", true, name);
     }
 

@@ -441,7 +441,7 @@ mod tests {
         assert_eq!(lookup.questions, 2);
         let sources = lookup.sources.unwrap();
         assert_eq!((sources.hit_at_1, sources.hit_at_5), (0.5, 1.0));
-        assert!((sources.mrr_at_10 - (1.0 + 0.25) / 2.0).abs() < 1e-12);
+        assert!((sources.mrr_at_10 - f64::midpoint(1.0, 0.25)).abs() < 1e-12);
         assert_eq!(lookup.quote_in_answer, Some(0.5));
         let positive = report.answer_row("positive").unwrap();
         assert_eq!(positive.questions, 4);

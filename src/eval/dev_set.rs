@@ -275,7 +275,7 @@ impl DevSet {
             ) {
                 (QuestionKind::Negative, None, None) => {}
                 (QuestionKind::Negative, _, _) => {
-                    problems.push(format!("{id}: a negative has no expected passage or quote"))
+                    problems.push(format!("{id}: a negative has no expected passage or quote"));
                 }
                 (_, Some(expected), Some(quote)) => {
                     if !known.contains(expected.external_id.as_str()) {

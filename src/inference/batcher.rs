@@ -385,7 +385,7 @@ fn caller_gone<O>(pending: &Shared<O>) -> bool {
         .expect("pending lock")
         .reply
         .as_ref()
-        .is_none_or(|reply| reply.is_closed())
+        .is_none_or(tokio::sync::oneshot::Sender::is_closed)
 }
 
 fn run_batch<M: BatchModel>(

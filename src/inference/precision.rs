@@ -232,7 +232,7 @@ pub(crate) fn load_with_precision<M: Probed>(
     // Held while probing, so two workers on one machine never time each other's load.
     let mut probed = PROBED
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(choice) = probed.get(&key) {
         let choice = choice.clone();
         return Ok((load(choice.precision)?, Arc::new(choice)));

@@ -128,7 +128,11 @@ impl TextTokenizer {
             .encode_fast(text, false)
             .map_err(|e| InferenceError::Tokenizer(e.to_string()))?;
         // Truncation without stride keeps the rest as overflow pieces, none repeated.
-        let overflow: usize = encoding.get_overflowing().iter().map(|o| o.len()).sum();
+        let overflow: usize = encoding
+            .get_overflowing()
+            .iter()
+            .map(tokenizers::Encoding::len)
+            .sum();
         Ok(encoding.len() + overflow)
     }
 

@@ -503,7 +503,7 @@ fn parse_pdf(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     let detail = payload
         .downcast_ref::<&str>()
-        .map(|s| s.to_string())
+        .map(std::string::ToString::to_string)
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown error".to_string());
     format!("the PDF reader panicked: {detail}")

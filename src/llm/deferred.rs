@@ -38,7 +38,7 @@ impl State {
                     .unwrap_or_else(|e| Err(format!("the loading thread failed: {e}")));
                 match &loaded {
                     Ok(generator) => {
-                        tracing::info!(model = generator.model(), "text generator loaded")
+                        tracing::info!(model = generator.model(), "text generator loaded");
                     }
                     Err(why) => tracing::error!(error = %why, "the text generator failed to load"),
                 }

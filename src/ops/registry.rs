@@ -37,7 +37,7 @@ pub trait Metric: EncodeMetric + TypedMetric + Clone + Debug + Send + Sync + 'st
 impl Metric for Counter {
     type Shape = ();
 
-    fn new(_: &()) -> Self {
+    fn new((): &()) -> Self {
         Self::default()
     }
 }
@@ -45,7 +45,7 @@ impl Metric for Counter {
 impl Metric for Gauge {
     type Shape = ();
 
-    fn new(_: &()) -> Self {
+    fn new((): &()) -> Self {
         Self::default()
     }
 }

@@ -74,7 +74,7 @@ mod tests {
                 ..SearchHit::default()
             },
             tier: Tier::Primary,
-            scores: Default::default(),
+            scores: crate::pipeline::types::SourceScores::default(),
             reference: ReferenceMatch::NotAsked,
         }
     }

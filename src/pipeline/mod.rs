@@ -51,7 +51,11 @@ use deadline::Deadline;
 use flow::{answer_usage, cited_sections, evidence_level, to_source};
 use generate::Generated;
 use timing::Stopwatch;
-use types::*;
+use types::{
+    Answer, AnswerUsage, CorrectionsEvent, DecontextualizedEvent, EvidenceLevel, Grading, Intent,
+    MetadataEvent, PipelineEvent, Quote, RefusalEvent, RequestedMode, Routing, Source,
+    ThoughtEvent, TokenEvent, UnsupportedSentence,
+};
 
 use crate::error::AppResult;
 use crate::guard::{citations, safety};

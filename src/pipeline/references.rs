@@ -542,7 +542,8 @@ pub fn refers_to(reference: &StatuteReference, passage_text: &str, passage_path:
     let in_path = find(passage_path);
     let path_chapter = in_path.iter().rev().find_map(|found| found.chapter);
     in_path.iter().chain(&find(passage_text)).any(|found| {
-        locator_matches(reference, found, path_chapter) && laws_agree(&reference.law, &found.law)
+        locator_matches(reference, found, path_chapter)
+            && laws_agree(reference.law.as_ref(), found.law.as_ref())
     })
 }
 
@@ -811,9 +812,9 @@ fn roman_value(numeral: &str) -> Option<u32> {
     let mut total = 0;
     for (index, &value) in digits.iter().enumerate() {
         if digits.get(index + 1).is_some_and(|&next| next > value) {
-            total -= value as i64;
+            total -= i64::from(value);
         } else {
-            total += value as i64;
+            total += i64::from(value);
         }
     }
     u32::try_from(total).ok().filter(|&value| value > 0)
@@ -839,7 +840,7 @@ fn locator_matches(
 }
 
 /// Whether two optional statutes can be the same (an unknown one agrees with any).
-fn laws_agree(a: &Option<String>, b: &Option<String>) -> bool {
+fn laws_agree(a: Option<&String>, b: Option<&String>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => same_law(a, b),
         _ => true,

@@ -791,7 +791,7 @@ fn name_distance(mention: &Mention, subject: &Subject) -> Option<usize> {
     }
     if mention.title_like {
         return title_prefixes(mention, subject)
-            .filter(|prefix| prefix.names())
+            .filter(TitlePrefix::names)
             .map(|prefix| prefix.name_len - prefix.shared)
             .min();
     }

@@ -143,7 +143,7 @@ impl<'a> Word<'a> {
                 &self.text,
                 &mut |stem: &str| {
                     if self.decompounder.is_some() {
-                        whole = stem.to_owned();
+                        stem.clone_into(&mut whole);
                     }
                     emit(stem);
                 },

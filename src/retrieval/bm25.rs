@@ -106,16 +106,13 @@ impl Dictionary {
             name: name.into(),
             postings: Vec::new(),
         };
-        match self.free.pop() {
-            Some(id) => {
-                self.terms[id as usize] = term;
-                id
-            }
-            None => {
-                let id = TermId::try_from(self.terms.len()).expect("more than 2^32 terms");
-                self.terms.push(term);
-                id
-            }
+        if let Some(id) = self.free.pop() {
+            self.terms[id as usize] = term;
+            id
+        } else {
+            let id = TermId::try_from(self.terms.len()).expect("more than 2^32 terms");
+            self.terms.push(term);
+            id
         }
     }
 
@@ -292,7 +289,7 @@ impl Bm25Index {
         let Some(refs) = self.docs.get_mut(slot as usize).and_then(Option::take) else {
             return;
         };
-        for r in refs.iter() {
+        for r in &refs {
             self.unlink(*r);
         }
         let len = std::mem::take(&mut self.lens[slot as usize]);

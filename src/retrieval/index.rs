@@ -106,7 +106,7 @@ impl CollectionIndex {
             self.bm25.insert(slot, &chunk.text);
             match &chunk.embedding {
                 Some(vector) if vector.len() == self.vectors.dimension() => {
-                    self.vectors.insert(slot, vector)
+                    self.vectors.insert(slot, vector);
                 }
                 _ => {}
             }
@@ -206,15 +206,12 @@ impl CollectionIndex {
     }
 
     fn allocate(&mut self, chunk: ChunkRef) -> Slot {
-        match self.free.pop() {
-            Some(slot) => {
-                self.chunks[slot as usize] = Some(chunk);
-                slot
-            }
-            None => {
-                self.chunks.push(Some(chunk));
-                (self.chunks.len() - 1) as Slot
-            }
+        if let Some(slot) = self.free.pop() {
+            self.chunks[slot as usize] = Some(chunk);
+            slot
+        } else {
+            self.chunks.push(Some(chunk));
+            (self.chunks.len() - 1) as Slot
         }
     }
 }

@@ -77,7 +77,13 @@ mod portable {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use std::arch::x86_64::*;
+    use std::arch::x86_64::{
+        _mm_add_epi32, _mm_add_ps, _mm_add_ss, _mm_cvtsi128_si32, _mm_cvtss_f32, _mm_loadu_si128,
+        _mm_movehl_ps, _mm_shuffle_epi32, _mm_shuffle_ps, _mm_unpackhi_epi64, _mm256_add_epi32,
+        _mm256_add_ps, _mm256_castps256_ps128, _mm256_castsi256_si128, _mm256_cvtepi8_epi16,
+        _mm256_extractf128_ps, _mm256_extracti128_si256, _mm256_fmadd_ps, _mm256_loadu_ps,
+        _mm256_madd_epi16, _mm256_setzero_ps, _mm256_setzero_si256,
+    };
 
     /// Sign-extends 16 bytes at a time to 16-bit lanes and multiply-adds pairs into 32-bit
     /// lanes (`vpmaddwd`), which cannot overflow for int8 inputs.

@@ -208,7 +208,7 @@ fn prefetch(bytes: &[i8]) {
     for line in bytes.chunks(64) {
         // SAFETY: prefetching is a hint that never faults; the address lies within `bytes`.
         unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr())
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr());
         };
     }
     #[cfg(not(target_arch = "x86_64"))]

@@ -110,21 +110,18 @@ impl Library {
                 }
                 None => None,
             };
-            let ((document, version), outcome) = match replaced {
-                Some(existing) => {
-                    let version = existing.version + 1;
-                    let updated = self
-                        .store
-                        .replace_document(&existing.id, &prepared, version)
-                        .await?;
-                    (updated, UpsertOutcome::Updated)
-                }
-                None => {
-                    let id = uuid::Uuid::now_v7().to_string();
-                    match self.store.insert_document(&id, &prepared).await? {
-                        Some(created) => (created, UpsertOutcome::Created),
-                        None => continue,
-                    }
+            let ((document, version), outcome) = if let Some(existing) = replaced {
+                let version = existing.version + 1;
+                let updated = self
+                    .store
+                    .replace_document(&existing.id, &prepared, version)
+                    .await?;
+                (updated, UpsertOutcome::Updated)
+            } else {
+                let id = uuid::Uuid::now_v7().to_string();
+                match self.store.insert_document(&id, &prepared).await? {
+                    Some(created) => (created, UpsertOutcome::Created),
+                    None => continue,
                 }
             };
             self.await_applied(version, Some(written(&document.id, prepared)))

@@ -235,8 +235,8 @@ impl Library {
                 ),
             };
             tokio::select! {
-                _ = self.replication.wake.notified() => pause = FIRST_IDLE_PAUSE,
-                _ = tokio::time::sleep(pause_next) => {}
+                () = self.replication.wake.notified() => pause = FIRST_IDLE_PAUSE,
+                () = tokio::time::sleep(pause_next) => {}
                 _ = stop.changed() => {}
             }
         }

@@ -303,7 +303,7 @@ mod tests {
             external_id: external_id.map(str::to_string),
             title: "Lag (2019:1)".into(),
             source: None,
-            metadata: Default::default(),
+            metadata: std::collections::BTreeMap::default(),
             content: text.into(),
             content_hash: blake3::hash(text.as_bytes()).to_hex().to_string(),
             chunks: vec![Chunk {

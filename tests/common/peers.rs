@@ -102,9 +102,11 @@ impl LlamaCpp {
         let started = Instant::now();
         while !answers_ok(self.port, "/v1/models") {
             self.panic_if_exited();
-            if started.elapsed() > LLAMA_STARTUP {
-                panic!("llama.cpp's server did not answer:\n{}", self.log_text());
-            }
+            assert!(
+                started.elapsed() <= LLAMA_STARTUP,
+                "llama.cpp's server did not answer:\n{}",
+                self.log_text()
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
         let body = r#"{"prompt": "Hello", "max_tokens": 1, "temperature": 0}"#;

@@ -65,7 +65,7 @@ pub async fn snapshot(dir: &Path) -> Snapshot {
                ORDER BY document, position;",
         )
         .await
-        .and_then(|r| r.check())
+        .and_then(surrealdb::IndexedResults::check)
         .expect("read the store");
     let documents: Vec<serde_json::Value> = response.take(0).expect("documents");
     let chunks: Vec<serde_json::Value> = response.take(1).expect("chunks");

@@ -45,17 +45,15 @@ pub fn answer_request(
     collections: Vec<String>,
 ) -> AppResult<AnswerRequest> {
     let (mut messages, sampling) = super::request::checked(pipeline.library().config(), request)?;
-    let question = match messages.pop() {
-        Some(ChatMessage {
-            role: Role::User,
-            content,
-        }) => content,
-        _ => {
-            return Err(AppError::invalid(
-                "invalid_messages",
-                "with model rag the last message must be the user's question",
-            ));
-        }
+    let Some(ChatMessage {
+        role: Role::User,
+        content: question,
+    }) = messages.pop()
+    else {
+        return Err(AppError::invalid(
+            "invalid_messages",
+            "with model rag the last message must be the user's question",
+        ));
     };
     let history = messages
         .into_iter()

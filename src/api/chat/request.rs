@@ -47,7 +47,10 @@ pub fn checked(
         .enumerate()
         .map(|(index, message)| chat_message(index, message, config))
         .collect::<AppResult<Vec<_>>>()?;
-    let stop = request.stop.map(|s| s.into_vec()).unwrap_or_default();
+    let stop = request
+        .stop
+        .map(super::dto::OneOrMany::into_vec)
+        .unwrap_or_default();
     if stop.len() > MAX_STOPS
         || stop
             .iter()

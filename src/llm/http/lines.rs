@@ -29,23 +29,20 @@ impl Lines {
 
     /// The next complete line without its `\n` or `\r\n` ending, if one has arrived.
     pub(crate) fn next_line(&mut self) -> Result<Option<&str>, GenerationError> {
-        match self.buffer[self.scanned..].iter().position(|&b| b == b'\n') {
-            Some(offset) => {
-                let end = self.scanned + offset;
-                let line = &self.buffer[self.start..end];
-                self.start = end + 1;
-                self.scanned = self.start;
-                text(line.strip_suffix(b"\r").unwrap_or(line)).map(Some)
+        if let Some(offset) = self.buffer[self.scanned..].iter().position(|&b| b == b'\n') {
+            let end = self.scanned + offset;
+            let line = &self.buffer[self.start..end];
+            self.start = end + 1;
+            self.scanned = self.start;
+            text(line.strip_suffix(b"\r").unwrap_or(line)).map(Some)
+        } else {
+            self.scanned = self.buffer.len();
+            if self.buffer.len() - self.start > MAX_LINE_BYTES {
+                return Err(GenerationError::Upstream(format!(
+                    "the upstream sent a line longer than {MAX_LINE_BYTES} bytes"
+                )));
             }
-            None => {
-                self.scanned = self.buffer.len();
-                if self.buffer.len() - self.start > MAX_LINE_BYTES {
-                    return Err(GenerationError::Upstream(format!(
-                        "the upstream sent a line longer than {MAX_LINE_BYTES} bytes"
-                    )));
-                }
-                Ok(None)
-            }
+            Ok(None)
         }
     }
 

@@ -126,7 +126,7 @@ mod tests {
 
     /// A template written the way Hugging Face chat templates are: a system message set
     /// apart, Python string methods, whitespace left to block trimming.
-    const QUESTION_ANSWER_TEMPLATE: &str = r#"{%- if messages[0]['role'] == 'system' %}
+    const QUESTION_ANSWER_TEMPLATE: &str = r"{%- if messages[0]['role'] == 'system' %}
     {%- set system_message = messages[0]['content'].strip() %}
     {%- set loop_messages = messages[1:] %}
 {%- else %}
@@ -153,7 +153,7 @@ mod tests {
 {% if add_generation_prompt %}
 ### Answer
 {% endif %}
-"#;
+";
 
     #[test]
     fn renders_a_template_written_like_hugging_faces() {
