@@ -148,6 +148,13 @@ async fn metrics_parse_and_move_with_requests() {
     }
 
     let after = scrape(&server).await;
+    // Two changes (the collection, the document), both applied: the served version is the
+    // log's head, nothing lags, and the log is readable.
+    assert_eq!(value(&before, "crag_corpus_version"), 0.0);
+    assert_eq!(value(&after, "crag_corpus_version"), 2.0);
+    assert_eq!(value(&after, "crag_change_log_head"), 2.0);
+    assert_eq!(value(&after, "crag_replication_lag_changes"), 0.0);
+    assert_eq!(value(&after, "crag_change_log_unreadable_seconds"), 0.0);
     let route = |method: &str, route: &str, status: u16| {
         format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"")
     };

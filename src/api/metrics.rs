@@ -48,6 +48,7 @@ pub fn exposition(library: &Library) -> String {
     let mut readings = Readings::new();
     read_cache(library, &mut readings);
     read_models(library, &mut readings);
+    read_replication(library, &mut readings);
     process::read_into(&mut readings);
     readings.render(&mut out);
     out
@@ -74,6 +75,42 @@ fn read_cache(library: &Library, out: &mut Readings) {
         Kind::Gauge,
     )
     .sample(&[], cache.memory_bytes);
+}
+
+/// Where this server stands in the change log: the corpus version it serves, the last
+/// change known to exist, and how long the log has been unreadable (0 while it is read).
+fn read_replication(library: &Library, out: &mut Readings) {
+    let status = library.replication_status();
+    out.family(
+        "crag_corpus_version",
+        "The corpus version served: the number of the last change applied to the indexes.",
+        Kind::Gauge,
+    )
+    .sample(&[], status.applied);
+    out.family(
+        "crag_change_log_head",
+        "The number of the last change known to be in the change log.",
+        Kind::Gauge,
+    )
+    .sample(&[], status.head);
+    out.family(
+        "crag_replication_lag_changes",
+        "Changes committed to the store and not applied here yet.",
+        Kind::Gauge,
+    )
+    .sample(&[], status.lag());
+    out.family(
+        "crag_change_log_unreadable_seconds",
+        "How long the change log has been unreadable (0 while it is read).",
+        Kind::Gauge,
+    )
+    .sample(
+        &[],
+        status
+            .fault
+            .as_ref()
+            .map_or(0.0, |(_, since)| since.as_secs_f64()),
+    );
 }
 
 /// Reads one counter of a model worker.
