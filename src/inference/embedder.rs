@@ -47,6 +47,7 @@ impl BatchModel for EncoderModel {
 /// Embeds texts through a two-level cache and a batching worker; cheap to clone.
 #[derive(Clone)]
 pub struct Embedder {
+    name: &'static str,
     batcher: Batcher<EncoderModel>,
     tokenizer: Arc<TextTokenizer>,
     cache: Arc<EmbeddingCache>,
@@ -55,8 +56,10 @@ pub struct Embedder {
 }
 
 impl Embedder {
-    /// Starts the worker that loads the encoder in `dir` (when `loading` says) and runs it.
+    /// Starts the worker `name` that loads the encoder in `dir` (when `loading` says) and
+    /// runs it.
     pub fn load(
+        name: &'static str,
         dir: &Path,
         options: LoadOptions,
         limits: BatchLimits,
@@ -75,7 +78,7 @@ impl Embedder {
         let model_dir = dir.to_path_buf();
         let precision = Arc::new(OnceLock::new());
         let chosen = precision.clone();
-        let batcher = Batcher::start("encoder", limits, loading, move || {
+        let batcher = Batcher::start(name, limits, loading, move || {
             let encoder = SentenceEncoder::load(&model_dir, load_options)
                 .map_err(|e| format!("cannot load encoder from {}: {e}", model_dir.display()))?;
             let _ = chosen.set(encoder.precision().clone());
@@ -83,12 +86,18 @@ impl Embedder {
         })
         .map_err(AppError::Unavailable)?;
         Ok(Self {
+            name,
             batcher,
             tokenizer: Arc::new(tokenizer),
             cache,
             info: Arc::new(info),
             precision,
         })
+    }
+
+    /// The worker's name (`encoder`, `swedish-encoder`), as logs and metrics label it.
+    pub fn name(&self) -> &'static str {
+        self.name
     }
 
     /// The precision the encoder runs in and how it was chosen; `None` until it has loaded.

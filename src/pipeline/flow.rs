@@ -168,7 +168,14 @@ impl Pipeline {
                 }),
         );
         let terms = terms::content_terms(&run.question, run.language);
-        let scale = self.library.embedder().info().cosine_scale;
+        let answered_from: Vec<String> = route
+            .primary
+            .iter()
+            .chain(&route.support)
+            .cloned()
+            .collect();
+        run.encoder = self.library.shared_encoder(&answered_from).await;
+        let scale = run.encoder.info().cosine_scale;
         let mut scored = tiering::score(retrieved, &terms, &[], run.language, &scale);
         for candidate in &mut scored {
             candidate.reference = reference_match(resolution, &candidate.hit);
@@ -189,7 +196,7 @@ impl Pipeline {
 
         if rerank {
             let started = Instant::now();
-            rerank::rerank(&self.library, &run.question, &mut candidates).await?;
+            rerank::rerank(&self.library, &scale, &run.question, &mut candidates).await?;
             sections_first(&mut candidates);
             run.clock.record("rerank", started, run.events).await?;
         }

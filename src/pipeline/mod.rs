@@ -59,6 +59,7 @@ use types::{
 
 use crate::error::AppResult;
 use crate::guard::{citations, safety};
+use crate::inference::embedder::Embedder;
 use crate::llm::{AnswerMode, sampling_for};
 use crate::ops::Registry;
 use crate::retrieval::analyzer::AnalyzerLanguage;
@@ -127,6 +128,10 @@ struct Run<'a> {
     resolution: Option<subjects::Resolution>,
     /// The corpus version when the question arrived.
     corpus_version: u64,
+    /// The sentence encoder of the collections answered from (see
+    /// `Library::shared_encoder`): its cosine scale reads their dense scores, and it checks
+    /// the generated answer's support.
+    encoder: Embedder,
 }
 
 impl Run<'_> {
@@ -224,6 +229,7 @@ impl Pipeline {
             skipped: Vec::new(),
             resolution: None,
             corpus_version,
+            encoder: self.library.embedder().clone(),
             request,
             events,
             deadline,
@@ -623,14 +629,8 @@ impl Pipeline {
             min_similarity: config.min_similarity as f32,
             min_coverage: config.min_coverage as f32,
         };
-        let checked = support::check(
-            self.library.embedder(),
-            text,
-            &evidence,
-            run.language,
-            thresholds,
-        )
-        .await?;
+        let checked =
+            support::check(&run.encoder, text, &evidence, run.language, thresholds).await?;
         run.clock.record("support", started, run.events).await?;
         run.thought(
             "support",

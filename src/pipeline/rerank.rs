@@ -4,22 +4,28 @@
 use super::tiering::Candidate;
 use crate::error::AppResult;
 use crate::inference::batcher::Priority;
+use crate::inference::cosine_scale::CosineScale;
 use crate::service::Library;
 
-/// Scores `candidates` with the reranker and orders them by the new relevance.
-pub async fn rerank(library: &Library, query: &str, candidates: &mut [Candidate]) -> AppResult<()> {
+/// Scores `candidates` with the reranker and orders them by the new relevance (their dense
+/// scores read on the `scale` of the encoder they come from).
+pub async fn rerank(
+    library: &Library,
+    scale: &CosineScale,
+    query: &str,
+    candidates: &mut [Candidate],
+) -> AppResult<()> {
     if candidates.is_empty() {
         return Ok(());
     }
     let reranker = library.reranker();
-    let scale = library.embedder().info().cosine_scale;
     let passages: Vec<String> = candidates.iter().map(|c| c.hit.text.clone()).collect();
     let scores = reranker
         .score(query, &passages, Priority::Interactive)
         .await?;
     for (candidate, raw) in candidates.iter_mut().zip(scores) {
         candidate.scores.rerank = Some(reranker.calibrate(raw));
-        candidate.recalibrate(&scale);
+        candidate.recalibrate(scale);
     }
     candidates.sort_by(|a, b| b.scores.relevance.total_cmp(&a.scores.relevance));
     Ok(())

@@ -18,7 +18,7 @@ impl Library {
         validate::collection_name(name)?;
         validate::optional_text("description", description, MAX_DESCRIPTION_CHARS)?;
         let _guard = self.lock_collection(name).await;
-        let model = self.embedder.info();
+        let model = self.encoders.for_language(language).info();
         let (collection, version) = self
             .store
             .create_collection(

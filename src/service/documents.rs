@@ -4,8 +4,10 @@ use super::chunking::{chunk_for_encoder, embedding_text};
 use super::follow::WrittenDocument;
 use super::hashing::content_hash;
 use super::{Library, validate};
+use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::inference::batcher::Priority;
+use crate::inference::embedder::Embedder;
 use crate::inference::tokenizer::TextRole;
 use crate::model::{
     Chunk, ChunkInfo, Collection, Document, DocumentInput, PreparedDocument, UpsertOutcome,
@@ -39,8 +41,9 @@ impl Library {
         input: DocumentInput,
     ) -> AppResult<(Document, UpsertOutcome)> {
         let target = self.collection(collection).await?;
-        let mut prepared = self.prepare(&target, input).await?;
-        if let Some(existing) = self.embed_unless_stored(&mut prepared).await? {
+        let encoder = self.encoders.for_writing(&target);
+        let mut prepared = self.prepare(&target, encoder, input).await?;
+        if let Some(existing) = self.embed_unless_stored(encoder, &mut prepared).await? {
             return Ok((existing, UpsertOutcome::Unchanged));
         }
         self.write_prepared(&target, prepared).await
@@ -57,13 +60,14 @@ impl Library {
         inputs: Vec<DocumentInput>,
     ) -> AppResult<Vec<(Document, UpsertOutcome)>> {
         let target = self.collection(collection).await?;
+        let encoder = self.encoders.for_writing(&target);
         let mut prepared = Vec::with_capacity(inputs.len());
         for input in inputs {
-            prepared.push(self.prepare(&target, input).await?);
+            prepared.push(self.prepare(&target, encoder, input).await?);
         }
         let mut stored = Vec::with_capacity(prepared.len());
         for document in &mut prepared {
-            stored.push(self.embed_unless_stored(document).await?);
+            stored.push(self.embed_unless_stored(encoder, document).await?);
         }
         let mut results = Vec::with_capacity(prepared.len());
         for (document, existing) in prepared.into_iter().zip(stored) {
@@ -76,15 +80,16 @@ impl Library {
     }
 
     /// The stored document identical to `prepared`, or else `prepared` with its chunks
-    /// embedded and `None`.
+    /// embedded by `encoder` and `None`.
     async fn embed_unless_stored(
         &self,
+        encoder: &Embedder,
         prepared: &mut PreparedDocument,
     ) -> AppResult<Option<Document>> {
         if let Some(existing) = self.identical_document(prepared).await? {
             return Ok(Some(existing));
         }
-        self.embed_chunks(prepared).await?;
+        embed_chunks(&self.config, encoder, prepared).await?;
         Ok(None)
     }
 
@@ -141,14 +146,15 @@ impl Library {
         input: DocumentInput,
     ) -> AppResult<(Document, UpsertOutcome)> {
         let target = self.collection(collection).await?;
-        let mut prepared = self.prepare(&target, input).await?;
+        let encoder = self.encoders.for_writing(&target);
+        let mut prepared = self.prepare(&target, encoder, input).await?;
         let existing = self.existing_document(collection, id).await?;
         if existing.content_hash == prepared.content_hash
             && existing.external_id == prepared.external_id
         {
             return Ok((existing, UpsertOutcome::Unchanged));
         }
-        self.embed_chunks(&mut prepared).await?;
+        embed_chunks(&self.config, encoder, &mut prepared).await?;
         let _guard = self.lock_collection(collection).await;
         let existing = self.existing_document(collection, id).await?;
         if let Some(external_id) = &prepared.external_id
@@ -179,29 +185,6 @@ impl Library {
             .document_by_hash(&prepared.collection, &prepared.content_hash)
             .await?
             .filter(|existing| existing.external_id == prepared.external_id))
-    }
-
-    /// Embeds every chunk (through the cache, at bulk priority) with its document title and
-    /// structural path as context.
-    async fn embed_chunks(&self, prepared: &mut PreparedDocument) -> AppResult<()> {
-        let texts: Vec<String> = prepared
-            .chunks
-            .iter()
-            .map(|chunk| {
-                embedding_text(
-                    self.config.ingest.context_header,
-                    &prepared.title,
-                    &chunk.path,
-                    &chunk.text,
-                )
-            })
-            .collect();
-        prepared.embeddings = self
-            .embedder
-            .embed(&texts, TextRole::Passage, Priority::Bulk)
-            .await?
-            .vectors;
-        Ok(())
     }
 
     /// One document, optionally with its text, or 404.
@@ -282,10 +265,12 @@ impl Library {
             })
     }
 
-    /// Validates, hashes and chunks a document for `collection`.
+    /// Validates, hashes and chunks a document for `collection`, whose vectors come from
+    /// `encoder`.
     async fn prepare(
         &self,
         collection: &Collection,
+        encoder: &Embedder,
         input: DocumentInput,
     ) -> AppResult<PreparedDocument> {
         let limits = &self.config.ingest;
@@ -317,7 +302,7 @@ impl Library {
             &input.metadata,
             &input.text,
         );
-        let (text, chunks) = self.chunk(&title, input.text).await?;
+        let (text, chunks) = self.chunk(encoder, &title, input.text).await?;
         Ok(PreparedDocument {
             collection: collection.name.clone(),
             external_id: input.external_id,
@@ -337,10 +322,15 @@ impl Library {
 }
 
 impl Library {
-    /// Chunks `text` for the loaded encoder on the blocking pool (tokenizing a long document
-    /// takes a while); the text comes back with its chunks.
-    async fn chunk(&self, title: &str, text: String) -> AppResult<(String, Vec<Chunk>)> {
-        let tokenizer = self.embedder.tokenizer().clone();
+    /// Chunks `text` for `encoder` on the blocking pool (tokenizing a long document takes a
+    /// while); the text comes back with its chunks.
+    async fn chunk(
+        &self,
+        encoder: &Embedder,
+        title: &str,
+        text: String,
+    ) -> AppResult<(String, Vec<Chunk>)> {
+        let tokenizer = encoder.tokenizer().clone();
         let config = self.config.clone();
         let title = title.to_string();
         tokio::task::spawn_blocking(move || {
@@ -399,4 +389,30 @@ impl Library {
             .await?
             .ok_or_else(|| AppError::not_found(format!("document '{id}'")))
     }
+}
+
+/// Embeds every chunk with `encoder` (through the cache, at bulk priority), with its
+/// document title and structural path as context.
+async fn embed_chunks(
+    config: &Config,
+    encoder: &Embedder,
+    prepared: &mut PreparedDocument,
+) -> AppResult<()> {
+    let texts: Vec<String> = prepared
+        .chunks
+        .iter()
+        .map(|chunk| {
+            embedding_text(
+                config.ingest.context_header,
+                &prepared.title,
+                &chunk.path,
+                &chunk.text,
+            )
+        })
+        .collect();
+    prepared.embeddings = encoder
+        .embed(&texts, TextRole::Passage, Priority::Bulk)
+        .await?
+        .vectors;
+    Ok(())
 }

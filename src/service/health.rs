@@ -143,13 +143,27 @@ impl Library {
                 }
             }
         );
-        let encoder = worker(
-            self.embedder.model_state(),
-            self.embedder.is_running(),
-            self.embedder.batcher_stats().0,
-            max_queue,
-        )
-        .with_precision(self.embedder.precision());
+        // The encoders' worst probe (the default's when they are alike).
+        let encoder = self
+            .encoders
+            .all()
+            .map(|encoder| {
+                worker(
+                    encoder.model_state(),
+                    encoder.is_running(),
+                    encoder.batcher_stats().0,
+                    max_queue,
+                )
+                .with_precision(encoder.precision())
+            })
+            .reduce(|worst, next| {
+                if next.state > worst.state {
+                    next
+                } else {
+                    worst
+                }
+            })
+            .expect("a library has an encoder");
         let reranker = worker(
             self.reranker.model_state(),
             self.reranker.is_running(),

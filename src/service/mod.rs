@@ -4,6 +4,7 @@ mod catalog;
 pub mod chunking;
 mod collections;
 mod documents;
+pub mod encoders;
 mod follow;
 mod generations;
 mod hashing;
@@ -35,6 +36,7 @@ use crate::llm::Generator;
 use crate::ops::Registry;
 use crate::retrieval::index::SearchIndex;
 use crate::store::Store;
+use encoders::Encoders;
 
 /// Shared handle on the store, the models, the search indexes and the configuration; cheap
 /// to clone.
@@ -42,7 +44,7 @@ use crate::store::Store;
 pub struct Library {
     store: Store,
     config: Arc<Config>,
-    embedder: Embedder,
+    encoders: Encoders,
     reranker: Reranker,
     index: SearchIndex,
     generator: Option<Arc<dyn Generator>>,
@@ -59,7 +61,7 @@ impl Library {
     fn assemble(
         store: Store,
         config: Arc<Config>,
-        embedder: Embedder,
+        encoders: Encoders,
         reranker: Reranker,
         index: SearchIndex,
     ) -> Self {
@@ -69,7 +71,7 @@ impl Library {
         Self {
             store,
             config,
-            embedder,
+            encoders,
             reranker,
             index,
             generator: None,
@@ -82,9 +84,15 @@ impl Library {
         }
     }
 
-    /// The sentence encoder service.
+    /// The sentence encoder of `models.embedding` (English collections, the embeddings
+    /// route).
     pub fn embedder(&self) -> &Embedder {
-        &self.embedder
+        self.encoders.default_encoder()
+    }
+
+    /// The sentence encoder of each collection language.
+    pub fn encoders(&self) -> &Encoders {
+        &self.encoders
     }
 
     /// The reranking service.
@@ -112,7 +120,7 @@ impl Library {
     /// closes when the last handle drops.
     pub async fn close(&self) {
         self.stop_following().await;
-        let embedder = self.embedder.clone();
+        let embedder = self.embedder().clone();
         match tokio::task::spawn_blocking(move || embedder.flush_cache()).await {
             Ok(()) => tracing::info!("embedding cache flushed"),
             Err(err) => tracing::error!(error = %err, "flushing the embedding cache failed"),

@@ -26,12 +26,13 @@ pub struct ReindexSummary {
 }
 
 impl Library {
-    /// Re-embeds every chunk of `name` with the loaded encoder and swaps in a rebuilt index.
+    /// Re-embeds every chunk of `name` with its language's encoder and swaps in a rebuilt index.
     /// Writes to the collection wait meanwhile; searches do not.
     pub async fn reindex_collection(&self, name: &str) -> AppResult<ReindexSummary> {
         let started = std::time::Instant::now();
         let collection = self.collection(name).await?;
         let _guard = self.lock_collection(name).await;
+        let encoder = self.encoders.for_language(collection.language);
         let rows = self.store.reindex_rows(name).await?;
         for step in rows.chunks(STEP) {
             let texts: Vec<String> = step
@@ -45,8 +46,7 @@ impl Library {
                     )
                 })
                 .collect();
-            let vectors = self
-                .embedder
+            let vectors = encoder
                 .embed(&texts, TextRole::Passage, Priority::Bulk)
                 .await?
                 .vectors;
@@ -57,7 +57,7 @@ impl Library {
                 .collect();
             self.store.set_embeddings(&updates).await?;
         }
-        let model = self.embedder.info();
+        let model = encoder.info();
         // The log entry has every server (this one included) rebuild the collection's index
         // from the new vectors and swap it in.
         let version = self

@@ -8,10 +8,12 @@ use futures::future::try_join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::encoders::same_model;
 use super::{Library, validate};
 use crate::config::DefaultSearchMode;
 use crate::error::{AppError, AppResult};
 use crate::inference::batcher::Priority;
+use crate::inference::embedder::Embedder;
 use crate::inference::tokenizer::TextRole;
 use crate::model::{Collection, SearchHit, SignalScore};
 use crate::retrieval::fusion::{RankedList, reciprocal_rank_fusion};
@@ -97,9 +99,15 @@ impl Library {
         let mode = request.mode.unwrap_or(limits.default_mode.into());
         let filter = Arc::new(validate::metadata_filter(request.filter.as_ref())?);
         let collections = self.search_targets(&request.collections).await?;
-        if mode.uses_dense() {
-            self.check_models(&collections)?;
-        }
+        // Dense search needs each collection's vectors' model; 409 when this server runs none.
+        let encoders: Vec<&Embedder> = if mode.uses_dense() {
+            collections
+                .iter()
+                .map(|c| self.encoders.for_collection(c))
+                .collect::<AppResult<_>>()?
+        } else {
+            Vec::new()
+        };
         let kept = if request.rerank {
             self.config.search.rerank_candidates.max(limit as usize)
         } else {
@@ -135,22 +143,14 @@ impl Library {
             if !mode.uses_dense() {
                 return Ok(vec![Vec::new(); indexes.len()]);
             }
-            let embedded = self
-                .embedder
-                .embed(
-                    std::slice::from_ref(&request.query),
-                    TextRole::Query,
-                    Priority::Interactive,
-                )
-                .await?;
-            let vector = embedded.vectors[0].clone();
+            let vectors = query_vectors(&encoders, &request.query).await?;
             let scan = if limits.dense_exhaustive {
                 DenseScan::Exhaustive
             } else {
                 DenseScan::Shortlist
             };
-            try_join_all(indexes.iter().map(|(_, index)| {
-                let (index, vector, filter) = (index.clone(), vector.clone(), filter.clone());
+            try_join_all(indexes.iter().zip(vectors).map(|((_, index), vector)| {
+                let (index, filter) = (index.clone(), filter.clone());
                 blocking(move || {
                     index
                         .read()
@@ -282,16 +282,13 @@ impl Library {
             .collect())
     }
 
-    /// Dense search needs the vectors of the model now loaded.
-    fn check_models(&self, collections: &[Collection]) -> AppResult<()> {
-        let model = &self.embedder.info().model_id;
-        match collections.iter().find(|c| &c.embedding_model != model) {
-            Some(stale) => Err(AppError::Conflict(format!(
-                "collection '{}' was embedded with {} but the server runs {model}; run \
-                 `constitutional-rag reindex --collection {}` or search with mode bm25",
-                stale.name, stale.embedding_model, stale.name
-            ))),
-            None => Ok(()),
+    /// The encoder the collections `names` (all when none is named) share, and the default
+    /// when they do not share one or cannot be read: the answer pipeline reads their dense
+    /// scores on its cosine scale.
+    pub async fn shared_encoder(&self, names: &[String]) -> Embedder {
+        match self.search_targets(names).await {
+            Ok(collections) => self.encoders.shared_by(&collections).clone(),
+            Err(_) => self.embedder().clone(),
         }
     }
 
@@ -311,6 +308,34 @@ impl Library {
         unique.dedup();
         try_join_all(unique.into_iter().map(|name| self.collection(name))).await
     }
+}
+
+/// The query's vector for each collection, from the encoder of each (`encoders`, in the
+/// collections' order): one forward pass per distinct encoder.
+async fn query_vectors(encoders: &[&Embedder], query: &str) -> AppResult<Vec<Arc<[f32]>>> {
+    let mut distinct: Vec<&Embedder> = Vec::new();
+    for encoder in encoders {
+        if !distinct.iter().any(|known| same_model(known, encoder)) {
+            distinct.push(encoder);
+        }
+    }
+    let query = [query.to_string()];
+    let embedded = try_join_all(
+        distinct
+            .iter()
+            .map(|encoder| encoder.embed(&query, TextRole::Query, Priority::Interactive)),
+    )
+    .await?;
+    Ok(encoders
+        .iter()
+        .map(|encoder| {
+            let at = distinct
+                .iter()
+                .position(|known| same_model(known, encoder))
+                .expect("every encoder is among the distinct ones");
+            embedded[at].vectors[0].clone()
+        })
+        .collect())
 }
 
 /// Runs CPU-bound index work off the async executor.

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::Library;
+use super::encoders::Encoders;
 use crate::cache::embedding::EmbeddingCache;
 use crate::config::Config;
+use crate::config::Loading;
 use crate::error::{AppError, AppResult};
 use crate::inference::batcher::BatchLimits;
 use crate::inference::embedder::Embedder;
@@ -26,10 +28,10 @@ impl Library {
     /// [`Library::with_generator`]). [`Library::close`] stops following.
     pub async fn open(config: Arc<Config>) -> AppResult<Self> {
         let store = Store::open(&config.storage).await?;
-        let embedder = load_embedder(&config)?;
+        let encoders = load_encoders(&config)?;
         let reranker = load_reranker(&config)?;
         let index = SearchIndex::new(load_decompounder(&config));
-        let library = Library::assemble(store, config, embedder, reranker, index);
+        let library = Library::assemble(store, config, encoders, reranker, index);
         library.start_following().await?;
         Ok(library)
     }
@@ -151,7 +153,10 @@ fn load_reranker(config: &Config) -> AppResult<Reranker> {
 }
 
 /// The encoder worker and its cache, as configured.
-fn load_embedder(config: &Config) -> AppResult<Embedder> {
+/// The encoders of `models.embedding` and `models.swedish_embedding`, sharing one embedding
+/// cache (its keys name the model). The Swedish one loads on first use (or at start with
+/// `models.loading = "eager"`); when it cannot be read, Swedish collections use the first.
+fn load_encoders(config: &Config) -> AppResult<Encoders> {
     let cache_path =
         (!config.cache.embedding_path.is_empty()).then(|| Path::new(&config.cache.embedding_path));
     if let Some(parent) = cache_path
@@ -164,12 +169,45 @@ fn load_embedder(config: &Config) -> AppResult<Embedder> {
     }
     let cache = EmbeddingCache::open(cache_path, config.cache.embedding_memory_mib * 1024 * 1024)
         .map_err(|e| AppError::Unavailable(e.to_string()))?;
-    let dir = config.models.path_of(&config.models.embedding);
-    Embedder::load(
-        &dir,
+    let cache = Arc::new(cache);
+    let models = &config.models;
+    let default = Embedder::load(
+        "encoder",
+        &models.path_of(&models.embedding),
         load_options(config)?,
         batch_limits(config),
-        config.models.loading,
-        Arc::new(cache),
-    )
+        models.loading,
+        cache.clone(),
+    )?;
+    let swedish =
+        if models.swedish_embedding.is_empty() || models.swedish_embedding == models.embedding {
+            None
+        } else {
+            let dir = models.path_of(&models.swedish_embedding);
+            let loading = match models.loading {
+                Loading::Eager => Loading::Eager,
+                Loading::Background | Loading::Lazy => Loading::Lazy,
+            };
+            let options = load_options(config)?;
+            match Embedder::load(
+                "swedish-encoder",
+                &dir,
+                options,
+                batch_limits(config),
+                loading,
+                cache,
+            ) {
+                Ok(encoder) => Some(encoder),
+                Err(e) => {
+                    tracing::warn!(
+                        model = %dir.display(),
+                        error = %e,
+                        "Swedish encoder not readable: Swedish collections use models.embedding \
+                         (run `just setup` or set models.swedish_embedding)"
+                    );
+                    None
+                }
+            }
+        };
+    Ok(Encoders::new(default, swedish))
 }
