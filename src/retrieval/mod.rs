@@ -8,6 +8,7 @@ pub mod fusion;
 pub mod index;
 mod kernels;
 mod signs;
+pub mod snapshot;
 pub mod vectors;
 
 pub use bm25::Slot;
