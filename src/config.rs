@@ -965,6 +965,19 @@ mod tests {
     }
 
     #[test]
+    fn index_snapshots_need_a_path_and_a_lasting_store() {
+        let on_disk = Config::load(None, env(&[])).unwrap();
+        assert_eq!(
+            on_disk.storage.index_snapshot_path(),
+            Some(std::path::Path::new("data/index.snapshot"))
+        );
+        let in_memory = Config::load(None, env(&[("CRAG_STORAGE_URL", "mem://")])).unwrap();
+        assert_eq!(in_memory.storage.index_snapshot_path(), None);
+        let off = Config::load(None, env(&[("CRAG_STORAGE_INDEX_SNAPSHOT", "")])).unwrap();
+        assert_eq!(off.storage.index_snapshot_path(), None);
+    }
+
+    #[test]
     fn env_overrides_typed_values() {
         let config = Config::load(
             None,
