@@ -95,12 +95,26 @@ pub struct StorageConfig {
     /// Longest wait for the corpus version a request asks for (`X-Min-Corpus-Version`)
     /// before it is answered 503, in milliseconds.
     pub version_wait_ms: u64,
+    /// File the in-process search indexes are saved to (after writes settle and at
+    /// shutdown) and loaded from at start, so a start replays only the changes after it;
+    /// empty = off. Never used with a `mem://` store.
+    pub index_snapshot: String,
+    /// Quiet time after the last applied change before the index snapshot is written, in
+    /// seconds.
+    pub index_snapshot_delay_secs: u64,
 }
 
 impl StorageConfig {
     /// Whether the store is a SurrealDB server reached over the network.
     pub fn is_remote(&self) -> bool {
         self.url.starts_with("ws://") || self.url.starts_with("wss://")
+    }
+
+    /// The index snapshot file, or `None` when snapshots are off (no path, or a store that
+    /// lives only as long as the process).
+    pub fn index_snapshot_path(&self) -> Option<&std::path::Path> {
+        (!self.index_snapshot.is_empty() && self.url != "mem://")
+            .then(|| std::path::Path::new(&self.index_snapshot))
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -440,6 +454,8 @@ impl Default for StorageConfig {
             heartbeat_secs: 5,
             replica_timeout_secs: 60,
             version_wait_ms: 5_000,
+            index_snapshot: "data/index.snapshot".into(),
+            index_snapshot_delay_secs: 10,
         }
     }
 }
@@ -882,6 +898,19 @@ mod tests {
     fn zero_config_is_valid() {
         let config = Config::load(None, env(&[])).unwrap();
         assert_eq!(config.server.bind, "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn index_snapshots_need_a_path_and_a_lasting_store() {
+        let on_disk = Config::load(None, env(&[])).unwrap();
+        assert_eq!(
+            on_disk.storage.index_snapshot_path(),
+            Some(std::path::Path::new("data/index.snapshot"))
+        );
+        let in_memory = Config::load(None, env(&[("CRAG_STORAGE_URL", "mem://")])).unwrap();
+        assert_eq!(in_memory.storage.index_snapshot_path(), None);
+        let off = Config::load(None, env(&[("CRAG_STORAGE_INDEX_SNAPSHOT", "")])).unwrap();
+        assert_eq!(off.storage.index_snapshot_path(), None);
     }
 
     #[test]

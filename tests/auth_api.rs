@@ -300,6 +300,7 @@ fn binary(db: &str) -> Command {
     command
         .env("CRAG_LOG_LEVEL", "warn")
         .env("CRAG_CACHE_EMBEDDING_PATH", "")
+        .env("CRAG_STORAGE_INDEX_SNAPSHOT", "")
         .env("CRAG_STORAGE_URL", db);
     command
 }

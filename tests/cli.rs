@@ -12,6 +12,7 @@ fn binary() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_constitutional-rag"));
     command.env("CRAG_LOG_LEVEL", "warn");
     command.env("CRAG_CACHE_EMBEDDING_PATH", "");
+    command.env("CRAG_STORAGE_INDEX_SNAPSHOT", "");
     command
 }
 

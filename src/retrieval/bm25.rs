@@ -22,6 +22,7 @@ use hashbrown::{DefaultHashBuilder, HashSet, HashTable};
 
 use super::analyzer::{self, AnalyzerLanguage};
 use super::decompound::Decompounder;
+use super::snapshot::{Decoder, Encoder, corrupt};
 
 /// Dense slot of a chunk inside one index (assigned by the caller, e.g.
 /// position in its chunk table). Memory grows with the largest slot used.
@@ -395,6 +396,106 @@ impl Bm25Index {
             }
         }
         dense
+    }
+}
+
+impl Bm25Index {
+    /// Writes the index to a snapshot: per slot its length and whether it holds a chunk, the
+    /// dictionary with each term's postings, and the free term ids. The per-slot term lists
+    /// and the term table are rebuilt from those on reading.
+    pub(super) fn encode<W: std::io::Write>(&self, out: &mut Encoder<W>) -> std::io::Result<()> {
+        out.array(&self.lens)?;
+        let present: Vec<u8> = self.docs.iter().map(|d| u8::from(d.is_some())).collect();
+        out.array(&present)?;
+        out.len(self.dict.terms.len())?;
+        for term in &self.dict.terms {
+            out.text(&term.name)?;
+            out.records(&term.postings, 6, |posting, bytes| {
+                bytes.extend_from_slice(&posting.slot.to_le_bytes());
+                bytes.extend_from_slice(&posting.tf.to_le_bytes());
+            })?;
+        }
+        out.array(&self.dict.free)
+    }
+
+    /// Reads an index written by [`Bm25Index::encode`] into an empty `self` (analysing as
+    /// `self` does).
+    pub(super) fn decode<R: std::io::Read>(
+        mut self,
+        input: &mut Decoder<R>,
+    ) -> std::io::Result<Self> {
+        let lens: Vec<u32> = input.array()?;
+        let present: Vec<u8> = input.array()?;
+        if present.len() != lens.len() {
+            return Err(corrupt("BM25 slot tables differ in length"));
+        }
+        let term_count = input.len(16)?;
+        let mut terms = Vec::with_capacity(term_count);
+        let mut refs_per_slot = vec![0u32; lens.len()];
+        for _ in 0..term_count {
+            let name: Box<str> = input.text()?.into();
+            let postings = input.records(6, |bytes| Posting {
+                slot: u32::from_le_bytes(bytes[..4].try_into().expect("4 bytes")),
+                tf: u16::from_le_bytes(bytes[4..].try_into().expect("2 bytes")),
+            })?;
+            for posting in &postings {
+                match present.get(posting.slot as usize) {
+                    Some(1) => refs_per_slot[posting.slot as usize] += 1,
+                    _ => return Err(corrupt("a posting of an empty BM25 slot")),
+                }
+            }
+            if name.is_empty() != postings.is_empty() {
+                return Err(corrupt("a BM25 term without postings"));
+            }
+            terms.push(Term { name, postings });
+        }
+        let free: Vec<TermId> = input.array()?;
+        if free
+            .iter()
+            .any(|&id| terms.get(id as usize).is_none_or(|t| !t.name.is_empty()))
+        {
+            return Err(corrupt("a free BM25 term id in use"));
+        }
+        let mut docs: Vec<Option<Vec<TermRef>>> = present
+            .iter()
+            .zip(&refs_per_slot)
+            .map(|(&p, &n)| (p == 1).then(|| Vec::with_capacity(n as usize)))
+            .collect();
+        for (id, term) in terms.iter().enumerate() {
+            for (pos, posting) in term.postings.iter().enumerate() {
+                let refs = docs[posting.slot as usize].as_mut().expect("checked above");
+                if refs.last().is_some_and(|r| r.term == id as TermId) {
+                    return Err(corrupt("a BM25 slot listed twice in one term"));
+                }
+                refs.push(TermRef {
+                    term: id as TermId,
+                    pos: pos as u32,
+                });
+            }
+        }
+        let dict = &mut self.dict;
+        dict.terms = terms;
+        dict.free = free;
+        let (table, hasher, terms) = (&mut dict.table, &dict.hasher, &dict.terms);
+        for (id, term) in terms.iter().enumerate().filter(|(_, t)| !t.name.is_empty()) {
+            let hash = hasher.hash_one(&*term.name);
+            table.insert_unique(hash, id as TermId, |&id| {
+                hasher.hash_one(&*terms[id as usize].name)
+            });
+        }
+        self.live = docs.iter().flatten().count();
+        self.total_len = lens
+            .iter()
+            .zip(&present)
+            .filter(|(_, p)| **p == 1)
+            .map(|(len, _)| u64::from(*len))
+            .sum();
+        self.docs = docs
+            .into_iter()
+            .map(|refs| refs.map(Vec::into_boxed_slice))
+            .collect();
+        self.lens = lens;
+        Ok(self)
     }
 }
 

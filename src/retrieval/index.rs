@@ -3,6 +3,7 @@
 //! step with it by following the change log (`service/follow.rs`).
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
@@ -11,6 +12,7 @@ use super::Slot;
 use super::analyzer::AnalyzerLanguage;
 use super::bm25::{Bm25Index, Bm25Params};
 use super::decompound::Decompounder;
+use super::snapshot::{self, Decoder, Encoder, SnapshotError, Stamp, corrupt};
 use super::vectors::{DenseScan, VectorIndex};
 use crate::model::Language;
 use crate::store::MetadataFilter;
@@ -216,6 +218,82 @@ impl CollectionIndex {
     }
 }
 
+impl CollectionIndex {
+    /// Writes the index to a snapshot: its slot table (each document's metadata and chunks
+    /// by slot, the free slots), then its BM25 and vector indexes.
+    fn encode<W: std::io::Write>(&self, out: &mut Encoder<W>) -> std::io::Result<()> {
+        out.len(self.chunks.len())?;
+        out.array(&self.free)?;
+        out.len(self.documents.len())?;
+        for (document_id, entry) in &self.documents {
+            out.text(document_id)?;
+            out.text(&serde_json::to_string(&entry.metadata).map_err(std::io::Error::other)?)?;
+            out.len(entry.slots.len())?;
+            for &slot in &entry.slots {
+                out.number(slot)?;
+                let chunk = self.chunks[slot as usize]
+                    .as_ref()
+                    .expect("a document's slot");
+                out.text(&chunk.chunk_id)?;
+            }
+        }
+        self.bm25.encode(out)?;
+        self.vectors.encode(out)
+    }
+
+    /// Reads into an empty `self` an index written by [`CollectionIndex::encode`].
+    fn decode<R: std::io::Read>(mut self, input: &mut Decoder<R>) -> std::io::Result<Self> {
+        // Each slot has a length and a flag in the BM25 tables further on.
+        let slots = input.len(5)?;
+        self.chunks = vec![None; slots];
+        self.free = input.array()?;
+        let document_count = input.len(24)?;
+        self.documents.reserve(document_count);
+        for _ in 0..document_count {
+            let document_id = input.text()?;
+            let metadata = serde_json::from_str(&input.text()?)
+                .map_err(|_| corrupt("document metadata is not a JSON object"))?;
+            let slot_count = input.len(12)?;
+            let mut entry_slots = Vec::with_capacity(slot_count);
+            for _ in 0..slot_count {
+                let slot: Slot = input.number()?;
+                let chunk_id = input.text()?;
+                match self.chunks.get_mut(slot as usize) {
+                    Some(place @ None) => {
+                        *place = Some(ChunkRef {
+                            chunk_id,
+                            document_id: document_id.clone(),
+                        });
+                    }
+                    _ => return Err(corrupt("a chunk slot out of range or taken twice")),
+                }
+                entry_slots.push(slot);
+            }
+            let entry = DocumentEntry {
+                slots: entry_slots,
+                metadata,
+            };
+            if self.documents.insert(document_id, entry).is_some() {
+                return Err(corrupt("a document listed twice"));
+            }
+        }
+        if self
+            .free
+            .iter()
+            .any(|&slot| self.chunks.get(slot as usize).is_none_or(Option::is_some))
+        {
+            return Err(corrupt("a free chunk slot in use"));
+        }
+        let dimension = self.vectors.dimension();
+        self.bm25 = self.bm25.decode(input)?;
+        self.vectors = VectorIndex::decode(input, dimension)?;
+        if self.bm25.len() != self.chunk_count() || self.vectors.len() > self.chunk_count() {
+            return Err(corrupt("indexes disagree with the slot table"));
+        }
+        Ok(self)
+    }
+}
+
 /// Every collection's index, by name; cheap to clone.
 #[derive(Clone, Default)]
 pub struct SearchIndex {
@@ -288,6 +366,57 @@ impl SearchIndex {
             .expect("index lock")
             .remove(collection);
     }
+
+    /// Writes every collection's index to a snapshot at `path`, stamped `stamp` and holding
+    /// `version`: the caller keeps the indexes at that version meanwhile (searches go on).
+    /// Returns the file's size in bytes.
+    pub fn save_snapshot(&self, path: &Path, stamp: &Stamp, version: u64) -> std::io::Result<u64> {
+        let mut collections: Vec<(String, Arc<RwLock<CollectionIndex>>)> = self
+            .collections
+            .read()
+            .expect("index lock")
+            .iter()
+            .map(|(name, index)| (name.clone(), index.clone()))
+            .collect();
+        collections.sort_by(|a, b| a.0.cmp(&b.0));
+        snapshot::save(path, stamp, self.decompounder.as_deref(), version, |out| {
+            out.len(collections.len())?;
+            for (name, index) in &collections {
+                let index = index.read().expect("index lock");
+                out.text(name)?;
+                out.number(u8::from(index.bm25.language() == AnalyzerLanguage::Swedish))?;
+                out.len(index.vectors.dimension())?;
+                index.encode(out)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Replaces every collection's index with those of the snapshot at `path`, if it is
+    /// whole and stamped `stamp`; returns the corpus version it holds. On an error nothing
+    /// changes.
+    pub fn load_snapshot(&self, path: &Path, stamp: &Stamp) -> Result<u64, SnapshotError> {
+        let (version, collections) =
+            snapshot::load(path, stamp, self.decompounder.as_deref(), |input| {
+                let count = input.len(24)?;
+                let mut collections = HashMap::with_capacity(count);
+                for _ in 0..count {
+                    let name = input.text()?;
+                    let language = match input.number::<u8>()? {
+                        0 => Language::English,
+                        1 => Language::Swedish,
+                        _ => return Err(corrupt("unknown collection language")),
+                    };
+                    // The sign codes' centre further on holds `dimension` numbers.
+                    let dimension = input.len(4)?;
+                    let index = self.empty_collection(language, dimension).decode(input)?;
+                    collections.insert(name, Arc::new(RwLock::new(index)));
+                }
+                Ok(collections)
+            })?;
+        *self.collections.write().expect("index lock") = collections;
+        Ok(version)
+    }
 }
 
 #[cfg(test)]
@@ -345,6 +474,98 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_snapshot_restores_every_collection_as_it_was() {
+        let stamp = Stamp {
+            store: "store-a".into(),
+            model: "encoder/3".into(),
+        };
+        let original = SearchIndex::new(None);
+        let meta = |court: &str| BTreeMap::from([("court".to_string(), Value::from(court))]);
+        let english = original.ensure("laws", Language::English, 3);
+        {
+            let mut index = english.write().unwrap();
+            // Churn first, so slots and term ids are reused and some are free.
+            for i in 0..40 {
+                let text = format!("section {i} on appeals to the supreme court and tribunals");
+                let angle = i as f32 * 0.1;
+                let chunks = vec![IndexedChunk {
+                    chunk_id: format!("c{i}"),
+                    text,
+                    embedding: Some(Arc::from(vec![angle.cos(), angle.sin(), 0.1])),
+                }];
+                index.put_document(&format!("d{i}"), meta(["high", "low"][i % 2]), chunks);
+            }
+            for i in (0..40).step_by(3) {
+                index.remove_document(&format!("d{i}"));
+            }
+            index.put_document(
+                "d3",
+                meta("high"),
+                vec![IndexedChunk {
+                    chunk_id: "c3-new".into(),
+                    text: "a chunk without a vector about appeals".into(),
+                    embedding: None,
+                }],
+            );
+        }
+        original.ensure("lagar", Language::Swedish, 3);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.snapshot");
+        original.save_snapshot(&path, &stamp, 17).unwrap();
+
+        let loaded = SearchIndex::new(None);
+        assert_eq!(loaded.load_snapshot(&path, &stamp).unwrap(), 17);
+        assert!(loaded.collection("lagar").is_some());
+        let (before, after) = (english.read().unwrap(), loaded.collection("laws").unwrap());
+        let mut after = after.write().unwrap();
+        assert_eq!(after.chunk_count(), before.chunk_count());
+        assert_eq!(after.vector_count(), before.vector_count());
+        let high = MetadataFilter::new(vec![("court".into(), Value::from("high"))]);
+        for filter in [MetadataFilter::default(), high] {
+            for query in ["appeals", "supreme tribunals", "section 7"] {
+                assert_eq!(
+                    after.bm25(query, 50, &filter),
+                    before.bm25(query, 50, &filter)
+                );
+            }
+            let query = [0.3f32.cos(), 0.3f32.sin(), 0.1];
+            for scan in [DenseScan::Shortlist, DenseScan::Exhaustive] {
+                assert_eq!(
+                    after.dense(&query, 50, scan, &filter),
+                    before.dense(&query, 50, scan, &filter)
+                );
+            }
+        }
+        // The loaded index keeps working: a replacement and a removal.
+        after.put_document(
+            "d1",
+            meta("low"),
+            vec![IndexedChunk {
+                chunk_id: "c1-new".into(),
+                text: "appeals in tax cases".into(),
+                embedding: Some(Arc::from(vec![0.0, 1.0, 0.0])),
+            }],
+        );
+        after.remove_document("d2");
+        assert_eq!(after.chunk_count(), before.chunk_count() - 1);
+        assert_eq!(
+            after.bm25("tax", 5, &MetadataFilter::default())[0]
+                .0
+                .chunk_id,
+            "c1-new"
+        );
+
+        let other = Stamp {
+            store: "store-b".into(),
+            ..stamp
+        };
+        assert!(matches!(
+            SearchIndex::new(None).load_snapshot(&path, &other),
+            Err(SnapshotError::Mismatch(_))
+        ));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod fusion;
 pub mod index;
 mod kernels;
 mod signs;
+pub mod snapshot;
 pub mod vectors;
 mod word_cache;
 

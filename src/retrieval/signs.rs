@@ -11,6 +11,7 @@
 //! insert, amortised.
 
 use super::Slot;
+use super::snapshot::{Decoder, Encoder, corrupt};
 
 /// Sign codes of one collection's vectors, addressed by slot.
 #[derive(Debug, Clone)]
@@ -162,6 +163,32 @@ impl SignCodes {
             distances.push((slot, distance as u16));
         }
         (distances, histogram)
+    }
+}
+
+impl SignCodes {
+    /// Writes the centre to a snapshot; the codes follow from it and the vectors.
+    pub(super) fn encode<W: std::io::Write>(&self, out: &mut Encoder<W>) -> std::io::Result<()> {
+        out.array(&self.centre)?;
+        out.len(self.centred_for)
+    }
+
+    /// No codes yet, around the centre written by [`SignCodes::encode`]: set every live
+    /// vector's code with [`SignCodes::set`].
+    pub(super) fn decode<R: std::io::Read>(
+        input: &mut Decoder<R>,
+        dimension: usize,
+    ) -> std::io::Result<Self> {
+        let centre: Vec<f32> = input.array()?;
+        if centre.len() != dimension {
+            return Err(corrupt("sign-code centre of the wrong size"));
+        }
+        let centred_for: u64 = input.number()?;
+        Ok(Self {
+            centre,
+            centred_for: centred_for as usize,
+            ..Self::new(dimension)
+        })
     }
 }
 

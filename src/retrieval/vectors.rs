@@ -15,6 +15,7 @@
 use super::Slot;
 use super::kernels::{dot_f32, dot_i8};
 use super::signs::SignCodes;
+use super::snapshot::{Decoder, Encoder, corrupt};
 
 /// How many int8 candidates are rescored per requested hit.
 const OVERSAMPLING: usize = 8;
@@ -187,6 +188,47 @@ impl VectorIndex {
             .copied()
             .unwrap_or(false)
             .then(|| &self.exact[slot * self.dimension..(slot + 1) * self.dimension])
+    }
+}
+
+impl VectorIndex {
+    /// Writes the index to a snapshot: which slots are live, the f32 vectors as they are
+    /// and the sign codes' centre. The int8 copies and the sign codes are recomputed from
+    /// those on reading (a pass over the vectors, cheaper than reading them).
+    pub(super) fn encode<W: std::io::Write>(&self, out: &mut Encoder<W>) -> std::io::Result<()> {
+        let live: Vec<u8> = self.live.iter().map(|&l| u8::from(l)).collect();
+        out.array(&live)?;
+        out.array(&self.exact)?;
+        self.signs.encode(out)
+    }
+
+    /// Reads an index of `dimension`-sized vectors written by [`VectorIndex::encode`].
+    pub(super) fn decode<R: std::io::Read>(
+        input: &mut Decoder<R>,
+        dimension: usize,
+    ) -> std::io::Result<Self> {
+        let live: Vec<bool> = input.array::<u8>()?.into_iter().map(|l| l == 1).collect();
+        let exact: Vec<f32> = input.array()?;
+        if exact.len() != live.len() * dimension {
+            return Err(corrupt("vector table of the wrong size"));
+        }
+        let mut signs = SignCodes::decode(input, dimension)?;
+        let mut quantized = vec![0i8; exact.len()];
+        let mut scales = vec![0f32; live.len()];
+        for slot in (0..live.len()).filter(|&slot| live[slot]) {
+            let range = slot * dimension..(slot + 1) * dimension;
+            scales[slot] = quantize(&exact[range.clone()], &mut quantized[range.clone()]);
+            signs.set(slot as Slot, &exact[range]);
+        }
+        Ok(Self {
+            dimension,
+            count: live.iter().filter(|&&l| l).count(),
+            exact,
+            quantized,
+            scales,
+            signs,
+            live,
+        })
     }
 }
 

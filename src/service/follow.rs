@@ -14,6 +14,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use super::Library;
+use super::snapshots::{IndexStart, SnapshotState};
 use crate::error::AppResult;
 use crate::retrieval::index::IndexedChunk;
 use crate::store::{Change, LogEntry};
@@ -61,6 +62,8 @@ pub(super) struct Replication {
     stop: watch::Sender<bool>,
     /// The follower task, while it runs.
     task: Mutex<Option<JoinHandle<()>>>,
+    /// The index snapshot's stamp and version.
+    pub(super) snapshot: SnapshotState,
 }
 
 impl Default for Replication {
@@ -74,6 +77,7 @@ impl Default for Replication {
             fault: Mutex::default(),
             stop: watch::Sender::new(false),
             task: Mutex::default(),
+            snapshot: SnapshotState::default(),
         }
     }
 }
@@ -174,15 +178,54 @@ impl Library {
         }
     }
 
-    /// Registers this server in the `replica` table at the log's current end, loads every
-    /// index from the store and starts following the log from there.
+    /// Loads every index — from the index snapshot when there is a usable one, then
+    /// replaying the log after it; else from the store, registered in the `replica` table at
+    /// the log's current end — and starts following the log from there.
     pub(super) async fn start_following(&self) -> AppResult<()> {
+        let started = Instant::now();
         let head = self.store.log_head().await?;
-        // Registered before loading, so the entries after `head` are not pruned meanwhile.
-        self.store
-            .heartbeat(&self.replication.replica, head)
-            .await?;
-        self.reload(head).await?;
+        if let Some(version) = self.load_index_snapshot(head).await {
+            // Registered at the snapshot's version, so the entries after it are not pruned
+            // while they are replayed (those pruned already make the replay reload).
+            self.store
+                .heartbeat(&self.replication.replica, version)
+                .await?;
+            self.catalog.invalidate();
+            self.generations.all_changed(version);
+            self.replication.publish(version);
+            let (mut replayed, mut reloaded) = (0, false);
+            while self.corpus_version() < head {
+                match self.follow_step().await? {
+                    Step::Idle => break,
+                    Step::Applied(count) => replayed += count,
+                    Step::Reloaded => reloaded = true,
+                }
+            }
+            *self
+                .replication
+                .snapshot
+                .start
+                .lock()
+                .expect("snapshot lock") = IndexStart {
+                snapshot_version: Some(version),
+                replayed,
+                reloaded,
+            };
+            tracing::info!(
+                snapshot_version = version,
+                replayed,
+                reloaded,
+                corpus_version = self.corpus_version(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "search indexes loaded from the index snapshot"
+            );
+        } else {
+            // Registered before loading, so the entries after `head` are not pruned meanwhile.
+            self.store
+                .heartbeat(&self.replication.replica, head)
+                .await?;
+            self.reload(head).await?;
+        }
         let follower = self.clone();
         let stop = self.replication.stop.subscribe();
         let task = tokio::spawn(async move { follower.follow(stop).await });
@@ -190,7 +233,7 @@ impl Library {
         Ok(())
     }
 
-    /// Stops following the log and leaves the `replica` table.
+    /// Stops following the log, leaves the `replica` table and saves the index snapshot.
     pub(super) async fn stop_following(&self) {
         self.replication.stop.send_replace(true);
         let task = self.replication.task.lock().expect("task lock").take();
@@ -199,26 +242,33 @@ impl Library {
             if let Err(err) = self.store.leave(&self.replication.replica).await {
                 tracing::warn!(error = %err, "could not leave the replica table");
             }
+            self.save_index_snapshot().await;
         }
     }
 
     /// The follower: reads and applies the log until stopped, pausing (up to
     /// `storage.poll_interval_ms`) while nothing changes, backing off while the store is
-    /// unreachable, and beating its heartbeat (which also prunes the log).
+    /// unreachable, beating its heartbeat (which also prunes the log), and saving the index
+    /// snapshot once changes have settled.
     async fn follow(self, mut stop: watch::Receiver<bool>) {
         let storage = &self.config.storage;
         let idle_ceiling = Duration::from_millis(storage.poll_interval_ms);
         let heartbeat = Duration::from_secs(storage.heartbeat_secs);
+        let settle = Duration::from_secs(storage.index_snapshot_delay_secs);
         let mut pause = FIRST_IDLE_PAUSE;
         let mut last_beat = Instant::now();
+        let mut last_change = Instant::now();
         while !*stop.borrow() {
             if last_beat.elapsed() >= heartbeat {
                 self.beat().await;
                 last_beat = Instant::now();
             }
             let pause_next = match tokio::time::timeout(READ_TIMEOUT, self.follow_step()).await {
-                Ok(Ok(0)) => {
+                Ok(Ok(Step::Idle)) => {
                     self.replication.set_fault(None);
+                    if last_change.elapsed() >= settle {
+                        self.save_index_snapshot().await;
+                    }
                     let next = pause;
                     pause = (pause * 2).min(idle_ceiling);
                     next
@@ -226,6 +276,7 @@ impl Library {
                 Ok(Ok(_)) => {
                     self.replication.set_fault(None);
                     pause = FIRST_IDLE_PAUSE;
+                    last_change = Instant::now();
                     continue;
                 }
                 Ok(Err(err)) => self.faulted(err.to_string(), &mut pause),
@@ -266,18 +317,19 @@ impl Library {
         }
     }
 
-    /// Reads the next entries after the corpus version and applies them; the number applied.
-    async fn follow_step(&self) -> AppResult<usize> {
+    /// Reads the next entries after the corpus version and applies them, or reloads from
+    /// the store when they are missing or too many.
+    async fn follow_step(&self) -> AppResult<Step> {
         let applied = self.corpus_version();
         let head = self.store.log_head().await?;
         self.replication.head.fetch_max(head, Ordering::Relaxed);
         if head <= applied {
-            return Ok(0);
+            return Ok(Step::Idle);
         }
         if head - applied > RELOAD_BEHIND {
             tracing::warn!(applied, head, "too far behind the change log: reloading");
             self.reload(head).await?;
-            return Ok((head - applied) as usize);
+            return Ok(Step::Reloaded);
         }
         let entries = self.store.changes_after(applied, BATCH).await?;
         let contiguous = entries
@@ -289,10 +341,10 @@ impl Library {
             tracing::warn!(applied, head, "change log entries missing: reloading");
             let head = self.store.log_head().await?;
             self.reload(head).await?;
-            return Ok((head - applied) as usize);
+            return Ok(Step::Reloaded);
         }
         self.apply(&entries).await?;
-        Ok(entries.len())
+        Ok(Step::Applied(entries.len()))
     }
 
     /// Reloads every index from the store, which holds at least the changes through `head`.
@@ -442,6 +494,16 @@ impl Library {
             index.write().expect("index lock").remove_document(document);
         }
     }
+}
+
+/// What one read of the log did.
+enum Step {
+    /// Nothing new.
+    Idle,
+    /// Applied this many entries.
+    Applied(usize),
+    /// Reloaded every index from the store.
+    Reloaded,
 }
 
 fn is_document_change(change: &Change) -> bool {

@@ -11,6 +11,7 @@ mod hashing;
 mod health;
 mod reindex;
 mod search;
+mod snapshots;
 mod startup;
 mod texts;
 pub mod validate;
@@ -21,6 +22,7 @@ pub use generations::GenerationSnapshot;
 pub use health::{Probe, Readiness, State};
 pub use reindex::ReindexSummary;
 pub use search::{SearchMode, SearchRequest};
+pub use snapshots::IndexStart;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

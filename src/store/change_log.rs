@@ -156,6 +156,18 @@ pub(super) fn logged(body: &str) -> String {
 }
 
 impl Store {
+    /// The random identity this database drew when it was made
+    /// (`schema/0005_store_identity.surql`): what is derived from its contents names it.
+    pub async fn identity(&self) -> AppResult<String> {
+        let mut response = self
+            .query(
+                "SELECT VALUE token FROM ONLY store_identity:this;",
+                json!({}),
+            )
+            .await?;
+        value(&mut response, 0)
+    }
+
     /// The number of the last committed change (0 before the first).
     pub async fn log_head(&self) -> AppResult<u64> {
         let mut response = self
@@ -278,6 +290,9 @@ mod tests {
         for (i, change) in changes.iter().enumerate() {
             assert_eq!(append(&store, change).await, i as u64 + 1);
         }
+        let identity = store.identity().await.unwrap();
+        assert_eq!(identity.len(), 32);
+        assert_ne!(identity, self::store().await.identity().await.unwrap());
         assert_eq!(store.log_head().await.unwrap(), 5);
         let all = store.changes_after(0, 100).await.unwrap();
         let read: Vec<_> = all.iter().map(|e| e.change.clone()).collect();

@@ -20,6 +20,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_change_log",
         include_str!("../../schema/0004_change_log.surql"),
     ),
+    (
+        "0005_store_identity",
+        include_str!("../../schema/0005_store_identity.surql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded in `schema_version`, each in its own transaction

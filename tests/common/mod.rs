@@ -30,6 +30,8 @@ pub fn test_config() -> Config {
     config.log.level = "warn".into();
     config.models.dir = concat!(env!("CARGO_MANIFEST_DIR"), "/.cache/models").into();
     config.cache.embedding_path = String::new();
+    // On-disk tests that restart on an index snapshot set its path.
+    config.storage.index_snapshot = String::new();
     // Generation is tested by the tests that need it; the others skip loading a decoder.
     config.generation.backend = Backend::None;
     config

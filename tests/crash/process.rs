@@ -21,6 +21,13 @@ pub struct ServerProcess {
     log: PathBuf,
 }
 
+/// The server binary cargo built, or `CRASH_SERVER_BIN` (a copy of it, where several
+/// checkouts share one target directory and may rebuild it while the test runs).
+fn server_binary() -> std::ffi::OsString {
+    std::env::var_os("CRASH_SERVER_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_constitutional-rag").into())
+}
+
 /// The database URL of data directory `dir`.
 pub fn storage_url(dir: &Path) -> String {
     format!("surrealkv://{}", dir.join("db").display())
@@ -39,7 +46,7 @@ impl ServerProcess {
         let port = free_port();
         let log = dir.join(format!("server-{run}.log"));
         let stderr = File::create(&log).expect("server log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_constitutional-rag"))
+        let child = Command::new(server_binary())
             .arg("serve")
             .env_remove("RUST_LOG")
             .env_remove("CRAG_CONFIG")
@@ -48,6 +55,10 @@ impl ServerProcess {
                 "CRAG_CACHE_EMBEDDING_PATH",
                 dir.join("embedding-cache.redb"),
             )
+            // Snapshots written a second after writes settle: restarts after a kill load
+            // one and replay the changes after it.
+            .env("CRAG_STORAGE_INDEX_SNAPSHOT", dir.join("index.snapshot"))
+            .env("CRAG_STORAGE_INDEX_SNAPSHOT_DELAY_SECS", "1")
             .env(
                 "CRAG_MODELS_DIR",
                 concat!(env!("CARGO_MANIFEST_DIR"), "/.cache/models"),
