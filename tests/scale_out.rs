@@ -141,13 +141,25 @@ async fn document_count(client: &Client, base: &str) -> u64 {
 }
 
 /// Polls `probe` until it holds; how long that took (fails after [`MAX_LAG`]).
-async fn within_lag(what: &str, mut probe: impl AsyncFnMut() -> bool) -> Duration {
+async fn within_lag(what: &str, probe: impl AsyncFnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    assert!(
+        within_lag_or(MAX_LAG, probe).await,
+        "{what} not within {MAX_LAG:?}"
+    );
+    started.elapsed()
+}
+
+/// Polls `probe` until it holds (true) or `limit` has passed (false).
+async fn within_lag_or(limit: Duration, mut probe: impl AsyncFnMut() -> bool) -> bool {
     let started = Instant::now();
     while !probe().await {
-        assert!(started.elapsed() < MAX_LAG, "{what} not within {MAX_LAG:?}");
+        if started.elapsed() >= limit {
+            return false;
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    started.elapsed()
+    true
 }
 
 /// Reads the SurrealDB server directly: the migrations it has recorded, by name.
@@ -412,14 +424,24 @@ async fn replicas_converge_after_a_kill_and_recover_from_a_store_restart() {
     surreal.spawn();
     surreal.wait_ready(&client).await;
     for server in [&a, &b] {
-        within_lag("readiness after the store restart", async || {
-            client
+        let mut last = String::new();
+        let ready = within_lag_or(MAX_LAG, async || {
+            let Ok(response) = client
                 .get(format!("{}/health/ready", server.base))
                 .send()
                 .await
-                .is_ok_and(|r| r.status().is_success())
+            else {
+                return false;
+            };
+            let ready = response.status().is_success();
+            last = response.text().await.unwrap_or_default();
+            ready
         })
         .await;
+        assert!(
+            ready,
+            "readiness after the store restart not within {MAX_LAG:?}; the last answer: {last}"
+        );
     }
     tokio::time::sleep(Duration::from_millis(1000)).await;
     stop.store(true, Ordering::Relaxed);

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::{Library, ReplicationStatus};
 use crate::inference::batcher::ModelState;
+use crate::inference::embedder::Embedder;
 use crate::inference::precision::PrecisionChoice;
 
 /// Longest wait for one component's probe.
@@ -143,27 +144,29 @@ impl Library {
                 }
             }
         );
-        // The encoders' worst probe (the default's when they are alike).
-        let encoder = self
-            .encoders
-            .all()
-            .map(|encoder| {
-                worker(
-                    encoder.model_state(),
-                    encoder.is_running(),
-                    encoder.batcher_stats().0,
-                    max_queue,
-                )
-                .with_precision(encoder.precision())
-            })
-            .reduce(|worst, next| {
-                if next.state > worst.state {
-                    next
-                } else {
-                    worst
-                }
-            })
-            .expect("a library has an encoder");
+        // The default encoder decides; a language's own encoder, loaded on first use, can
+        // only degrade the server (its requests wait while it loads, the rest are served).
+        let probe = |encoder: &Embedder| {
+            worker(
+                encoder.model_state(),
+                encoder.is_running(),
+                encoder.batcher_stats().0,
+                max_queue,
+            )
+            .with_precision(encoder.precision())
+        };
+        let mut encoder = probe(self.encoders.default_encoder());
+        for other in self.encoders.all().skip(1) {
+            let other_probe = probe(other);
+            if other_probe.state > State::Ready && encoder.state < State::Degraded {
+                encoder.state = State::Degraded;
+                encoder.detail = Some(format!(
+                    "{}: {}",
+                    other.name(),
+                    other_probe.detail.unwrap_or_default()
+                ));
+            }
+        }
         let reranker = worker(
             self.reranker.model_state(),
             self.reranker.is_running(),
