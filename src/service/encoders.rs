@@ -21,7 +21,7 @@ pub struct Encoders {
 impl Encoders {
     /// The encoders: `swedish` is `None` when Swedish collections use `default` too.
     pub fn new(default: Embedder, swedish: Option<Embedder>) -> Self {
-        let swedish = swedish.filter(|s| s.info().model_id != default.info().model_id);
+        let swedish = swedish.filter(|swedish| !same_model(swedish, &default));
         Self { default, swedish }
     }
 
