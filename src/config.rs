@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 mod answer;
 mod choices;
 
-pub use answer::{AnswerConfig, CragConfig, Grader};
+pub use answer::{AnswerConfig, CragConfig, Grader, SupportConfig};
 pub use choices::{
     DEVICE_VALUES, DeviceSetting, Loading, PRECISION_VALUES, Precision, PrecisionSetting, Threads,
     valid_temperature, valid_top_p,

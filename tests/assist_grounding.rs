@@ -47,13 +47,12 @@ fn excerpt<'a>(text: &'a str, from: &str, to: &str) -> &'a str {
     &text[start..end]
 }
 
-/// Default thresholds of `[answer.support]`.
-fn thresholds() -> Thresholds {
-    let config = Config::default().answer.support;
-    Thresholds {
-        min_similarity: config.min_similarity as f32,
-        min_coverage: config.min_coverage as f32,
-    }
+/// Default thresholds of `[answer.support]` for `library`'s default encoder.
+fn thresholds(library: &Library) -> Thresholds {
+    Thresholds::new(
+        &Config::default().answer.support,
+        &library.embedder().info().cosine_scale,
+    )
 }
 
 /// The verdict on each sentence of `answer` over `evidence`.
@@ -63,7 +62,7 @@ async fn verdicts(library: &Library, answer: &str, evidence: &[Evidence<'_>]) ->
         answer,
         evidence,
         AnalyzerLanguage::English,
-        thresholds(),
+        thresholds(library),
     )
     .await
     .expect("support check");

@@ -51,12 +51,13 @@ async fn swedish_development_set_holds_its_floors() {
 
     let report = run_plain(&set).await;
     assert_floors(&report, &FLOORS);
-    let swedish = report.answer_row("sv positive");
-    let swedish = swedish.and_then(|row| row.sources).unwrap();
-    assert!(
-        swedish.hit_at_5 >= FLOOR_SWEDISH_ANSWER_HIT_AT_5,
-        "{swedish:?}"
-    );
+    for (row, floor) in [
+        ("sv positive", FLOOR_SWEDISH_ANSWER_HIT_AT_5),
+        ("en positive", FLOOR_ENGLISH_ANSWER_HIT_AT_5),
+    ] {
+        let sources = report.answer_row(row).and_then(|row| row.sources).unwrap();
+        assert!(sources.hit_at_5 >= floor, "{row}: {sources:?}");
+    }
 }
 
 /// A line that opens a section: `12 §   Text` or `2 a §   Text`.
@@ -84,16 +85,24 @@ fn is_section_start(line: &str) -> bool {
 // relevant enough"); search hit@5 without rerank: bm25 0.459, dense 0.365, hybrid 0.486. With
 // Swedish compounds split in BM25 (decomp): answers unchanged, search hit@5 bm25 0.500, hybrid
 // 0.514.
+// With multilingual-e5-small for Swedish collections, passages in another language than the
+// question judged by meaning alone on e5's scale across languages, and quotes chosen by
+// meaning when no sentence shares the question's words (2026-12-03): answer sources hit@5
+// 0.770, MRR@10 0.686, quote in the answer 0.662 (Swedish questions: hit@5 0.821; English
+// questions: 0.611, from 0.278 when they were refused as "no source is relevant enough");
+// refusal recall 0.833 (15/18), false refusals 0 (from 15/74); search hit@5: bm25 0.500,
+// dense 0.662, hybrid 0.635.
 const FLOORS: Floors = Floors {
-    answer_hit_at_5: 0.58,
-    answer_mrr: 0.50,
-    quote_in_answer: 0.50,
+    answer_hit_at_5: 0.74,
+    answer_mrr: 0.65,
+    quote_in_answer: 0.62,
     refusal_recall: 0.80,
-    false_refusals: 0.22,
+    false_refusals: 0.03,
     search_hit_at_5: [
         (SearchMode::Bm25, 0.48),
-        (SearchMode::Dense, 0.34),
-        (SearchMode::Hybrid, 0.49),
+        (SearchMode::Dense, 0.62),
+        (SearchMode::Hybrid, 0.60),
     ],
 };
-const FLOOR_SWEDISH_ANSWER_HIT_AT_5: f64 = 0.71;
+const FLOOR_SWEDISH_ANSWER_HIT_AT_5: f64 = 0.78;
+const FLOOR_ENGLISH_ANSWER_HIT_AT_5: f64 = 0.55;

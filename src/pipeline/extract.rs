@@ -61,7 +61,7 @@ pub fn select_quotes(
         .iter()
         .map(|passage| analyze(language, passage.path).into_iter().collect())
         .collect();
-    let mut scored: Vec<(f32, &Candidate)> = candidates
+    let scored: Vec<(f32, &Candidate)> = candidates
         .iter()
         .map(|candidate| {
             let passage = &passages[candidate.passage];
@@ -90,6 +90,53 @@ pub fn select_quotes(
         })
         .filter(|(score, _)| *score > 0.0)
         .collect();
+    choose(passages, scored, max_quotes)
+}
+
+/// The sentences of `passages` that may be quoted, in order, as (passage index, text with
+/// its line wraps joined): what [`select_by_meaning`] wants one relevance for each.
+pub fn quotable_sentences(passages: &[Passage<'_>]) -> Vec<(usize, String)> {
+    passages
+        .iter()
+        .enumerate()
+        .flat_map(|(index, passage)| candidates_of(index, passage, AnalyzerLanguage::English))
+        .map(|candidate| {
+            let text = candidate.sentence.flat(passages[candidate.passage].text);
+            (candidate.passage, text)
+        })
+        .collect()
+}
+
+/// The best `max_quotes` quotes by meaning: `relevance` holds one calibrated similarity to
+/// the question for each of [`quotable_sentences`]; sentences below `min` are never quoted.
+/// For a question whose words no sentence shares (another language, a paraphrase).
+pub fn select_by_meaning(
+    passages: &[Passage<'_>],
+    relevance: &[f64],
+    min: f64,
+    max_quotes: usize,
+) -> Vec<Quote> {
+    let candidates: Vec<Candidate> = passages
+        .iter()
+        .enumerate()
+        .flat_map(|(index, passage)| candidates_of(index, passage, AnalyzerLanguage::English))
+        .collect();
+    let scored = candidates
+        .iter()
+        .zip(relevance)
+        .filter(|(_, relevance)| **relevance >= min)
+        .map(|(candidate, relevance)| (*relevance as f32, candidate))
+        .collect();
+    choose(passages, scored, max_quotes)
+}
+
+/// The quotes of the best `scored` sentences, in source and reading order: those within
+/// [`MIN_SHARE_OF_BEST`] of the best, at most [`MAX_PER_PASSAGE`] from one passage.
+fn choose(
+    passages: &[Passage<'_>],
+    mut scored: Vec<(f32, &Candidate)>,
+    max_quotes: usize,
+) -> Vec<Quote> {
     scored.sort_by(|a, b| {
         b.0.total_cmp(&a.0)
             .then(a.1.passage.cmp(&b.1.passage))
@@ -406,6 +453,31 @@ mod tests {
             4,
         );
         assert!(quotes.is_empty());
+    }
+
+    #[test]
+    fn sentences_are_quoted_by_meaning_when_no_word_is_shared() {
+        // An English question over Swedish text: no word in common.
+        let question = "Who is guaranteed freedom of expression?";
+        assert!(select_quotes(question, &passages(), AnalyzerLanguage::English, 4).is_empty());
+        let sentences = quotable_sentences(&passages());
+        let passages_of: Vec<usize> = sentences.iter().map(|(p, _)| *p).collect();
+        assert_eq!(passages_of, [0, 1, 1], "{sentences:?}");
+        // The calibrated similarity of each sentence to the question.
+        let relevance = [0.1, 0.9, 0.6];
+        let quotes = select_by_meaning(&passages(), &relevance, 0.5, 4);
+        let texts: Vec<&str> = quotes.iter().map(|q| q.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "1 § Var och en är gentemot det allmänna tillförsäkrad yttrandefrihet: frihet \
+                 att i tal, skrift eller bild meddela upplysningar.",
+                "Var och en är också tillförsäkrad informationsfrihet: frihet att inhämta \
+                 upplysningar."
+            ]
+        );
+        assert!(quotes.iter().all(|q| q.source == 2));
+        assert!(select_by_meaning(&passages(), &relevance, 0.95, 4).is_empty());
     }
 
     #[test]

@@ -176,7 +176,14 @@ impl Pipeline {
             .collect();
         run.encoder = self.library.shared_encoder(&answered_from).await;
         let scale = run.encoder.info().cosine_scale;
-        let mut scored = tiering::score(retrieved, &terms, &[], run.language, &scale);
+        let languages = self.collection_languages().await?;
+        let language_of = |hit: &SearchHit| {
+            languages
+                .get(&hit.collection)
+                .copied()
+                .unwrap_or(run.language)
+        };
+        let mut scored = tiering::score(retrieved, &terms, &[], run.language, language_of, &scale);
         for candidate in &mut scored {
             candidate.reference = reference_match(resolution, &candidate.hit);
             candidate.recalibrate(&scale);
@@ -485,6 +492,7 @@ mod tests {
                 ..Default::default()
             },
             reference: ReferenceMatch::NotAsked,
+            across_languages: false,
         };
         to_source(index as usize, &candidate)
     }

@@ -76,6 +76,7 @@ mod tests {
             tier: Tier::Primary,
             scores: crate::pipeline::types::SourceScores::default(),
             reference: ReferenceMatch::NotAsked,
+            across_languages: false,
         }
     }
 

@@ -42,6 +42,7 @@ pub use events::{EventReceiver, Events};
 pub use request::AnswerRequest;
 pub use timing::{PipelineMetrics, server_timing};
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use answer_cache::AnswerCache;
@@ -59,11 +60,17 @@ use types::{
 
 use crate::error::AppResult;
 use crate::guard::{citations, safety};
+use crate::inference::batcher::Priority;
 use crate::inference::embedder::Embedder;
+use crate::inference::tokenizer::TextRole;
 use crate::llm::{AnswerMode, sampling_for};
 use crate::ops::Registry;
 use crate::retrieval::analyzer::AnalyzerLanguage;
 use crate::service::Library;
+
+/// Least calibrated similarity (on the encoder's scale) of a sentence quoted by meaning: half
+/// way from unrelated to on topic.
+const MIN_QUOTED_MEANING: f64 = 0.5;
 
 /// Answers questions over a [`Library`]; build one per server and share it.
 pub struct Pipeline {
@@ -463,7 +470,7 @@ impl Pipeline {
     /// Evidence mode: the quotes of `sources` that answer the question, sent as one token.
     async fn quote_draft(&self, run: &mut Run<'_>, sources: &[Source]) -> AppResult<Draft> {
         let started = Instant::now();
-        let quotes = self.quotes(run, sources);
+        let quotes = self.quotes(run, sources).await?;
         run.clock.record("generate", started, run.events).await?;
         if quotes.is_empty() {
             return Ok(Draft::Refusal(
@@ -536,7 +543,7 @@ impl Pipeline {
                 ),
             )
             .await?;
-            let quotes = self.quotes(run, sources);
+            let quotes = self.quotes(run, sources).await?;
             if quotes.is_empty() {
                 return Ok(Draft::Refusal(
                     "the generated answer is not supported by its sources and no sentence of \
@@ -557,8 +564,10 @@ impl Pipeline {
         }))
     }
 
-    /// The quotes of `sources` that answer the question; empty when no sentence does.
-    fn quotes(&self, run: &Run<'_>, sources: &[Source]) -> Vec<Quote> {
+    /// The quotes of `sources` that answer the question: the sentences that share its words,
+    /// else (another language, a paraphrase) those closest to it in meaning; empty when no
+    /// sentence is close enough.
+    async fn quotes(&self, run: &Run<'_>, sources: &[Source]) -> AppResult<Vec<Quote>> {
         let labels: Vec<String> = sources.iter().map(|s| self.label(s)).collect();
         let passages: Vec<extract::Passage<'_>> = sources
             .iter()
@@ -570,12 +579,62 @@ impl Pipeline {
                 char_start: s.char_start,
             })
             .collect();
-        extract::select_quotes(
-            &run.question,
+        let max_quotes = self.library.config().answer.max_quotes;
+        let by_words = extract::select_quotes(&run.question, &passages, run.language, max_quotes);
+        let sentences = extract::quotable_sentences(&passages);
+        if !by_words.is_empty() || sentences.is_empty() {
+            return Ok(by_words);
+        }
+        let languages = self.collection_languages().await?;
+        let texts: Vec<String> = sentences.iter().map(|(_, text)| text.clone()).collect();
+        let question = run
+            .encoder
+            .embed(
+                std::slice::from_ref(&run.question),
+                TextRole::Query,
+                Priority::Interactive,
+            )
+            .await?
+            .vectors;
+        let vectors = run
+            .encoder
+            .embed(&texts, TextRole::Passage, Priority::Interactive)
+            .await?
+            .vectors;
+        let scale = run.encoder.info().cosine_scale;
+        let relevance: Vec<f64> = sentences
+            .iter()
+            .zip(&vectors)
+            .map(|((passage, _), vector)| {
+                let collection = &sources[*passage].collection;
+                let across = languages
+                    .get(collection)
+                    .is_some_and(|language| *language != run.language);
+                let scale = if across {
+                    scale.across_languages()
+                } else {
+                    scale
+                };
+                scale.calibrate(f64::from(support::cosine(&question[0], vector)))
+            })
+            .collect();
+        Ok(extract::select_by_meaning(
             &passages,
-            run.language,
-            self.library.config().answer.max_quotes,
-        )
+            &relevance,
+            MIN_QUOTED_MEANING,
+            max_quotes,
+        ))
+    }
+
+    /// Each collection's language, by name.
+    async fn collection_languages(&self) -> AppResult<HashMap<String, AnalyzerLanguage>> {
+        Ok(self
+            .library
+            .collections()
+            .await?
+            .into_iter()
+            .map(|c| (c.name, c.language.into()))
+            .collect())
     }
 
     /// The generator's answer over `sources`, streamed as tokens.
@@ -625,10 +684,7 @@ impl Pipeline {
                 label,
             })
             .collect();
-        let thresholds = support::Thresholds {
-            min_similarity: config.min_similarity as f32,
-            min_coverage: config.min_coverage as f32,
-        };
+        let thresholds = support::Thresholds::new(config, &run.encoder.info().cosine_scale);
         let checked =
             support::check(&run.encoder, text, &evidence, run.language, thresholds).await?;
         run.clock.record("support", started, run.events).await?;

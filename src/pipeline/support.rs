@@ -21,9 +21,11 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::terms;
+use crate::config::SupportConfig;
 use crate::error::AppResult;
 use crate::guard::citations;
 use crate::inference::batcher::Priority;
+use crate::inference::cosine_scale::CosineScale;
 use crate::inference::embedder::Embedder;
 use crate::inference::tokenizer::TextRole;
 use crate::retrieval::analyzer::{AnalyzerLanguage, analyze};
@@ -162,6 +164,22 @@ pub struct Thresholds {
     /// Least share of the sentence's content terms found in the source sentence it
     /// restates (terms of the source's title and path aside).
     pub min_coverage: f32,
+}
+
+impl Thresholds {
+    /// The thresholds `config` sets for an encoder of cosine `scale`: a `min_similarity` of 0
+    /// follows the encoder (its on-topic cosine).
+    pub fn new(config: &SupportConfig, scale: &CosineScale) -> Self {
+        let min_similarity = if config.min_similarity > 0.0 {
+            config.min_similarity
+        } else {
+            scale.on_topic
+        };
+        Self {
+            min_similarity: min_similarity as f32,
+            min_coverage: config.min_coverage as f32,
+        }
+    }
 }
 
 /// The verdict on one sentence.
@@ -474,7 +492,7 @@ fn judge(
 }
 
 /// Cosine similarity of two unit vectors.
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
+pub(super) fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
@@ -667,6 +685,19 @@ fn ends_with_abbreviation(before: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_similarity_threshold_follows_the_encoder_unless_set() {
+        let e5 = CosineScale {
+            unrelated: 0.78,
+            on_topic: 0.89,
+            language_drop: (0.05, 0.08),
+        };
+        let mut config = SupportConfig::default();
+        assert!((Thresholds::new(&config, &e5).min_similarity - 0.89).abs() < 1e-6);
+        config.min_similarity = 0.7;
+        assert!((Thresholds::new(&config, &e5).min_similarity - 0.7).abs() < 1e-6);
+    }
 
     const EN: AnalyzerLanguage = AnalyzerLanguage::English;
     const SV: AnalyzerLanguage = AnalyzerLanguage::Swedish;

@@ -23,14 +23,22 @@ pub struct Candidate {
     pub scores: SourceScores,
     /// Whether it is the section or document the question points at.
     pub reference: ReferenceMatch,
+    /// Whether the passage is in another language than the question: its cosine is read on
+    /// the encoder's scale across languages and the question's words are not looked for.
+    pub across_languages: bool,
 }
 
 impl Candidate {
     /// Recomputes `scores.relevance` from the signals now known, reading cosines on the
     /// encoder's `scale`.
     pub fn recalibrate(&mut self, scale: &CosineScale) {
+        let (scale, coverage) = if self.across_languages {
+            (scale.across_languages(), None)
+        } else {
+            (*scale, Some(self.scores.lexical))
+        };
         let dense = self.scores.dense.map(|cosine| scale.calibrate(cosine));
-        let relevance = calibrate::relevance(dense, self.scores.lexical, self.scores.rerank);
+        let relevance = calibrate::relevance(dense, coverage, self.scores.rerank);
         self.scores.relevance = match self.reference {
             ReferenceMatch::NotAsked => relevance,
             ReferenceMatch::Hit => relevance.max(REFERENCE_HIT_FLOOR),
@@ -57,13 +65,15 @@ const REFERENCE_HIT_FLOOR: f64 = 0.6;
 /// Relevance kept by a passage that misses every reference the question names.
 const REFERENCE_MISS_FACTOR: f64 = 0.6;
 
-/// Scores every retrieved chunk against the question's content `terms` and the statute
-/// `cited` by it, reading cosines on the encoder's `scale`.
+/// Scores every retrieved chunk against the question's content `terms` (in `language`) and
+/// the statute `cited` by it, reading cosines on the encoder's `scale`; `language_of` tells a
+/// chunk's language.
 pub fn score(
     retrieved: Vec<Retrieved>,
     terms: &[String],
     cited: &[StatuteReference],
     language: AnalyzerLanguage,
+    language_of: impl Fn(&SearchHit) -> AnalyzerLanguage,
     scale: &CosineScale,
 ) -> Vec<Candidate> {
     retrieved
@@ -81,6 +91,7 @@ pub fn score(
             };
             let mut candidate = Candidate {
                 reference,
+                across_languages: language_of(&hit) != language,
                 scores: SourceScores {
                     relevance: 0.0,
                     dense: hit.dense.map(|s| s.score),
@@ -145,6 +156,7 @@ mod tests {
                 ..Default::default()
             },
             reference: ReferenceMatch::NotAsked,
+            across_languages: false,
         }
     }
 
@@ -165,5 +177,54 @@ mod tests {
         );
         let ids: Vec<&str> = picked.iter().map(|c| c.hit.chunk_id.as_str()).collect();
         assert_eq!(ids, ["a1", "a2", "b1"]);
+    }
+
+    #[test]
+    fn a_passage_in_another_language_is_judged_by_meaning_alone() {
+        // multilingual-e5-small's scale; an English question and the Swedish section that
+        // answers it, at a cosine typical across the two languages.
+        let scale = CosineScale {
+            unrelated: 0.78,
+            on_topic: 0.89,
+            language_drop: (0.05, 0.08),
+        };
+        let hit = SearchHit {
+            chunk_id: "sfs#1".into(),
+            collection: "sfs".into(),
+            text: "Uppsägningstiden är minst en månad.".into(),
+            dense: Some(crate::model::SignalScore {
+                score: 0.83,
+                rank: 1,
+            }),
+            ..SearchHit::default()
+        };
+        let retrieved = || {
+            vec![Retrieved {
+                hit: hit.clone(),
+                tier: Tier::Primary,
+            }]
+        };
+        let terms = ["minimum".to_string(), "notice".into(), "period".into()];
+        let english = AnalyzerLanguage::English;
+        let across = score(
+            retrieved(),
+            &terms,
+            &[],
+            english,
+            |_| AnalyzerLanguage::Swedish,
+            &scale,
+        );
+        let alike = score(retrieved(), &terms, &[], english, |_| english, &scale);
+        assert!(across[0].across_languages && !alike[0].across_languages);
+        assert!(
+            across[0].scores.relevance > 0.8,
+            "{}",
+            across[0].scores.relevance
+        );
+        assert!(
+            alike[0].scores.relevance < 0.35,
+            "{}",
+            alike[0].scores.relevance
+        );
     }
 }

@@ -17,6 +17,7 @@ use rust_stemmers::{Algorithm, Stemmer};
 use super::decompound::Decompounder;
 use super::folding::{is_combining_mark, push_folded};
 use super::word_cache::{CACHE_ENTRIES, cache_index};
+use crate::model::Language;
 
 /// Analyzer language (mirror of the collection's language).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25,6 +26,15 @@ pub enum AnalyzerLanguage {
     English,
     /// Swedish: keeps å ä ö and uses Snowball Swedish stemming.
     Swedish,
+}
+
+impl From<Language> for AnalyzerLanguage {
+    fn from(language: Language) -> Self {
+        match language {
+            Language::English => Self::English,
+            Language::Swedish => Self::Swedish,
+        }
+    }
 }
 
 /// Splits `text` into normalised terms, in order of appearance.

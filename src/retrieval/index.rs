@@ -59,11 +59,7 @@ impl CollectionIndex {
         dimension: usize,
         decompounder: Option<Arc<Decompounder>>,
     ) -> Self {
-        let analyzer = match language {
-            Language::English => AnalyzerLanguage::English,
-            Language::Swedish => AnalyzerLanguage::Swedish,
-        };
-        let mut bm25 = Bm25Index::new(analyzer, Bm25Params::default());
+        let mut bm25 = Bm25Index::new(language.into(), Bm25Params::default());
         if let Some(decompounder) = decompounder.filter(|_| language == Language::Swedish) {
             bm25 = bm25.with_decompounder(decompounder);
         }
