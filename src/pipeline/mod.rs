@@ -25,6 +25,7 @@ mod answer_cache;
 mod assets;
 mod cached;
 mod calibrate;
+mod count;
 mod crag;
 mod deadline;
 mod events;
@@ -476,6 +477,23 @@ impl Pipeline {
             return Ok(Draft::Refusal(
                 "no sentence of the sources answers the question".into(),
             ));
+        }
+        if let Some(count) = count::asked(&run.question, run.language) {
+            let languages = self.collection_languages().await?;
+            let stated = quotes.iter().any(|quote| {
+                let language = sources
+                    .iter()
+                    .find(|s| s.index == quote.source)
+                    .and_then(|s| languages.get(&s.collection).copied())
+                    .unwrap_or(run.language);
+                count.is_stated_in(&quote.text, language, language == run.language)
+            });
+            if !stated {
+                return Ok(Draft::Refusal(format!(
+                    "no source states how many {}",
+                    count.noun()
+                )));
+            }
         }
         let drafted = Drafted::quoting(quotes);
         run.events

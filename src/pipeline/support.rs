@@ -542,6 +542,15 @@ fn numbers(text: &str, language: AnalyzerLanguage) -> HashSet<String> {
     found
 }
 
+/// Whether `word` (lower-case) is a number: digits, or a number word of either language.
+pub(super) fn is_number(word: &str) -> bool {
+    word.chars().next().is_some_and(|c| c.is_ascii_digit())
+        || ENGLISH_NUMBERS
+            .iter()
+            .chain(SWEDISH_NUMBERS)
+            .any(|(number, _)| *number == word)
+}
+
 /// Byte ranges of the sentences of a generated answer, each trimmed: its blocks (see
 /// [`blocks`]) split at sentence ends.
 fn answer_sentences(answer: &str) -> Vec<Range<usize>> {
