@@ -34,6 +34,7 @@ mod generate;
 mod grounds;
 mod request;
 mod rerank;
+mod response;
 mod retrieve;
 mod subjects;
 mod tiering;
@@ -50,8 +51,8 @@ use answer_cache::AnswerCache;
 use assets::Assets;
 use cached::Lookup;
 use deadline::Deadline;
-use flow::{answer_usage, cited_sections, evidence_level, to_source};
 use generate::Generated;
+use response::{answer_usage, cited_sections, evidence_level, to_source};
 use timing::Stopwatch;
 use types::{
     Answer, AnswerUsage, CorrectionsEvent, DecontextualizedEvent, EvidenceLevel, Grading, Intent,
