@@ -111,6 +111,25 @@ fn english_is_never_split() {
     assert_eq!(ranked(&split, "misuse"), [1]);
 }
 
+#[test]
+fn a_question_in_the_other_language_meets_the_words_both_share() {
+    // Passages are analysed in their collection's language and so is the question searched
+    // there: an English question over Swedish statutes meets their names and terms of art,
+    // a Swedish question over English licences meets the licence's name.
+    let swedish = index(SV, true, CORPUS);
+    let hits = ranked(&swedish, "When may a serveringstillstånd be revoked?");
+    assert_eq!(hits.first(), Some(&1), "{hits:?}");
+    let licences = [
+        "Mozilla Public License Version 2.0: each Contributor hereby grants You a license.",
+        "The Apache License grants a patent license to make and use the Work.",
+    ];
+    let english = index(AnalyzerLanguage::English, true, &licences);
+    assert_eq!(
+        ranked(&english, "Vad säger Apache License om patent?").first(),
+        Some(&1)
+    );
+}
+
 /// Statute-style passages (written in-house) whose key terms are compounds.
 const CORPUS: &[&str] = &[
     // Alkohollag (style)
