@@ -155,6 +155,7 @@ fuzz-api examples="100" seed="1": setup fuzz-peers
 bench: setup test-peers
     cargo bench --bench load
     cargo build --release && python3 bench/startup.py target/release/constitutional-rag
+    python3 bench/peer_ingest.py target/release/constitutional-rag --max-docs 3000
     cargo bench --bench search
     cargo bench --bench decompound
     cargo bench --bench scale_out

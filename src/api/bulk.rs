@@ -1,5 +1,7 @@
 //! Streaming NDJSON bulk ingestion.
 
+use std::collections::VecDeque;
+
 use poem::Body;
 use poem_openapi::payload::Binary;
 use poem_openapi::{ApiRequest, Object};
@@ -8,7 +10,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use super::dto::document::{DocumentBody, UpsertOutcome};
 use super::problem::{ApiError, Problem};
 use crate::error::AppError;
-use crate::service::Library;
+use crate::service::{Library, UpsertPipeline};
 
 /// An NDJSON body: one JSON document object a line.
 #[derive(Debug, ApiRequest)]
@@ -53,7 +55,8 @@ pub struct BulkSummary {
 }
 
 /// Reads `body` line by line within the configured byte and document limits and upserts each
-/// line into `collection`. Lines fail independently.
+/// line into `collection`. Lines fail independently and are written in order, while the
+/// lines after the one being written are already chunked and embedded.
 pub async fn ingest_ndjson(
     library: &Library,
     collection: &str,
@@ -65,6 +68,7 @@ pub async fn ingest_ndjson(
     let max_documents = library.config().ingest.max_bulk_documents as u64;
     let mut reader = BufReader::new(body.into_async_read().take(max_bytes + 1));
     let mut summary = BulkSummary::default();
+    let mut pipeline = Pipeline::new(library, collection);
     let mut consumed = 0u64;
     let mut line_number = 0u64;
     let mut line = Vec::new();
@@ -79,6 +83,7 @@ pub async fn ingest_ndjson(
         consumed += read as u64;
         line_number += 1;
         if consumed > max_bytes {
+            pipeline.finish(&mut summary).await;
             return Err(AppError::PayloadTooLarge(format!(
                 "bulk body exceeds {max_bytes} bytes; lines 1-{} were processed ({} stored), send the rest in another request",
                 line_number - 1,
@@ -89,14 +94,76 @@ pub async fn ingest_ndjson(
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        if summary.items.len() as u64 >= max_documents {
+        if pipeline.pushed >= max_documents {
+            pipeline.finish(&mut summary).await;
             return Err(AppError::PayloadTooLarge(format!(
                 "a bulk request may hold at most {max_documents} documents; lines 1-{} were processed",
                 line_number - 1
             ))
             .into());
         }
-        let item = ingest_line(library, collection, line_number, &line).await;
+        pipeline.push(line_number, &line, &mut summary).await;
+    }
+    pipeline.finish(&mut summary).await;
+    Ok(summary)
+}
+
+/// The upsert pipeline of one request, with the line number of each document in it.
+struct Pipeline {
+    upserts: UpsertPipeline,
+    lines: VecDeque<u64>,
+    pushed: u64,
+}
+
+impl Pipeline {
+    fn new(library: &Library, collection: &str) -> Self {
+        Self {
+            upserts: UpsertPipeline::new(library, collection),
+            lines: VecDeque::new(),
+            pushed: 0,
+        }
+    }
+
+    /// Parses line `line_number` and queues it, first writing (and reporting) the oldest
+    /// queued line when the pipeline is full.
+    async fn push(&mut self, line_number: u64, line: &[u8], summary: &mut BulkSummary) {
+        if self.upserts.is_full() {
+            self.write_next(summary).await;
+        }
+        let input = serde_json::from_slice::<DocumentBody>(line)
+            .map(Into::into)
+            .map_err(|e| AppError::invalid("invalid_json", format!("line {line_number}: {e}")));
+        self.upserts.push(input);
+        self.lines.push_back(line_number);
+        self.pushed += 1;
+    }
+
+    /// Writes every queued line, reporting each.
+    async fn finish(&mut self, summary: &mut BulkSummary) {
+        while !self.lines.is_empty() {
+            self.write_next(summary).await;
+        }
+    }
+
+    async fn write_next(&mut self, summary: &mut BulkSummary) {
+        let (Some(line), Some(result)) = (self.lines.pop_front(), self.upserts.write_next().await)
+        else {
+            return;
+        };
+        let item = match result {
+            Ok((document, outcome)) => BulkItem {
+                line,
+                id: Some(document.id),
+                outcome: Some(outcome.into()),
+                error: None,
+            },
+            Err(err) => BulkItem {
+                line,
+                id: None,
+                outcome: None,
+                error: Some(ApiError::from(err).into_problem()),
+            },
+        };
         match (&item.outcome, &item.error) {
             (Some(UpsertOutcome::Created), _) => summary.created += 1,
             (Some(UpsertOutcome::Updated), _) => summary.updated += 1,
@@ -104,39 +171,5 @@ pub async fn ingest_ndjson(
             _ => summary.failed += 1,
         }
         summary.items.push(item);
-    }
-    Ok(summary)
-}
-
-/// Parses and upserts one line; failures become the item's problem.
-async fn ingest_line(
-    library: &Library,
-    collection: &str,
-    line_number: u64,
-    line: &[u8],
-) -> BulkItem {
-    let result = match serde_json::from_slice::<DocumentBody>(line) {
-        Ok(document) => library
-            .upsert_document(collection, document.into())
-            .await
-            .map_err(ApiError::from),
-        Err(e) => Err(ApiError::from(AppError::invalid(
-            "invalid_json",
-            format!("line {line_number}: {e}"),
-        ))),
-    };
-    match result {
-        Ok((document, outcome)) => BulkItem {
-            line: line_number,
-            id: Some(document.id),
-            outcome: Some(outcome.into()),
-            error: None,
-        },
-        Err(err) => BulkItem {
-            line: line_number,
-            id: None,
-            outcome: None,
-            error: Some(err.into_problem()),
-        },
     }
 }

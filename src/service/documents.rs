@@ -1,5 +1,7 @@
 //! Document operations: upsert by external id or content hash, atomic replace and delete.
 
+use futures::future::try_join_all;
+
 use super::chunking::{chunk_for_encoder, embedding_text};
 use super::follow::WrittenDocument;
 use super::hashing::content_hash;
@@ -22,6 +24,13 @@ const WRITE_ATTEMPTS: usize = 3;
 /// Largest page of a document listing.
 pub const MAX_PAGE_SIZE: u32 = 100;
 
+/// A document validated, chunked and embedded (or found already stored), not yet written.
+pub struct StagedDocument {
+    target: Collection,
+    prepared: PreparedDocument,
+    stored: Option<Document>,
+}
+
 /// A page of documents.
 #[derive(Debug)]
 pub struct DocumentListing {
@@ -40,18 +49,13 @@ impl Library {
         collection: &str,
         input: DocumentInput,
     ) -> AppResult<(Document, UpsertOutcome)> {
-        let target = self.collection(collection).await?;
-        let encoder = self.encoders.for_writing(&target);
-        let mut prepared = self.prepare(&target, encoder, input).await?;
-        if let Some(existing) = self.embed_unless_stored(encoder, &mut prepared).await? {
-            return Ok((existing, UpsertOutcome::Unchanged));
-        }
-        self.write_prepared(&target, prepared).await
+        let staged = self.stage_document(collection, input).await?;
+        self.commit_document(staged).await
     }
 
     /// Stores every document of `inputs` in `collection` as [`upsert_document`] does, or
-    /// none of them when one is invalid: all are validated, chunked and embedded before the
-    /// first is written.
+    /// none of them when one is invalid: all are validated, chunked and embedded (together,
+    /// so the encoder batches their chunks) before the first is written.
     ///
     /// [`upsert_document`]: Library::upsert_document
     pub async fn upsert_documents(
@@ -65,10 +69,12 @@ impl Library {
         for input in inputs {
             prepared.push(self.prepare(&target, encoder, input).await?);
         }
-        let mut stored = Vec::with_capacity(prepared.len());
-        for document in &mut prepared {
-            stored.push(self.embed_unless_stored(encoder, document).await?);
-        }
+        let stored = try_join_all(
+            prepared
+                .iter_mut()
+                .map(|document| self.embed_unless_stored(encoder, document)),
+        )
+        .await?;
         let mut results = Vec::with_capacity(prepared.len());
         for (document, existing) in prepared.into_iter().zip(stored) {
             results.push(match existing {
@@ -77,6 +83,42 @@ impl Library {
             });
         }
         Ok(results)
+    }
+
+    /// The first half of [`upsert_document`]: validates, chunks and embeds `input` for
+    /// `collection` (or finds its identical twin already stored), writing nothing. Many may
+    /// be staged at once; [`commit_document`] writes each.
+    ///
+    /// [`upsert_document`]: Library::upsert_document
+    /// [`commit_document`]: Library::commit_document
+    pub async fn stage_document(
+        &self,
+        collection: &str,
+        input: DocumentInput,
+    ) -> AppResult<StagedDocument> {
+        let target = self.collection(collection).await?;
+        let encoder = self.encoders.for_writing(&target);
+        let mut prepared = self.prepare(&target, encoder, input).await?;
+        let stored = self.embed_unless_stored(encoder, &mut prepared).await?;
+        Ok(StagedDocument {
+            target,
+            prepared,
+            stored,
+        })
+    }
+
+    /// The second half of [`upsert_document`]: writes a staged document (or reports the
+    /// identical one found while staging).
+    ///
+    /// [`upsert_document`]: Library::upsert_document
+    pub async fn commit_document(
+        &self,
+        staged: StagedDocument,
+    ) -> AppResult<(Document, UpsertOutcome)> {
+        match staged.stored {
+            Some(existing) => Ok((existing, UpsertOutcome::Unchanged)),
+            None => self.write_prepared(&staged.target, staged.prepared).await,
+        }
     }
 
     /// The stored document identical to `prepared`, or else `prepared` with its chunks

@@ -14,15 +14,17 @@ mod search;
 mod snapshots;
 mod startup;
 mod texts;
+mod upsert_pipeline;
 pub mod validate;
 
-pub use documents::DocumentListing;
+pub use documents::{DocumentListing, StagedDocument};
 pub use follow::ReplicationStatus;
 pub use generations::GenerationSnapshot;
 pub use health::{Probe, Readiness, State};
 pub use reindex::ReindexSummary;
 pub use search::{SearchMode, SearchRequest};
 pub use snapshots::IndexStart;
+pub use upsert_pipeline::{UpsertPipeline, UpsertResult};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
