@@ -32,7 +32,8 @@ import sys
 import tempfile
 import time
 import urllib.error
-import urllib.request
+
+from loopback import free_port, request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.path.expanduser("~/.cache/constitutional-rag")
@@ -71,18 +72,11 @@ def ensure_corpus(peer, max_docs):
     return path
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def call(base, path, body=None, timeout=600):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(base + path, data=data, method="POST" if data else "GET")
-    req.add_header("content-type", "application/json")
-    with urllib.request.urlopen(req, timeout=timeout) as response:
-        return json.loads(response.read() or b"null")
+    status, response = request(base, path, body, timeout)
+    if status >= 400:
+        raise RuntimeError(f"{path}: HTTP {status}: {response[:200]!r}")
+    return json.loads(response or b"null")
 
 
 def wait_ready(base, path, server, limit=600):
@@ -91,10 +85,11 @@ def wait_ready(base, path, server, limit=600):
         if server.poll() is not None:
             raise RuntimeError(f"server exited with {server.returncode}")
         try:
-            call(base, path, timeout=2)
-            return
-        except (urllib.error.URLError, ConnectionError, socket.timeout, json.JSONDecodeError):
-            time.sleep(0.1)
+            if request(base, path, timeout=2)[0] == 200:
+                return
+        except (urllib.error.URLError, ConnectionError, socket.timeout):
+            pass
+        time.sleep(0.1)
     raise RuntimeError(f"{base}{path} not ready within {limit} s")
 
 

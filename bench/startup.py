@@ -20,27 +20,11 @@ import sys
 import tempfile
 import time
 import urllib.error
-import urllib.request
+
+from loopback import free_port, request
 
 MODES = ["background", "eager", "lazy"]
 TEXT = "Article 1. Everyone has the right to freedom of expression and information."
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def request(base, path, body=None, timeout=120):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(base + path, data=data, method="POST" if data else "GET")
-    req.add_header("content-type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read()
 
 
 def wait_for(base, path, started, limit=300):
