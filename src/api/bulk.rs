@@ -68,7 +68,7 @@ pub async fn ingest_ndjson(
     let max_documents = library.config().ingest.max_bulk_documents as u64;
     let mut reader = BufReader::new(body.into_async_read().take(max_bytes + 1));
     let mut summary = BulkSummary::default();
-    let mut pipeline = Pipeline::new(library, collection);
+    let mut upserts = NumberedUpserts::new(library, collection);
     let mut consumed = 0u64;
     let mut line_number = 0u64;
     let mut line = Vec::new();
@@ -83,7 +83,7 @@ pub async fn ingest_ndjson(
         consumed += read as u64;
         line_number += 1;
         if consumed > max_bytes {
-            pipeline.finish(&mut summary).await;
+            upserts.finish(&mut summary).await;
             return Err(AppError::PayloadTooLarge(format!(
                 "bulk body exceeds {max_bytes} bytes; lines 1-{} were processed ({} stored), send the rest in another request",
                 line_number - 1,
@@ -94,28 +94,28 @@ pub async fn ingest_ndjson(
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        if pipeline.pushed >= max_documents {
-            pipeline.finish(&mut summary).await;
+        if upserts.pushed >= max_documents {
+            upserts.finish(&mut summary).await;
             return Err(AppError::PayloadTooLarge(format!(
                 "a bulk request may hold at most {max_documents} documents; lines 1-{} were processed",
                 line_number - 1
             ))
             .into());
         }
-        pipeline.push(line_number, &line, &mut summary).await;
+        upserts.push(line_number, &line, &mut summary).await;
     }
-    pipeline.finish(&mut summary).await;
+    upserts.finish(&mut summary).await;
     Ok(summary)
 }
 
 /// The upsert pipeline of one request, with the line number of each document in it.
-struct Pipeline {
+struct NumberedUpserts {
     upserts: UpsertPipeline,
     lines: VecDeque<u64>,
     pushed: u64,
 }
 
-impl Pipeline {
+impl NumberedUpserts {
     fn new(library: &Library, collection: &str) -> Self {
         Self {
             upserts: UpsertPipeline::new(library, collection),

@@ -174,13 +174,8 @@ impl Pipeline {
             .collect();
         run.encoder = self.library.shared_encoder(&answered_from).await;
         let scale = run.encoder.info().cosine_scale;
-        let languages = self.collection_languages().await?;
-        let language_of = |hit: &SearchHit| {
-            languages
-                .get(&hit.collection)
-                .copied()
-                .unwrap_or(run.language)
-        };
+        let languages = self.passage_languages(run.language).await?;
+        let language_of = |hit: &SearchHit| languages.of(&hit.collection);
         let mut scored = tiering::score(retrieved, &terms, &[], run.language, language_of, &scale);
         for candidate in &mut scored {
             candidate.reference = reference_match(resolution, &candidate.hit);

@@ -74,6 +74,23 @@ use crate::service::Library;
 /// way from unrelated to on topic.
 const MIN_QUOTED_MEANING: f64 = 0.5;
 
+/// The language of each collection's passages, by collection name.
+struct PassageLanguages {
+    collections: HashMap<String, AnalyzerLanguage>,
+    /// The question's, taken for a collection not (or no longer) known.
+    question: AnalyzerLanguage,
+}
+
+impl PassageLanguages {
+    /// The language of the passages of `collection`.
+    fn of(&self, collection: &str) -> AnalyzerLanguage {
+        self.collections
+            .get(collection)
+            .copied()
+            .unwrap_or(self.question)
+    }
+}
+
 /// Answers questions over a [`Library`]; build one per server and share it.
 pub struct Pipeline {
     library: Library,
@@ -480,13 +497,12 @@ impl Pipeline {
             ));
         }
         if let Some(count) = count::asked(&run.question, run.language) {
-            let languages = self.collection_languages().await?;
+            let languages = self.passage_languages(run.language).await?;
             let stated = quotes.iter().any(|quote| {
                 let language = sources
                     .iter()
                     .find(|s| s.index == quote.source)
-                    .and_then(|s| languages.get(&s.collection).copied())
-                    .unwrap_or(run.language);
+                    .map_or(run.language, |s| languages.of(&s.collection));
                 count.is_stated_in(&quote.text, language, language == run.language)
             });
             if !stated {
@@ -600,11 +616,14 @@ impl Pipeline {
             .collect();
         let max_quotes = self.library.config().answer.max_quotes;
         let by_words = extract::select_quotes(&run.question, &passages, run.language, max_quotes);
-        let sentences = extract::quotable_sentences(&passages);
-        if !by_words.is_empty() || sentences.is_empty() {
+        if !by_words.is_empty() {
             return Ok(by_words);
         }
-        let languages = self.collection_languages().await?;
+        let sentences = extract::quotable_sentences(&passages);
+        if sentences.is_empty() {
+            return Ok(by_words);
+        }
+        let languages = self.passage_languages(run.language).await?;
         let texts: Vec<String> = sentences.iter().map(|(_, text)| text.clone()).collect();
         let question = run
             .encoder
@@ -625,11 +644,8 @@ impl Pipeline {
             .iter()
             .zip(&vectors)
             .map(|((passage, _), vector)| {
-                let collection = &sources[*passage].collection;
-                let across = languages
-                    .get(collection)
-                    .is_some_and(|language| *language != run.language);
-                let scale = if across {
+                let language = languages.of(&sources[*passage].collection);
+                let scale = if language != run.language {
                     scale.across_languages()
                 } else {
                     scale
@@ -645,15 +661,19 @@ impl Pipeline {
         ))
     }
 
-    /// Each collection's language, by name.
-    async fn collection_languages(&self) -> AppResult<HashMap<String, AnalyzerLanguage>> {
-        Ok(self
+    /// The language of the passages of each collection, for a question in `question`.
+    async fn passage_languages(&self, question: AnalyzerLanguage) -> AppResult<PassageLanguages> {
+        let collections = self
             .library
             .collections()
             .await?
             .into_iter()
             .map(|c| (c.name, c.language.into()))
-            .collect())
+            .collect();
+        Ok(PassageLanguages {
+            collections,
+            question,
+        })
     }
 
     /// The generator's answer over `sources`, streamed as tokens.
