@@ -79,12 +79,17 @@ setup:
 test-peers: setup
     #!/usr/bin/env bash
     set -euo pipefail
-    if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null \
-        || ! command -v npm >/dev/null; then
-        echo "test-peers: installing chromium, chromium-driver and npm from Debian"
+    # Only what is missing: a machine whose npm came with another Node.js (NodeSource's
+    # nodejs conflicts with Debian's npm) keeps it.
+    missing=()
+    command -v chromium >/dev/null || missing+=(chromium)
+    command -v chromedriver >/dev/null || missing+=(chromium-driver)
+    command -v npm >/dev/null || missing+=(npm)
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "test-peers: installing ${missing[*]} from Debian"
         sudo=$([ "$(id -u)" = 0 ] || echo sudo)
         $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver npm
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
     fi
     # axe-core, injected into the page by tests/web_ui.rs (which names the same version and
     # folder); kept outside the clone.
