@@ -56,12 +56,14 @@ async fn development_set_holds_its_floors() {
 // With named documents kept ahead of look-alike clauses of others: answer hit@5 0.913, MRR
 // 0.806 (f32) / 0.809 (bf16), quote in the answer 0.768. With count questions answered only
 // by a sentence stating the count ("How many employees does the PSF have?" is refused):
-// refusal recall 0.955 (21/22), false refusals 0.
+// refusal recall 0.955 (21/22), false refusals 0. With questions after a length of time
+// answered only by a sentence stating one (the California statute of limitations is refused):
+// refusal recall 1.000 (22/22), false refusals 0 (f32 on an AVX2-only EPYC).
 const FLOORS: Floors = Floors {
     answer_hit_at_5: 0.88,
     answer_mrr: 0.77,
     quote_in_answer: 0.72,
-    refusal_recall: 0.93,
+    refusal_recall: 0.97,
     false_refusals: 0.03,
     search_hit_at_5: [
         (SearchMode::Bm25, 0.68),

@@ -25,13 +25,13 @@ mod answer_cache;
 mod assets;
 mod cached;
 mod calibrate;
-mod count;
 mod crag;
 mod deadline;
 mod events;
 mod flow;
 mod generate;
 mod grounds;
+mod measure;
 mod request;
 mod rerank;
 mod response;
@@ -496,20 +496,17 @@ impl Pipeline {
                 "no sentence of the sources answers the question".into(),
             ));
         }
-        if let Some(count) = count::asked(&run.question, run.language) {
+        if let Some(measure) = measure::asked(&run.question, run.language) {
             let languages = self.passage_languages(run.language).await?;
             let stated = quotes.iter().any(|quote| {
                 let language = sources
                     .iter()
                     .find(|s| s.index == quote.source)
                     .map_or(run.language, |s| languages.of(&s.collection));
-                count.is_stated_in(&quote.text, language, language == run.language)
+                measure.is_stated_in(&quote.text, language, language == run.language)
             });
             if !stated {
-                return Ok(Draft::Refusal(format!(
-                    "no source states how many {}",
-                    count.noun()
-                )));
+                return Ok(Draft::Refusal(measure.refusal()));
             }
         }
         let drafted = Drafted::quoting(quotes);
