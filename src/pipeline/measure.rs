@@ -57,14 +57,23 @@ const TIME_COUNTERS: &[&str] = &[
     "sjätte", "sjunde", "åttonde", "nionde", "tionde",
 ];
 
-/// Words that state a length or point of time without a number next to a unit.
+/// Words that state a length or point of time without a number next to a unit: how long
+/// something lasts ("perpetual", "for the maximum duration", "until …", "tills vidare") or
+/// when it happens ("immediately", "klockan 01.00").
 const TIME_WORDS: &[&str] = &[
     "perpetual",
     "perpetuity",
+    "permanent",
+    "permanently",
+    "forever",
     "indefinitely",
+    "duration",
+    "until",
     "immediately",
     "midnight",
     "omedelbart",
+    "tills",
+    "varaktigt",
     "klockan",
     "midnatt",
 ];
@@ -228,6 +237,9 @@ mod tests {
             "ha kommit in till Skatteverket före utgången av det sjätte året efter utgången",
             "gäller en minsta uppsägningstid av en månad",
             "a perpetual, worldwide, non-exclusive, no-charge, royalty-free license",
+            "for the maximum duration provided by applicable law or treaty",
+            "reinstated provisionally, unless and until the copyright holder finally terminates",
+            "Anställningen gäller tills vidare.",
         ] {
             assert!(long.is_stated_in(stated, EN, true), "{stated}");
         }
