@@ -272,9 +272,13 @@ pub struct InferenceConfig {
     /// keep the fastest that agrees with f32; the cross-encoder and the decoder keep their
     /// device's default), `f32`, `bf16` or `f16`.
     pub precision: PrecisionSetting,
-    /// Torch intra-op threads: a count (default 1: on 2 shared cores a second thread was often
-    /// slower), or `auto` for every core this process may run on.
+    /// Torch intra-op threads of a model batch that holds a query: a count, or `auto` — the
+    /// sentence encoder times one thread and every core this process may use on a short query
+    /// at load and keeps the faster; other models (and the decoder) use every core.
     pub threads: Threads,
+    /// Torch intra-op threads of a batch of ingestion only: a count, or `auto` — timed the
+    /// same way on a batch of passages.
+    pub bulk_threads: Threads,
     /// Most padded tokens (longest × count) in one model batch.
     pub max_batch_tokens: usize,
     /// Most texts in one model batch.
@@ -506,7 +510,8 @@ impl Default for InferenceConfig {
         Self {
             device: DeviceSetting::Auto,
             precision: PrecisionSetting::Auto,
-            threads: Threads::Count(1),
+            threads: Threads::Auto,
+            bulk_threads: Threads::Auto,
             max_batch_tokens: 16_384,
             max_batch_size: 64,
             max_queue: 20_000,
@@ -716,6 +721,7 @@ impl Config {
             return fail("search.rerank_candidates", "must be within 1..=256");
         }
         if self.inference.threads == Threads::Count(0)
+            || self.inference.bulk_threads == Threads::Count(0)
             || self.inference.max_batch_size == 0
             || self.inference.max_queue == 0
         {
@@ -958,7 +964,8 @@ mod tests {
     fn precision_and_threads_are_typed_once_at_load() {
         let defaults = Config::load(None, env(&[])).unwrap();
         assert_eq!(defaults.inference.precision, PrecisionSetting::Auto);
-        assert_eq!(defaults.inference.threads, Threads::Count(1));
+        assert_eq!(defaults.inference.threads, Threads::Auto);
+        assert_eq!(defaults.inference.bulk_threads, Threads::Auto);
         let config = Config::load(
             None,
             env(&[

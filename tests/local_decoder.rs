@@ -9,7 +9,7 @@ use constitutional_rag::config::{Config, DeviceSetting, Threads};
 use constitutional_rag::inference::bpe::BpeTokenizer;
 use constitutional_rag::inference::gguf::GgufFile;
 use constitutional_rag::inference::llama::{KvCache, Llama, Numerics, Segment};
-use constitutional_rag::llm::local::LocalGenerator;
+use constitutional_rag::llm::local::{LocalGenerator, probe};
 use constitutional_rag::llm::{
     ChatMessage, Completion, FinishReason, GenerationError, GenerationRequest, Generator, Role,
     Sampling, collect,
@@ -432,4 +432,58 @@ fn a_crashing_peer_is_reported_with_its_signal_and_stderr() {
         "{message}"
     );
     assert!(message.contains("ggml: about to crash"), "{message}");
+}
+
+/// Under `auto` the decoder's numerics are measured on this machine: f32 is the reference,
+/// packed int4 is among the kinds timed for a GGUF file on the CPU, every kind kept agrees with
+/// f32 within the parity tolerance, and the one chosen is f32 or at least 10% faster than it.
+#[test]
+fn the_probe_picks_the_fastest_decoder_numerics_that_agree_with_f32() {
+    let path = gguf_path();
+    let tokenizer = BpeTokenizer::from_gguf(&GgufFile::read(&path).unwrap()).unwrap();
+    let prompt = tokenizer.encode(probe::PROMPT).unwrap();
+    let kinds = probe::candidates(Device::Cpu, true);
+    assert_eq!(kinds[0], Numerics::Dense(Kind::Float));
+    assert!(kinds.contains(&Numerics::PackedInt4));
+    let load = |numerics| Llama::from_gguf(GgufFile::read(&path)?, numerics, Device::Cpu);
+    let (model, choice) =
+        probe::load_fastest(&path, Device::Cpu, 1, &kinds, &prompt, load).unwrap();
+    let table: Vec<_> = choice.probe.iter().map(|t| t.numerics).collect();
+    assert_eq!(table, kinds, "{choice:?}");
+    assert_eq!(choice.probe[0].max_logit_diff, 0.0);
+    assert!(
+        choice
+            .probe
+            .iter()
+            .all(|t| t.prefill > std::time::Duration::ZERO || t.rejected.is_some()),
+        "{choice:?}"
+    );
+    for timing in choice.probe.iter().filter(|t| t.rejected.is_none()) {
+        assert!(
+            timing.max_logit_diff <= probe::LOGIT_TOLERANCE,
+            "{timing:?}"
+        );
+    }
+    let chosen = choice
+        .probe
+        .iter()
+        .find(|t| t.numerics == choice.numerics)
+        .unwrap();
+    assert!(chosen.rejected.is_none(), "{choice:?}");
+    if choice.numerics != Numerics::Dense(Kind::Float) {
+        let f32_total = choice.probe[0].total().as_secs_f64();
+        assert!(
+            chosen.total().as_secs_f64() * 1.1 <= f32_total,
+            "{choice:?}"
+        );
+    }
+    // The model returned runs in the chosen kind and reads the prompt.
+    let mut cache = model.new_cache();
+    let logits = model
+        .forward(&mut [Segment {
+            cache: &mut cache,
+            tokens: &prompt,
+        }])
+        .unwrap();
+    assert_eq!(logits.size()[0], 1);
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{TestServer, expect_json, test_config};
-use constitutional_rag::config::{Precision, PrecisionSetting};
+use constitutional_rag::config::{Precision, PrecisionSetting, Threads};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -53,6 +53,24 @@ async fn auto_precision_is_probed_and_reported() {
         chosen_timing["min_cosine"].as_f64().unwrap() >= 0.999,
         "{ready}"
     );
+    // Threads: one thread and every core were timed in the chosen precision; each kind of
+    // work runs on one of them.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from) as u64;
+    let threads = &encoder["threads"];
+    let timed: Vec<u64> = threads["probe"]
+        .as_array()
+        .expect("thread probe")
+        .iter()
+        .map(|t| t["threads"].as_u64().unwrap())
+        .collect();
+    let expected_counts = if cores > 1 { vec![1, cores] } else { vec![] };
+    assert_eq!(timed, expected_counts, "{ready}");
+    for work in ["interactive", "bulk"] {
+        let count = threads[work].as_u64().expect("thread count");
+        assert!(count == 1 || count == cores, "{ready}");
+        let series = format!("crag_model_threads{{model=\"encoder\",work=\"{work}\"}} {count}");
+        assert!(metrics.contains(&series), "{series} missing:\n{metrics}");
+    }
     // The MaxSim reranker runs the same network and reuses the encoder's probe.
     assert_eq!(ready["components"]["reranker"]["precision"], *encoder);
 
@@ -80,6 +98,8 @@ async fn auto_precision_is_probed_and_reported() {
 async fn an_explicit_precision_wins_without_a_probe() {
     let mut config = test_config();
     config.inference.precision = PrecisionSetting::Fixed(Precision::Bf16);
+    config.inference.threads = Threads::Count(1);
+    config.inference.bulk_threads = Threads::Count(2);
     let server = TestServer::start_with(config).await;
     let (ready, metrics) = ready_and_metrics(&server).await;
     for model in ["encoder", "reranker"] {
@@ -87,11 +107,15 @@ async fn an_explicit_precision_wins_without_a_probe() {
         assert_eq!(precision["precision"], "bf16", "{ready}");
         assert_eq!(precision["chosen_by"], "configuration", "{ready}");
         assert_eq!(precision["probe"], serde_json::json!([]), "{ready}");
+        let threads = serde_json::json!({"interactive": 1, "bulk": 2, "probe": []});
+        assert_eq!(precision["threads"], threads, "{ready}");
         assert_eq!(
             info_sample(&metrics, model),
             Some(("bf16".to_string(), "configuration".to_string()))
         );
     }
     assert!(!metrics.contains("crag_model_precision_probe_seconds{"));
+    assert!(!metrics.contains("crag_model_thread_probe_seconds{"));
+    assert!(metrics.contains("crag_model_threads{model=\"encoder\",work=\"bulk\"} 2"));
     server.stop().await;
 }

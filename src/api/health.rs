@@ -5,7 +5,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
 use super::dto::health::State;
-use crate::inference::precision::{PrecisionChoice, ProbeTiming};
+use crate::inference::precision::{PrecisionChoice, ProbeTiming, ThreadChoice, ThreadTiming};
 use crate::service::{Library, Probe, Readiness};
 
 /// The process is up.
@@ -71,6 +71,52 @@ pub struct PrecisionStatus {
     pub chosen_by: String,
     /// The probe's measurements, f32 first; empty unless the probe chose.
     pub probe: Vec<PrecisionTiming>,
+    /// The torch threads of its queries and of its bulk work (sentence encoders).
+    #[oai(skip_serializing_if_is_none)]
+    pub threads: Option<ThreadsStatus>,
+}
+
+/// The torch threads a model runs on and how each count did.
+#[derive(Debug, Object)]
+pub struct ThreadsStatus {
+    /// Threads of a batch that holds a query.
+    pub interactive: u64,
+    /// Threads of a batch of ingestion only.
+    pub bulk: u64,
+    /// Each count timed in the chosen precision, fewest first; empty when both were set
+    /// (`inference.threads`, `inference.bulk_threads`) or one core is available.
+    pub probe: Vec<ThreadTimingStatus>,
+}
+
+/// How one thread count did.
+#[derive(Debug, Object)]
+pub struct ThreadTimingStatus {
+    /// Threads timed.
+    pub threads: u64,
+    /// Milliseconds for a batch of eight 128-token passages (best run).
+    pub batch_ms: f64,
+    /// Milliseconds for one short query (best run).
+    pub query_ms: f64,
+}
+
+impl From<ThreadChoice> for ThreadsStatus {
+    fn from(choice: ThreadChoice) -> Self {
+        Self {
+            interactive: choice.plan.interactive as u64,
+            bulk: choice.plan.bulk as u64,
+            probe: choice.probe.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<ThreadTiming> for ThreadTimingStatus {
+    fn from(timing: ThreadTiming) -> Self {
+        Self {
+            threads: timing.threads as u64,
+            batch_ms: timing.batch.as_secs_f64() * 1e3,
+            query_ms: timing.query.as_secs_f64() * 1e3,
+        }
+    }
 }
 
 /// How one precision did in the probe.
@@ -95,6 +141,7 @@ impl From<PrecisionChoice> for PrecisionStatus {
             precision: choice.precision.as_str().into(),
             chosen_by: choice.chosen_by.as_str().into(),
             probe: choice.probe.into_iter().map(Into::into).collect(),
+            threads: choice.threads.map(Into::into),
         }
     }
 }

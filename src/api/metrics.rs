@@ -175,7 +175,7 @@ fn read_models(library: &Library, out: &mut Readings) {
     read_precisions(&precisions, out);
 }
 
-/// Each loaded model's precision (an info gauge) and the probe's timings.
+/// Each loaded model's precision (an info gauge), its threads and the probes' timings.
 fn read_precisions(models: &[(&str, Option<&PrecisionChoice>)], out: &mut Readings) {
     let loaded = models
         .iter()
@@ -198,7 +198,7 @@ fn read_precisions(models: &[(&str, Option<&PrecisionChoice>)], out: &mut Readin
         "Time the precision probe measured at load: input=batch (eight 128-token passages) or query (one short query).",
         Kind::Gauge,
     );
-    for (model, choice) in loaded {
+    for (model, choice) in loaded.clone() {
         for timing in &choice.probe {
             for (input, seconds) in [("batch", timing.batch), ("query", timing.query)] {
                 let labels = [
@@ -207,6 +207,39 @@ fn read_precisions(models: &[(&str, Option<&PrecisionChoice>)], out: &mut Readin
                     ("input", input),
                 ];
                 probe.sample(&labels, seconds.as_secs_f64());
+            }
+        }
+    }
+    let threads = out.family(
+        "crag_model_threads",
+        "Torch threads a model's batches run on: work=interactive (a query in the batch) or bulk (ingestion only).",
+        Kind::Gauge,
+    );
+    for (model, choice) in loaded.clone() {
+        if let Some(chosen) = &choice.threads {
+            for (work, count) in [
+                ("interactive", chosen.plan.interactive),
+                ("bulk", chosen.plan.bulk),
+            ] {
+                threads.sample(&[("model", model), ("work", work)], count as u64);
+            }
+        }
+    }
+    let thread_probe = out.family(
+        "crag_model_thread_probe_seconds",
+        "Time the thread probe measured at load in the chosen precision: input=batch or query, by thread count.",
+        Kind::Gauge,
+    );
+    for (model, choice) in loaded {
+        for timing in choice.threads.iter().flat_map(|t| &t.probe) {
+            let count = timing.threads.to_string();
+            for (input, seconds) in [("batch", timing.batch), ("query", timing.query)] {
+                let labels = [
+                    ("model", model),
+                    ("threads", count.as_str()),
+                    ("input", input),
+                ];
+                thread_probe.sample(&labels, seconds.as_secs_f64());
             }
         }
     }

@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
-use crate::config::Loading;
+use crate::config::{Loading, Threads};
 
 /// A model that runs batches on the worker thread.
 pub trait BatchModel: Send + 'static {
@@ -26,6 +26,12 @@ pub trait BatchModel: Send + 'static {
 
     /// Runs one batch; outputs in input order.
     fn run(&mut self, batch: Vec<Self::Input>) -> Result<Vec<Self::Output>, String>;
+
+    /// The threads the model's batches should run on when it measured them itself at load;
+    /// `None` runs them on the batcher's configured [`ThreadPlan`].
+    fn thread_plan(&self) -> Option<ThreadPlan> {
+        None
+    }
 }
 
 /// Most batches of bulk items sorted by length together in one round.
@@ -35,6 +41,12 @@ const BULK_ROUND_BATCHES: usize = 4;
 const BULK_PADDING_PERCENT: usize = 10;
 /// Padding in tokens a batch of bulk items may always add (short items batch together).
 const BULK_PADDING_FLOOR: usize = 32;
+
+/// How long a batch of bulk items should take: a query that arrives meanwhile waits for it,
+/// so bulk batches are sized in time (by the worker's measured speed), not only in tokens.
+const BULK_BATCH_SECONDS: f64 = 0.15;
+/// Padded tokens of bulk batches until the worker has timed one.
+const FIRST_BULK_BATCH_TOKENS: usize = 1024;
 
 /// Which queue a request waits in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +66,54 @@ pub struct BatchLimits {
     pub max_batch_size: usize,
     /// Most inputs waiting; beyond it submissions are refused (back-pressure).
     pub max_queued: usize,
+    /// Torch threads of interactive and of bulk batches.
+    pub threads: ThreadPlan,
+}
+
+/// Torch intra-op threads a batch runs on, by the most urgent input in it. OpenMP keeps the
+/// count per OS thread, so each model worker sets its own before every batch without
+/// touching the other workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadPlan {
+    /// Threads of a batch that holds an interactive input.
+    pub interactive: usize,
+    /// Threads of a batch of bulk inputs only.
+    pub bulk: usize,
+}
+
+impl ThreadPlan {
+    /// The same count for every batch.
+    pub const fn uniform(threads: usize) -> Self {
+        Self {
+            interactive: threads,
+            bulk: threads,
+        }
+    }
+
+    /// The plan of `inference.threads` and `inference.bulk_threads` for a model that does not
+    /// time its threads at load: `auto` is every core this process may use.
+    pub fn from_settings(threads: Threads, bulk: Threads) -> Self {
+        Self {
+            interactive: threads.count().max(1),
+            bulk: bulk.count().max(1),
+        }
+    }
+
+    /// The count for a batch of `priority`.
+    pub fn for_priority(self, priority: Priority) -> usize {
+        match priority {
+            Priority::Interactive => self.interactive,
+            Priority::Bulk => self.bulk,
+        }
+    }
+}
+
+/// Sets torch's intra-op threads of the calling thread (and of threads torch has not used yet).
+pub fn set_torch_threads(threads: usize) {
+    // Torch sets a thread's count from the process-wide one on its first use there: reading
+    // the count first makes that happen now, not later over this setting.
+    let _ = tch::get_num_threads();
+    tch::set_num_threads(i32::try_from(threads.max(1)).unwrap_or(i32::MAX));
 }
 
 /// Why a submission produced no outputs.
@@ -348,9 +408,41 @@ fn load_when_due<M: BatchModel>(
     loaded
 }
 
+/// A worker's measured speed on bulk batches, which sizes the next ones.
+#[derive(Debug, Default)]
+struct Pace {
+    /// Padded tokens per second, a moving average over bulk batches.
+    tokens_per_second: Option<f64>,
+}
+
+impl Pace {
+    /// Padded tokens a bulk batch may hold: what the worker runs in [`BULK_BATCH_SECONDS`],
+    /// within the configured budget.
+    fn bulk_budget(&self, limits: &BatchLimits) -> usize {
+        let budget = self
+            .tokens_per_second
+            .map_or(FIRST_BULK_BATCH_TOKENS, |rate| {
+                (rate * BULK_BATCH_SECONDS) as usize
+            });
+        budget.clamp(1, limits.max_batch_tokens.max(1))
+    }
+
+    /// Takes in one bulk batch of `padded_tokens` that took `elapsed`.
+    fn record(&mut self, padded_tokens: usize, elapsed: std::time::Duration) {
+        let rate = padded_tokens as f64 / elapsed.as_secs_f64().max(1e-6);
+        self.tokens_per_second = Some(match self.tokens_per_second {
+            Some(average) => 0.7 * average + 0.3 * rate,
+            None => rate,
+        });
+    }
+}
+
 fn worker_loop<M: BatchModel>(mut model: M, inner: &Inner<M::Input, M::Output>) {
+    let plan = model.thread_plan().unwrap_or(inner.limits.threads);
+    let mut threads = 0;
+    let mut pace = Pace::default();
     loop {
-        let items = {
+        let (items, priority) = {
             let mut queues = inner.queues.lock().expect("queue lock");
             while queues.len() == 0 && !queues.stopping {
                 queues = inner.ready.wait(queues).expect("queue lock");
@@ -358,9 +450,19 @@ fn worker_loop<M: BatchModel>(mut model: M, inner: &Inner<M::Input, M::Output>) 
             if queues.len() == 0 {
                 return;
             }
-            take_batch(&mut queues, &inner.limits)
+            take_batch(&mut queues, &inner.limits, pace.bulk_budget(&inner.limits))
         };
+        let wanted = plan.for_priority(priority);
+        if wanted != threads {
+            set_torch_threads(wanted);
+            threads = wanted;
+        }
+        let padded = items.iter().map(|i| i.length).max().unwrap_or(0) * items.len();
+        let started = std::time::Instant::now();
         run_batch(&mut model, inner, items);
+        if priority == Priority::Bulk && padded > 0 {
+            pace.record(padded, started.elapsed());
+        }
     }
 }
 
@@ -370,9 +472,15 @@ fn worker_loop<M: BatchModel>(mut model: M, inner: &Inner<M::Input, M::Output>) 
 /// batches' worth) are sorted by length across callers, so many small submissions still make
 /// batches of like lengths, and the round is run out before later items join; a bulk batch
 /// also ends before its padding would pass [`BULK_PADDING_PERCENT`] of its real tokens (or
-/// [`BULK_PADDING_FLOOR`] tokens, when more).
-fn take_batch<I, O>(queues: &mut Queues<I, O>, limits: &BatchLimits) -> Vec<Item<I, O>> {
+/// [`BULK_PADDING_FLOOR`] tokens, when more) and before its padded cost passes `bulk_budget`.
+/// The priority returned is interactive when any item taken is.
+fn take_batch<I, O>(
+    queues: &mut Queues<I, O>,
+    limits: &BatchLimits,
+    bulk_budget: usize,
+) -> (Vec<Item<I, O>>, Priority) {
     let mut batch: Vec<Item<I, O>> = Vec::new();
+    let mut priority = Priority::Bulk;
     let (mut longest, mut real) = (0, 0);
     loop {
         let bulk = queues.interactive.is_empty();
@@ -396,7 +504,7 @@ fn take_batch<I, O>(queues: &mut Queues<I, O>, limits: &BatchLimits) -> Vec<Item
         let next_length = next.length;
         let candidate_longest = longest.max(next.length.max(1));
         let padded = candidate_longest * (batch.len() + 1);
-        let over_budget = padded > limits.max_batch_tokens;
+        let over_budget = padded > limits.max_batch_tokens || (bulk && padded > bulk_budget);
         // Sorted bulk items are cut where their lengths jump, so no batch pads much.
         let allowed_padding =
             ((real + next_length) * BULK_PADDING_PERCENT / 100).max(BULK_PADDING_FLOOR);
@@ -413,10 +521,13 @@ fn take_batch<I, O>(queues: &mut Queues<I, O>, limits: &BatchLimits) -> Vec<Item
             longest = candidate_longest;
             real += next_length;
             batch.extend(item);
+            if !bulk {
+                priority = Priority::Interactive;
+            }
         }
     }
     batch.sort_by_key(|item| item.length);
-    batch
+    (batch, priority)
 }
 
 fn caller_gone<O>(pending: &Shared<O>) -> bool {
@@ -544,7 +655,123 @@ mod tests {
         max_batch_tokens: 100,
         max_batch_size: 8,
         max_queued: 1000,
+        threads: ThreadPlan::uniform(1),
     };
+
+    /// Answers each input with the torch thread count its batch ran on.
+    struct ThreadCounter;
+
+    impl BatchModel for ThreadCounter {
+        type Input = usize;
+        type Output = i32;
+
+        fn length(input: &usize) -> usize {
+            *input
+        }
+
+        fn run(&mut self, batch: Vec<usize>) -> Result<Vec<i32>, String> {
+            Ok(vec![tch::get_num_threads(); batch.len()])
+        }
+    }
+
+    #[tokio::test]
+    async fn each_batch_runs_on_the_threads_of_its_priority_and_workers_keep_their_own() {
+        let start = |name: &str, threads: ThreadPlan| {
+            let limits = BatchLimits { threads, ..LIMITS };
+            Batcher::start(name, limits, Loading::Eager, || Ok(ThreadCounter)).unwrap()
+        };
+        let encoder = start(
+            "threads-a",
+            ThreadPlan {
+                interactive: 3,
+                bulk: 2,
+            },
+        );
+        let other = start("threads-b", ThreadPlan::uniform(1));
+        assert_eq!(
+            encoder
+                .submit(vec![1], Priority::Interactive)
+                .await
+                .unwrap(),
+            [3]
+        );
+        assert_eq!(encoder.submit(vec![1], Priority::Bulk).await.unwrap(), [2]);
+        assert_eq!(
+            other.submit(vec![1], Priority::Interactive).await.unwrap(),
+            [1]
+        );
+        // The second worker's setting did not reach the first one's thread.
+        assert_eq!(
+            encoder.submit(vec![1, 2], Priority::Bulk).await.unwrap(),
+            [2, 2]
+        );
+        assert_eq!(
+            encoder
+                .submit(vec![1], Priority::Interactive)
+                .await
+                .unwrap(),
+            [3]
+        );
+    }
+
+    /// Takes a millisecond per padded token and records each batch.
+    struct Steady(Seen);
+
+    impl BatchModel for Steady {
+        type Input = usize;
+        type Output = usize;
+
+        fn length(input: &usize) -> usize {
+            *input
+        }
+
+        fn run(&mut self, batch: Vec<usize>) -> Result<Vec<usize>, String> {
+            let padded = batch.iter().max().unwrap_or(&0) * batch.len();
+            std::thread::sleep(Duration::from_millis(padded as u64));
+            self.0.lock().unwrap().push(batch.clone());
+            Ok(batch)
+        }
+    }
+
+    #[tokio::test]
+    async fn bulk_batches_are_sized_by_the_time_the_worker_takes() {
+        let seen: Seen = Arc::default();
+        let model_seen = seen.clone();
+        let limits = BatchLimits {
+            max_batch_tokens: 10_000,
+            max_batch_size: 1_000,
+            ..LIMITS
+        };
+        let batcher = Batcher::start("paced", limits, Loading::Eager, move || {
+            Ok(Steady(model_seen))
+        })
+        .unwrap();
+        // 1,000 tokens a second: after the first batch, BULK_BATCH_SECONDS hold 150 tokens.
+        let inputs = vec![10; 150];
+        assert_eq!(
+            batcher.submit(inputs, Priority::Bulk).await.unwrap().len(),
+            150
+        );
+        let batches: Vec<usize> = seen.lock().unwrap().iter().map(|b| b.len() * 10).collect();
+        // The first batch fills FIRST_BULK_BATCH_TOKENS (1,024).
+        assert_eq!(batches[0], 1_020, "{batches:?}");
+        // Then about 150 tokens each, the last one holding what is left.
+        let (last, paced) = batches[1..].split_last().unwrap();
+        assert!(
+            paced.len() >= 3 && paced.iter().all(|&padded| (100..=160).contains(&padded)),
+            "{batches:?}"
+        );
+        assert!(*last <= 160, "{batches:?}");
+    }
+
+    #[test]
+    fn an_unmeasured_plan_is_the_configured_counts_or_every_core() {
+        let plan = ThreadPlan::from_settings(Threads::Count(4), Threads::Count(3));
+        assert_eq!((plan.interactive, plan.bulk), (4, 3));
+        assert_eq!(plan.for_priority(Priority::Bulk), 3);
+        let plan = ThreadPlan::from_settings(Threads::Auto, Threads::Count(1));
+        assert_eq!((plan.interactive, plan.bulk), (Threads::Auto.count(), 1));
+    }
 
     #[tokio::test]
     async fn outputs_come_back_in_input_order() {

@@ -7,7 +7,7 @@ pub use super::encoder::ModelInfo;
 
 use super::Encoded;
 use super::LoadOptions;
-use super::batcher::{BatchLimits, BatchModel, Batcher, ModelState, Priority};
+use super::batcher::{BatchLimits, BatchModel, Batcher, ModelState, Priority, ThreadPlan};
 use super::encoder::SentenceEncoder;
 use super::precision::PrecisionChoice;
 use super::tokenizer::{TextRole, TextTokenizer};
@@ -41,6 +41,10 @@ impl BatchModel for EncoderModel {
 
     fn run(&mut self, batch: Vec<Encoded>) -> Result<Vec<Vec<f32>>, String> {
         self.0.embed(&batch).map_err(|e| e.to_string())
+    }
+
+    fn thread_plan(&self) -> Option<ThreadPlan> {
+        self.0.precision().threads.as_ref().map(|t| t.plan)
     }
 }
 

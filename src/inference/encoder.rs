@@ -71,7 +71,7 @@ impl SentenceEncoder {
             dir,
             options.precision,
             options.device,
-            options.threads,
+            (options.threads, options.bulk_threads),
             load,
         )?;
         Ok(Self {

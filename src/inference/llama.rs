@@ -147,6 +147,19 @@ pub enum Numerics {
     PackedInt4,
 }
 
+impl std::fmt::Display for Numerics {
+    /// `f32`, `bf16`, `f16` (or the tensor kind's name) or `int4`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Numerics::Dense(Kind::Float) => f.write_str("f32"),
+            Numerics::Dense(Kind::BFloat16) => f.write_str("bf16"),
+            Numerics::Dense(Kind::Half) => f.write_str("f16"),
+            Numerics::Dense(kind) => write!(f, "{kind:?}"),
+            Numerics::PackedInt4 => f.write_str("int4"),
+        }
+    }
+}
+
 impl Numerics {
     /// The floating-point kind of activations.
     fn activation_kind(self) -> Kind {

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use tch::Device;
 
-use crate::config::{DeviceSetting, Precision, PrecisionSetting};
+use crate::config::{DeviceSetting, Precision, PrecisionSetting, Threads};
 use bert::{Bert, BertConfig, Weights};
 use tokenizer::TextTokenizer;
 
@@ -80,8 +80,11 @@ pub struct LoadOptions {
     pub max_length: Option<usize>,
     /// Inputs per forward pass in the batched helpers.
     pub batch_size: usize,
-    /// Torch intra-op threads. Process-wide: the last model loaded sets it for all.
-    pub threads: usize,
+    /// Torch intra-op threads of queries (`auto`: chosen by the probe, every core while
+    /// loading); the model loads and the precision probe runs on them.
+    pub threads: Threads,
+    /// Torch intra-op threads of bulk work (`auto`: chosen by the probe).
+    pub bulk_threads: Threads,
 }
 
 impl Default for LoadOptions {
@@ -91,19 +94,20 @@ impl Default for LoadOptions {
             precision: PrecisionSetting::Fixed(Precision::F32),
             max_length: None,
             batch_size: 32,
-            threads: 1,
+            threads: Threads::Count(1),
+            bulk_threads: Threads::Count(1),
         }
     }
 }
 
 impl LoadOptions {
-    /// Applies the thread count to torch.
+    /// Applies the thread count to torch on the calling thread.
     fn apply_threads(&self) -> Result<(), InferenceError> {
-        let threads = i32::try_from(self.threads)
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or_else(|| InferenceError::Invalid(format!("threads = {}", self.threads)))?;
-        tch::set_num_threads(threads);
+        let threads = self.threads.count();
+        if threads == 0 || i32::try_from(threads).is_err() {
+            return Err(InferenceError::Invalid(format!("threads = {threads}")));
+        }
+        batcher::set_torch_threads(threads);
         Ok(())
     }
 }

@@ -14,8 +14,9 @@ use tch::{Device, Kind};
 
 use super::Encoded;
 use super::InferenceError;
+use super::batcher::{ThreadPlan, set_torch_threads};
 use super::tokenizer::TextTokenizer;
-use crate::config::{Precision, PrecisionSetting};
+use crate::config::{Precision, PrecisionSetting, Threads};
 
 impl Precision {
     /// The tensor kind of this precision.
@@ -150,6 +151,29 @@ pub struct PrecisionChoice {
     pub chosen_by: ChosenBy,
     /// The probe's measurements, f32 first; empty unless the probe chose.
     pub probe: Vec<ProbeTiming>,
+    /// The torch threads its batches run on, for a model loaded through the probe.
+    pub threads: Option<ThreadChoice>,
+}
+
+/// The torch threads of a model's queries and of its bulk work, and how they were chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadChoice {
+    /// Threads per kind of work.
+    pub plan: ThreadPlan,
+    /// Each thread count timed (fewest first) in the chosen precision; empty when both counts
+    /// were set or the process may use one core.
+    pub probe: Vec<ThreadTiming>,
+}
+
+/// How one thread count did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadTiming {
+    /// Threads timed.
+    pub threads: usize,
+    /// Time of the eight-passage batch (best run).
+    pub batch: Duration,
+    /// Time of the single short query (best run).
+    pub query: Duration,
 }
 
 impl PrecisionChoice {
@@ -159,6 +183,7 @@ impl PrecisionChoice {
             precision,
             chosen_by,
             probe: Vec::new(),
+            threads: None,
         }
     }
 
@@ -194,41 +219,74 @@ impl PrecisionChoice {
                 )
             })
             .collect();
+        let threads = self.threads.as_ref().map_or(String::new(), |t| {
+            let timed: Vec<String> = t
+                .probe
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{}: batch {:.1} ms, query {:.2} ms",
+                        t.threads,
+                        t.batch.as_secs_f64() * 1e3,
+                        t.query.as_secs_f64() * 1e3
+                    )
+                })
+                .collect();
+            format!(
+                "interactive {}, bulk {} ({})",
+                t.plan.interactive,
+                t.plan.bulk,
+                timed.join("; ")
+            )
+        });
         tracing::info!(
             model = %model.display(),
             precision = %self.precision,
             chosen_by = self.chosen_by.as_str(),
             probe = %table.join("; "),
+            threads = %threads,
             "model precision"
         );
     }
 }
 
-/// Probe results already measured in this process, by model directory, device and threads:
-/// a second worker on the same network (the MaxSim reranker beside the encoder) reuses them.
-type ProbeKey = (PathBuf, String, usize);
+/// Probe results already measured in this process, by model directory, device and the
+/// precision and thread settings: a second worker on the same network (the MaxSim reranker
+/// beside the encoder) reuses them.
+type ProbeKey = (PathBuf, String, String);
 static PROBED: LazyLock<Mutex<HashMap<ProbeKey, PrecisionChoice>>> = LazyLock::new(Mutex::default);
 
+/// Held while any probe in this process times a model (the encoders' and the decoder's), so
+/// that no probe's timings include another's work.
+static PROBING: Mutex<()> = Mutex::new(());
+
+/// Waits until no other probe runs and holds that until the guard drops.
+pub(crate) fn probing_alone() -> std::sync::MutexGuard<'static, ()> {
+    PROBING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The thread settings of a probed model: interactive and bulk, each a count or `auto`.
+pub type ThreadSettings = (Threads, Threads);
+
 /// Loads a model in the precision `setting` names, or for [`PrecisionSetting::Auto`] in the
-/// one the probe picks on `device` (measured once per process for each model directory,
-/// device and thread count). `load` builds the model from `dir` in one precision.
+/// one the probe picks on `device`, and chooses its threads: an `auto` count is the faster of
+/// one thread and every core for the single query (interactive) or the batch (bulk) in that
+/// precision. Measured once per process for each model directory, device and settings;
+/// `load` builds the model from `dir` in one precision.
 pub(crate) fn load_with_precision<M: Probed>(
     dir: &Path,
     setting: PrecisionSetting,
     device: Device,
-    threads: usize,
+    threads: ThreadSettings,
     load: impl Fn(Precision) -> Result<M, InferenceError>,
 ) -> Result<(M, Arc<PrecisionChoice>), InferenceError> {
-    let precision = match setting {
-        PrecisionSetting::Fixed(precision) => Some(precision),
-        PrecisionSetting::Auto => None,
-    };
-    if let Some(precision) = precision {
-        let choice = PrecisionChoice::unprobed(precision, ChosenBy::Configuration);
-        choice.log(dir);
-        return Ok((load(precision)?, Arc::new(choice)));
-    }
-    let key = (dir.to_path_buf(), format!("{device:?}"), threads);
+    let key = (
+        dir.to_path_buf(),
+        format!("{device:?}"),
+        format!("{setting:?}/{threads:?}"),
+    );
     // Held while probing, so two workers on one machine never time each other's load.
     let mut probed = PROBED
         .lock()
@@ -243,15 +301,107 @@ pub(crate) fn load_with_precision<M: Probed>(
         .map(|p| tokenizer.encode(p))
         .collect::<Result<Vec<_>, _>>()?;
     let query = [tokenizer.encode(PROBE_QUERY)?];
-    // The chosen precision is loaded afresh once the probe's models are gone: the copy
-    // timed beside them ran multilingual-e5-small about 25% slower in bulk (2,727–2,828 vs
-    // 3,423–3,853 tokens/s with the precision named).
-    let (probed_model, choice) = probe(&batch, &query, &load)?;
-    drop(probed_model);
-    let model = load(choice.precision)?;
+    let _alone = probing_alone();
+    let (model, mut choice) = match setting {
+        PrecisionSetting::Fixed(precision) => (
+            load(precision)?,
+            PrecisionChoice::unprobed(precision, ChosenBy::Configuration),
+        ),
+        PrecisionSetting::Auto => {
+            // The chosen precision is loaded afresh once the probe's models are gone: the
+            // copy timed beside them ran multilingual-e5-small about 25% slower in bulk
+            // (2,727–2,828 vs 3,423–3,853 tokens/s with the precision named).
+            let (probed_model, choice) = probe(&batch, &query, &load)?;
+            drop(probed_model);
+            (load(choice.precision)?, choice)
+        }
+    };
+    choice.threads = Some(choose_threads(&model, &batch, &query, threads)?);
     choice.log(dir);
     probed.insert(key, choice.clone());
     Ok((model, Arc::new(choice)))
+}
+
+/// Least share of the ideal speed-up more threads must give to be used: a thread that adds
+/// less takes a core from what runs beside the model (HTTP, BM25, other requests). On a
+/// 2-core AVX2 machine one MiniLM query ran 1.34x faster on 2 threads in isolation (67%) but
+/// slower over HTTP at 1 and 10 concurrent requests; a batch ran 1.87x faster (94%) and
+/// ingestion 33% faster end to end.
+const MIN_PARALLEL_EFFICIENCY: f64 = 0.75;
+
+/// Rounds of the thread probe: one to warm up, then timed ones.
+const THREAD_ROUNDS: usize = 4;
+
+/// The threads of `model`'s queries and bulk batches: counts that are set are kept; an `auto`
+/// one is timed on one thread and on every core this process may use, and more threads are
+/// used only when they give [`MIN_PARALLEL_EFFICIENCY`] of the ideal speed-up.
+fn choose_threads<M: Probed>(
+    model: &M,
+    batch: &[Encoded],
+    query: &[Encoded],
+    (interactive, bulk): ThreadSettings,
+) -> Result<ThreadChoice, InferenceError> {
+    let cores = Threads::Auto.count();
+    let counts = [1, cores];
+    let auto = interactive == Threads::Auto || bulk == Threads::Auto;
+    let mut probe = Vec::new();
+    if auto && cores > 1 {
+        probe = counts
+            .iter()
+            .map(|&threads| ThreadTiming {
+                threads,
+                batch: Duration::MAX,
+                query: Duration::MAX,
+            })
+            .collect();
+        // Rounds alternate the counts, so a passing disturbance (another model loading
+        // beside this one) costs each count alike; the best of each counts. Round 0 warms up.
+        for round in 0..THREAD_ROUNDS {
+            for timing in &mut probe {
+                set_torch_threads(timing.threads);
+                let (batch, query) = (time(model, batch)?, time(model, query)?);
+                if round > 0 {
+                    timing.batch = timing.batch.min(batch);
+                    timing.query = timing.query.min(query);
+                }
+            }
+        }
+        set_torch_threads(interactive.count());
+    }
+    let fastest = |of: fn(&ThreadTiming) -> Duration| {
+        probe
+            .iter()
+            .fold(None::<&ThreadTiming>, |best, t| match best {
+                Some(b) => {
+                    let speedup = of(b).as_secs_f64() / of(t).as_secs_f64().max(1e-9);
+                    let ideal = t.threads as f64 / b.threads as f64;
+                    Some(if speedup >= MIN_PARALLEL_EFFICIENCY * ideal {
+                        t
+                    } else {
+                        b
+                    })
+                }
+                None => Some(t),
+            })
+    };
+    let pick = |setting: Threads, of: fn(&ThreadTiming) -> Duration| match setting {
+        Threads::Count(n) => n,
+        Threads::Auto => fastest(of).map_or(cores, |t| t.threads),
+    };
+    Ok(ThreadChoice {
+        plan: ThreadPlan {
+            interactive: pick(interactive, |t| t.query),
+            bulk: pick(bulk, |t| t.batch),
+        },
+        probe,
+    })
+}
+
+/// How long `model` takes over `inputs`.
+fn time<M: Probed>(model: &M, inputs: &[Encoded]) -> Result<Duration, InferenceError> {
+    let started = Instant::now();
+    model.probe_outputs(inputs)?;
+    Ok(started.elapsed())
 }
 
 /// Times every precision on `batch` and `query` and keeps the model of the one chosen.
@@ -296,6 +446,7 @@ fn probe<M: Probed>(
             precision,
             chosen_by: ChosenBy::Probe,
             probe: timings,
+            threads: None,
         },
     ))
 }
@@ -417,6 +568,59 @@ mod tests {
             })
         };
         probe(&batch, &[input(12)], &load).expect("probe").1
+    }
+
+    /// A model that runs faster on more torch threads: the batch at 94% of the ideal speed-up,
+    /// the single query at 34% (as measured for MiniLM on two AVX2 cores).
+    struct Scaling;
+
+    impl Probed for Scaling {
+        fn probe_outputs(&self, inputs: &[Encoded]) -> Result<Vec<Vec<f32>>, InferenceError> {
+            let extra = f64::from(tch::get_num_threads() - 1);
+            let (ms, efficiency) = if inputs.len() > 1 {
+                (80.0, 0.94)
+            } else {
+                (40.0, 0.34)
+            };
+            std::thread::sleep(Duration::from_secs_f64(
+                ms / 1e3 / (1.0 + efficiency * extra),
+            ));
+            Ok(inputs.iter().map(|_| vec![1.0]).collect())
+        }
+    }
+
+    #[test]
+    fn threads_are_used_where_they_pay_for_themselves_and_set_counts_win() {
+        let input = |n: usize| Encoded {
+            ids: vec![1; n],
+            type_ids: vec![0; n],
+            truncated: false,
+        };
+        let batch: Vec<Encoded> = (0..8).map(|_| input(128)).collect();
+        let query = [input(12)];
+        let auto = (Threads::Auto, Threads::Auto);
+        let chosen = choose_threads(&Scaling, &batch, &query, auto).unwrap();
+        let cores = Threads::Auto.count();
+        let timed: Vec<usize> = chosen.probe.iter().map(|t| t.threads).collect();
+        if cores == 1 {
+            assert!(timed.is_empty());
+            assert_eq!(chosen.plan, ThreadPlan::uniform(1));
+        } else {
+            assert_eq!(timed, [1, cores]);
+            let expected = ThreadPlan {
+                interactive: 1,
+                bulk: cores,
+            };
+            assert_eq!(chosen.plan, expected, "{chosen:?}");
+        }
+        let set = (Threads::Count(3), Threads::Count(2));
+        let chosen = choose_threads(&Scaling, &batch, &query, set).unwrap();
+        assert!(chosen.probe.is_empty());
+        let expected = ThreadPlan {
+            interactive: 3,
+            bulk: 2,
+        };
+        assert_eq!(chosen.plan, expected);
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::sync::{Arc, OnceLock};
 
 use super::Encoded;
 use super::LoadOptions;
-use super::batcher::{BatchLimits, BatchModel, BatchStats, Batcher, ModelState, Priority};
+use super::batcher::{
+    BatchLimits, BatchModel, BatchStats, Batcher, ModelState, Priority, ThreadPlan,
+};
 use super::cross_encoder::CrossEncoder;
 use super::encoder::{SentenceEncoder, TokenVectors, max_sim};
 use super::precision::PrecisionChoice;
@@ -48,6 +50,10 @@ impl BatchModel for TokenEncoder {
 
     fn run(&mut self, batch: Vec<Encoded>) -> Result<Vec<TokenVectors>, String> {
         self.0.token_embeddings(&batch).map_err(|e| e.to_string())
+    }
+
+    fn thread_plan(&self) -> Option<ThreadPlan> {
+        self.0.precision().threads.as_ref().map(|t| t.plan)
     }
 }
 

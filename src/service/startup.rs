@@ -12,7 +12,7 @@ use crate::cache::embedding::EmbeddingCache;
 use crate::config::Config;
 use crate::config::Loading;
 use crate::error::{AppError, AppResult};
-use crate::inference::batcher::BatchLimits;
+use crate::inference::batcher::{BatchLimits, ThreadPlan};
 use crate::inference::embedder::Embedder;
 use crate::inference::reranker::Reranker;
 use crate::inference::{LoadOptions, device_of};
@@ -125,7 +125,8 @@ fn load_options(config: &Config) -> AppResult<LoadOptions> {
         precision: inference.precision,
         max_length: None,
         batch_size: inference.max_batch_size,
-        threads: inference.threads.count(),
+        threads: inference.threads,
+        bulk_threads: inference.bulk_threads,
     })
 }
 
@@ -136,6 +137,7 @@ fn batch_limits(config: &Config) -> BatchLimits {
         max_batch_tokens: inference.max_batch_tokens,
         max_batch_size: inference.max_batch_size,
         max_queued: inference.max_queue,
+        threads: ThreadPlan::from_settings(inference.threads, inference.bulk_threads),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The local text generator: a Llama-family decoder on libtorch (GGUF or a Hugging Face
 //! directory), owned by one worker thread that batches all active sequences' steps.
 
+pub mod probe;
 mod sampler;
 mod template;
 mod text;
@@ -11,10 +12,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 
 use futures::StreamExt;
-use tch::Device;
 
 use crate::config::Config;
-use crate::config::{Precision, PrecisionSetting};
+use crate::config::PrecisionSetting;
+use crate::inference::batcher::set_torch_threads;
 use crate::inference::bpe::BpeTokenizer;
 use crate::inference::gguf::GgufFile;
 use crate::inference::llama::{Llama, Numerics};
@@ -75,41 +76,36 @@ impl ModelFiles {
     }
 }
 
-/// How matrices are stored: `auto` keeps 4-bit GGUF weights packed on the CPU (measured
-/// fastest there; see the generation bench) and uses bf16 on a GPU.
-fn numerics(precision: PrecisionSetting, device: Device, gguf: bool) -> Numerics {
-    match precision {
-        PrecisionSetting::Auto if device != Device::Cpu => Numerics::Dense(tch::Kind::BFloat16),
-        PrecisionSetting::Auto if gguf => Numerics::PackedInt4,
-        PrecisionSetting::Auto => Numerics::Dense(Precision::F32.kind()),
-        PrecisionSetting::Fixed(precision) => Numerics::Dense(precision.kind()),
-    }
-}
-
+/// Loads the decoder and its tokenizer: in the kind `inference.precision` names, or under
+/// `auto` in the one the probe measures fastest here (see [`probe`]).
 fn load_model(
     files: &ModelFiles,
     config: &Config,
 ) -> Result<(Llama, BpeTokenizer), InferenceError> {
     let device = device_of(config.inference.device)?;
-    let threads = i32::try_from(config.inference.threads.count())
-        .map_err(|_| InferenceError::Invalid("inference.threads".into()))?;
-    tch::set_num_threads(threads);
-    let precision = config.inference.precision;
-    match files {
-        ModelFiles::Gguf(path) => {
-            let file = GgufFile::read(path)?;
-            let tokenizer = BpeTokenizer::from_gguf(&file)?;
-            let numerics = numerics(precision, device, true);
-            Ok((Llama::from_gguf(file, numerics, device)?, tokenizer))
+    let threads = config.inference.threads.count();
+    set_torch_threads(threads);
+    let (path, gguf) = match files {
+        ModelFiles::Gguf(path) => (path, true),
+        ModelFiles::HfDir(dir) => (dir, false),
+    };
+    let load = |numerics: Numerics| match files {
+        ModelFiles::Gguf(path) => Llama::from_gguf(GgufFile::read(path)?, numerics, device),
+        ModelFiles::HfDir(dir) => Llama::from_hf_dir(dir, numerics, device),
+    };
+    let tokenizer = match files {
+        ModelFiles::Gguf(path) => BpeTokenizer::from_gguf(&GgufFile::read(path)?)?,
+        ModelFiles::HfDir(dir) => BpeTokenizer::from_hf_dir(dir)?,
+    };
+    let model = match config.inference.precision {
+        PrecisionSetting::Fixed(precision) => load(Numerics::Dense(precision.kind()))?,
+        PrecisionSetting::Auto => {
+            let prompt = tokenizer.encode(probe::PROMPT)?;
+            let kinds = probe::candidates(device, gguf);
+            probe::load_fastest(path, device, threads, &kinds, &prompt, load)?.0
         }
-        ModelFiles::HfDir(dir) => {
-            let numerics = numerics(precision, device, false);
-            Ok((
-                Llama::from_hf_dir(dir, numerics, device)?,
-                BpeTokenizer::from_hf_dir(dir)?,
-            ))
-        }
-    }
+    };
+    Ok((model, tokenizer))
 }
 
 impl LocalGenerator {
@@ -146,9 +142,14 @@ impl LocalGenerator {
         };
         let worker_tokenizer = Arc::clone(&tokenizer);
         let worker_waiting = Arc::clone(&waiting);
+        // Generation answers a request: it runs on the interactive thread count.
+        let threads = config.inference.threads.count();
         std::thread::Builder::new()
             .name("local-decoder".into())
-            .spawn(move || worker::run(model, worker_tokenizer, receiver, worker_waiting, limits))
+            .spawn(move || {
+                set_torch_threads(threads);
+                worker::run(model, worker_tokenizer, receiver, worker_waiting, limits);
+            })
             .map_err(|e| GenerationError::Internal(format!("starting the decoder thread: {e}")))?;
         Ok(LocalGenerator {
             name: files.name(),
