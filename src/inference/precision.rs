@@ -213,9 +213,7 @@ impl PrecisionChoice {
                     t.batch.as_secs_f64() * 1e3,
                     t.query.as_secs_f64() * 1e3,
                     t.min_cosine,
-                    t.rejected
-                        .as_ref()
-                        .map_or(String::new(), |why| format!(" (rejected: {why})"))
+                    rejection_note(t.rejected.as_ref())
                 )
             })
             .collect();
@@ -248,6 +246,11 @@ impl PrecisionChoice {
             "model precision"
         );
     }
+}
+
+/// ` (rejected: why)` after a probe's row, or nothing for a usable one.
+pub(crate) fn rejection_note(rejected: Option<&String>) -> String {
+    rejected.map_or(String::new(), |why| format!(" (rejected: {why})"))
 }
 
 /// Probe results already measured in this process, by model directory, device and the

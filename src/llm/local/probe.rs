@@ -15,7 +15,7 @@ use tch::{Device, Kind};
 
 use crate::inference::InferenceError;
 use crate::inference::llama::{Llama, Numerics, Segment};
-use crate::inference::precision::probing_alone;
+use crate::inference::precision::{probing_alone, rejection_note};
 
 /// Largest difference in any logit from f32's along the probe's path: the tolerance the
 /// decoder's parity test holds it to against llama.cpp (logits span about 30).
@@ -82,9 +82,7 @@ impl DecoderChoice {
                     t.prefill.as_secs_f64() * 1e3,
                     t.step.as_secs_f64() * 1e3,
                     t.max_logit_diff,
-                    t.rejected
-                        .as_ref()
-                        .map_or(String::new(), |why| format!(" (rejected: {why})"))
+                    rejection_note(t.rejected.as_ref())
                 )
             })
             .collect();
