@@ -100,8 +100,8 @@ def uptime():
 class Server:
     """A server on a free port with a fresh data directory, stopped on exit."""
 
-    def __init__(self, side, binary, peer):
-        self.side, self.binary, self.peer = side, binary, peer
+    def __init__(self, side, binary, peer, env=None):
+        self.side, self.binary, self.peer, self.env = side, binary, peer, env or {}
 
     def __enter__(self):
         self.data = tempfile.TemporaryDirectory(prefix=f"peer-ingest-{self.side}-")
@@ -118,7 +118,7 @@ class Server:
                        CRAG_SERVER_BIND=f"127.0.0.1:{port}", CRAG_LOG_LEVEL="warn")
             env.setdefault("CRAG_MODELS_DIR", os.path.join(ROOT, ".cache", "models"))
             command, ready = [self.binary, "serve"], "/health/ready"
-        self.process = subprocess.Popen(command, env=env, cwd=self.data.name, stdout=subprocess.DEVNULL)
+        self.process = subprocess.Popen(command, env=dict(env, **self.env), cwd=self.data.name, stdout=subprocess.DEVNULL)
         wait_ready(self.base, ready, self.process)
         return self
 
@@ -139,7 +139,11 @@ def ingest(side, binary, peer, corpus):
         summary.pop("server", None)
         summary["documents_per_s"] = round(summary["documents"] / summary["seconds"], 2)
         summary["uptime_before"], summary["uptime_after"] = before, uptime()
-        texts = embedded_texts(server.base) if side == "ours" else None
+        if side == "ours":
+            threads = call(server.base, "/health/ready")["components"]["encoder"]["precision"]["threads"]
+            summary["bulk_threads"], texts = threads["bulk"], embedded_texts(server.base)
+        else:
+            texts = None
         return summary, texts
 
 
@@ -159,9 +163,11 @@ def embedded_texts(base):
     return texts
 
 
-def encoder_alone(binary, peer, texts):
-    """Chunks/s of a fresh server of ours embedding `texts` through `/v1/embeddings`."""
-    with Server("ours", binary, peer) as server:
+def encoder_alone(binary, peer, texts, threads):
+    """Chunks/s of a fresh server of ours embedding `texts` through `/v1/embeddings` on the
+    `threads` its ingestion ran on (an embeddings request is a query, so it would otherwise run
+    on the interactive count)."""
+    with Server("ours", binary, peer, {"CRAG_INFERENCE_THREADS": str(threads)}) as server:
         texts = sorted(texts, key=len)
         batches = [texts[i:i + EMBED_BATCH] for i in range(0, len(texts), EMBED_BATCH)]
         call(server.base, "/v1/embeddings", {"input": batches[0][:8]})
@@ -206,7 +212,8 @@ def main():
     result = {"corpus": corpus, "binary": binary, "runs": runs}
     best = {side: max(r["documents_per_s"] for r in runs[side]) for side in runs}
     if "ours" in runs:
-        result["ours_encoder_alone"] = encoder_alone(binary, peer, texts)
+        threads = runs["ours"][0]["bulk_threads"]
+        result["ours_encoder_alone"] = encoder_alone(binary, peer, texts, threads)
         print("ours encoder alone", json.dumps(result["ours_encoder_alone"]), flush=True)
         best_chunks = max(r["chunks_per_s"] for r in runs["ours"])
         result["share_of_encoder_alone"] = round(

@@ -72,9 +72,14 @@ async fn encoder_throughput(library: &Library) -> serde_json::Value {
         .expect("embed");
     let ours = started.elapsed().as_secs_f64();
     let tokens: usize = embedded.tokens.iter().sum();
-    // The Python baseline runs MiniLM; another configured encoder has none.
+    // The Python baseline runs MiniLM, on the threads our bulk batches ran on; another
+    // configured encoder has none.
+    let bulk_threads = embedder
+        .precision()
+        .and_then(|choice| choice.threads.as_ref())
+        .map_or(1, |threads| threads.plan.bulk);
     let python = (library.config().models.embedding == MINILM)
-        .then(|| sentence_transformers_seconds(&texts, library.config().inference.threads.count()))
+        .then(|| sentence_transformers_seconds(&texts, bulk_threads))
         .flatten();
     let mut query_latency = Vec::new();
     for i in 0..50 {
