@@ -457,9 +457,8 @@ fn worker_loop<M: BatchModel>(mut model: M, inner: &Inner<M::Input, M::Output>) 
             set_torch_threads(wanted);
             threads = wanted;
         }
-        let padded = items.iter().map(|i| i.length).max().unwrap_or(0) * items.len();
         let started = std::time::Instant::now();
-        run_batch(&mut model, inner, items);
+        let padded = run_batch(&mut model, inner, items);
         if priority == Priority::Bulk && padded > 0 {
             pace.record(padded, started.elapsed());
         }
@@ -539,16 +538,18 @@ fn caller_gone<O>(pending: &Shared<O>) -> bool {
         .is_none_or(tokio::sync::oneshot::Sender::is_closed)
 }
 
+/// Runs `items` as one batch, counts it and answers each caller; returns its padded tokens.
 fn run_batch<M: BatchModel>(
     model: &mut M,
     inner: &Inner<M::Input, M::Output>,
     items: Vec<Item<M::Input, M::Output>>,
-) {
+) -> usize {
     if items.is_empty() {
-        return;
+        return 0;
     }
     let stats = &inner.stats;
     let longest = items.iter().map(|i| i.length).max().unwrap_or(0);
+    let padded = longest * items.len();
     stats.batches.fetch_add(1, Ordering::Relaxed);
     stats
         .inputs
@@ -559,7 +560,7 @@ fn run_batch<M: BatchModel>(
     );
     stats
         .padded_tokens
-        .fetch_add((longest * items.len()) as u64, Ordering::Relaxed);
+        .fetch_add(padded as u64, Ordering::Relaxed);
     let (inputs, targets): (Vec<_>, Vec<_>) = items
         .into_iter()
         .map(|item| (item.input, (item.index, item.pending)))
@@ -580,6 +581,7 @@ fn run_batch<M: BatchModel>(
         }
         Err(err) => fail_all(targets, &err),
     }
+    padded
 }
 
 fn deliver<O>(pending: &Shared<O>, index: usize, output: O) {
