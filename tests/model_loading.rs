@@ -66,6 +66,38 @@ async fn eager_loading_is_ready_as_soon_as_it_listens() {
             "{ready}"
         );
     }
+    // Under `inference.precision = "auto"` the decoder's numerics were probed, and the
+    // choice and the timings are reported.
+    let decoder = &ready["components"]["generator"]["decoder"];
+    assert_eq!(decoder["chosen_by"], "probe", "{ready}");
+    assert!(decoder["threads"].as_u64().unwrap() >= 1, "{ready}");
+    let probe = decoder["probe"].as_array().expect("probe timings");
+    let timed: Vec<&str> = probe
+        .iter()
+        .map(|t| t["numerics"].as_str().unwrap())
+        .collect();
+    assert_eq!(timed, ["f32", "int4", "bf16", "f16"], "{ready}");
+    assert_eq!(probe[0]["max_logit_diff"], 0.0, "{ready}");
+    let chosen = decoder["numerics"].as_str().unwrap();
+    let chosen_timing = probe.iter().find(|t| t["numerics"] == chosen).unwrap();
+    assert!(chosen_timing.get("rejected").is_none(), "{ready}");
+    assert!(chosen_timing["step_ms"].as_f64().unwrap() > 0.0, "{ready}");
+    let metrics = server.get("/metrics").await.text().await.unwrap();
+    let info = metrics
+        .lines()
+        .find(|l| l.starts_with("crag_decoder_numerics_info{"))
+        .unwrap_or_else(|| panic!("no decoder info in\n{metrics}"));
+    let labels = format!("numerics=\"{chosen}\",chosen_by=\"probe\"}} 1");
+    assert!(info.ends_with(&labels), "{info}");
+    for (numerics, phase) in [("f32", "prefill"), ("int4", "step")] {
+        let series = format!("numerics=\"{numerics}\",phase=\"{phase}\"}} ");
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with("crag_decoder_probe_seconds{") && l.contains(&series)),
+            "{series} missing:\n{metrics}"
+        );
+    }
     server.stop().await;
 }
 

@@ -1,11 +1,12 @@
 //! `inference.precision`: with `auto` the encoder's precision is chosen by timing each
 //! precision at load, and the choice and its timings are reported by `/health/ready` and
-//! `/metrics`; an explicit precision is used as set, without a probe.
+//! `/metrics`; an explicit precision is used as set, without a probe (by the local decoder
+//! too).
 
 mod common;
 
 use common::{TestServer, expect_json, test_config};
-use constitutional_rag::config::{Precision, PrecisionSetting, Threads};
+use constitutional_rag::config::{Backend, Loading, Precision, PrecisionSetting, Threads};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -100,6 +101,8 @@ async fn an_explicit_precision_wins_without_a_probe() {
     config.inference.precision = PrecisionSetting::Fixed(Precision::Bf16);
     config.inference.threads = Threads::Count(1);
     config.inference.bulk_threads = Threads::Count(2);
+    config.generation.backend = Backend::Local;
+    config.models.loading = Loading::Eager;
     let server = TestServer::start_with(config).await;
     let (ready, metrics) = ready_and_metrics(&server).await;
     for model in ["encoder", "reranker"] {
@@ -117,5 +120,19 @@ async fn an_explicit_precision_wins_without_a_probe() {
     assert!(!metrics.contains("crag_model_precision_probe_seconds{"));
     assert!(!metrics.contains("crag_model_thread_probe_seconds{"));
     assert!(metrics.contains("crag_model_threads{model=\"encoder\",work=\"bulk\"} 2"));
+    // The local decoder decodes in the precision set, on the interactive threads.
+    let decoder = &ready["components"]["generator"]["decoder"];
+    let expected = serde_json::json!({
+        "numerics": "bf16", "chosen_by": "configuration", "threads": 1, "probe": []
+    });
+    assert_eq!(*decoder, expected, "{ready}");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("crag_decoder_numerics_info{")
+                && l.ends_with("numerics=\"bf16\",chosen_by=\"configuration\"} 1")),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("crag_decoder_probe_seconds{"));
     server.stop().await;
 }

@@ -6,6 +6,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::ApiTags;
 use super::dto::health::State;
 use crate::inference::precision::{PrecisionChoice, ProbeTiming, ThreadChoice, ThreadTiming};
+use crate::llm::local::probe::{DecoderChoice, DecoderTiming};
 use crate::service::{Library, Probe, Readiness};
 
 /// The process is up.
@@ -58,6 +59,65 @@ pub struct ComponentStatus {
     /// A model's precision and how it was chosen, once the model has loaded.
     #[oai(skip_serializing_if_is_none)]
     pub precision: Option<PrecisionStatus>,
+    /// The local decoder's numerics and how they were chosen, once it has loaded (the
+    /// generator of `[generation] backend = "local"` only).
+    #[oai(skip_serializing_if_is_none)]
+    pub decoder: Option<DecoderStatus>,
+}
+
+/// The numerics the local decoder runs in.
+#[derive(Debug, Object)]
+pub struct DecoderStatus {
+    /// `f32`, `bf16`, `f16` or `int4` (4-bit GGUF matrices through packed kernels).
+    pub numerics: String,
+    /// `probe` (timed at load, `inference.precision = "auto"`) or `configuration`.
+    pub chosen_by: String,
+    /// Torch threads it decodes on.
+    pub threads: u64,
+    /// The probe's measurements, f32 first; empty unless the probe chose.
+    pub probe: Vec<DecoderTimingStatus>,
+}
+
+/// How one kind of numerics did in the decoder's probe (a 70-token prompt, then 8 tokens
+/// decoded along f32's greedy path).
+#[derive(Debug, Object)]
+pub struct DecoderTimingStatus {
+    /// `f32`, `int4`, `bf16` or `f16`.
+    pub numerics: String,
+    /// Milliseconds to read the prompt (best run).
+    pub prefill_ms: f64,
+    /// Milliseconds per decoded token (best run).
+    pub step_ms: f64,
+    /// Largest difference in any logit from f32's (at most 2.0 to be used); absent when the
+    /// kind failed to run.
+    #[oai(skip_serializing_if_is_none)]
+    pub max_logit_diff: Option<f64>,
+    /// Why it is not used although it could be faster (disagrees with f32, too slow, failed).
+    #[oai(skip_serializing_if_is_none)]
+    pub rejected: Option<String>,
+}
+
+impl From<DecoderChoice> for DecoderStatus {
+    fn from(choice: DecoderChoice) -> Self {
+        Self {
+            numerics: choice.numerics.to_string(),
+            chosen_by: choice.chosen_by.as_str().into(),
+            threads: choice.threads as u64,
+            probe: choice.probe.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<DecoderTiming> for DecoderTimingStatus {
+    fn from(timing: DecoderTiming) -> Self {
+        Self {
+            numerics: timing.numerics.to_string(),
+            prefill_ms: timing.prefill.as_secs_f64() * 1e3,
+            step_ms: timing.step.as_secs_f64() * 1e3,
+            max_logit_diff: Some(f64::from(timing.max_logit_diff)).filter(|d| d.is_finite()),
+            rejected: timing.rejected,
+        }
+    }
 }
 
 /// The precision a model runs in.
@@ -164,6 +224,7 @@ impl From<Probe> for ComponentStatus {
             status: probe.state.into(),
             detail: probe.detail,
             precision: probe.precision.map(Into::into),
+            decoder: probe.numerics.map(Into::into),
         }
     }
 }

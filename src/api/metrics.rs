@@ -48,6 +48,7 @@ pub fn exposition(library: &Library) -> String {
     let mut readings = Readings::new();
     read_cache(library, &mut readings);
     read_models(library, &mut readings);
+    read_decoder(library, &mut readings);
     read_replication(library, &mut readings);
     process::read_into(&mut readings);
     readings.render(&mut out);
@@ -241,6 +242,54 @@ fn read_precisions(models: &[(&str, Option<&PrecisionChoice>)], out: &mut Readin
                 ];
                 thread_probe.sample(&labels, seconds.as_secs_f64());
             }
+        }
+    }
+}
+
+/// The local decoder's numerics (an info gauge), its threads and the probe's timings, once
+/// it has loaded.
+fn read_decoder(library: &Library, out: &mut Readings) {
+    let Some((model, choice)) = library
+        .generator()
+        .ok()
+        .and_then(|generator| Some((generator.model(), generator.numerics()?)))
+    else {
+        return;
+    };
+    let numerics = choice.numerics.to_string();
+    out.family(
+        "crag_decoder_numerics_info",
+        "The numerics the local decoder runs in (value 1): f32, bf16, f16 or int4, and who chose them: probe or configuration.",
+        Kind::Gauge,
+    )
+    .sample(
+        &[
+            ("model", model),
+            ("numerics", numerics.as_str()),
+            ("chosen_by", choice.chosen_by.as_str()),
+        ],
+        1_u64,
+    );
+    out.family(
+        "crag_decoder_threads",
+        "Torch threads the local decoder runs on.",
+        Kind::Gauge,
+    )
+    .sample(&[("model", model)], choice.threads as u64);
+    let probe = out.family(
+        "crag_decoder_probe_seconds",
+        "Time the decoder's probe measured at load: phase=prefill (a 70-token prompt) or step (one decoded token), by numerics.",
+        Kind::Gauge,
+    );
+    for timing in &choice.probe {
+        let numerics = timing.numerics.to_string();
+        for (phase, seconds) in [("prefill", timing.prefill), ("step", timing.step)] {
+            let labels = [
+                ("model", model),
+                ("numerics", numerics.as_str()),
+                ("phase", phase),
+            ];
+            probe.sample(&labels, seconds.as_secs_f64());
         }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures::StreamExt;
 use tokio::sync::OnceCell;
 
+use super::local::probe::DecoderChoice;
 use super::{GenerationError, GenerationRequest, GenerationStream, Generator};
 use crate::config::Loading;
 
@@ -107,6 +108,13 @@ impl Generator for Deferred {
 
     fn is_loading(&self) -> bool {
         self.state.started.load(Ordering::Acquire) && self.state.loaded.get().is_none()
+    }
+
+    fn numerics(&self) -> Option<&DecoderChoice> {
+        match self.state.loaded.get() {
+            Some(Ok(generator)) => generator.numerics(),
+            _ => None,
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use futures::StreamExt;
 
+use super::local::probe::DecoderChoice;
 use super::{GenerationEvent, GenerationRequest, GenerationStream, Generator};
 use crate::ops::{Counter, Family, Gauge, Histogram, Registry};
 
@@ -107,5 +108,9 @@ impl Generator for Metered {
 
     fn is_loading(&self) -> bool {
         self.inner.is_loading()
+    }
+
+    fn numerics(&self) -> Option<&DecoderChoice> {
+        self.inner.numerics()
     }
 }

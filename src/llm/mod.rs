@@ -43,4 +43,10 @@ pub trait Generator: Send + Sync + 'static {
     fn is_loading(&self) -> bool {
         false
     }
+
+    /// The numerics a model run in this process decodes in and how they were chosen, once
+    /// loaded; `None` for HTTP backends (their server chooses).
+    fn numerics(&self) -> Option<&local::probe::DecoderChoice> {
+        None
+    }
 }

@@ -6,6 +6,7 @@ use super::{Library, ReplicationStatus};
 use crate::inference::batcher::ModelState;
 use crate::inference::embedder::Embedder;
 use crate::inference::precision::PrecisionChoice;
+use crate::llm::local::probe::DecoderChoice;
 
 /// Longest wait for one component's probe.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -32,6 +33,8 @@ pub struct Probe {
     pub detail: Option<String>,
     /// A loaded model's precision and how it was chosen (the probe's timings).
     pub precision: Option<PrecisionChoice>,
+    /// A local decoder's numerics and how they were chosen, once it has loaded.
+    pub numerics: Option<DecoderChoice>,
 }
 
 impl Probe {
@@ -40,6 +43,7 @@ impl Probe {
             state: State::Ready,
             detail: None,
             precision: None,
+            numerics: None,
         }
     }
 
@@ -48,12 +52,20 @@ impl Probe {
             state,
             detail: Some(detail.into()),
             precision: None,
+            numerics: None,
         }
     }
 
     fn with_precision(self, precision: Option<&PrecisionChoice>) -> Self {
         Self {
             precision: precision.cloned(),
+            ..self
+        }
+    }
+
+    fn with_numerics(self, numerics: Option<&DecoderChoice>) -> Self {
+        Self {
+            numerics: numerics.cloned(),
             ..self
         }
     }
@@ -138,7 +150,8 @@ impl Library {
                                 Err(why) => Probe::not(State::Unavailable, why),
                             }
                         })
-                        .await,
+                        .await
+                        .with_numerics(generator.numerics()),
                     ),
                     None => None,
                 }

@@ -21,6 +21,7 @@ use crate::inference::gguf::GgufFile;
 use crate::inference::llama::{Llama, Numerics};
 use crate::inference::{InferenceError, device_of};
 use crate::llm::{GenerationError, GenerationRequest, GenerationStream, Generator};
+use probe::DecoderChoice;
 use template::ChatTemplate;
 use worker::{Job, Limits};
 
@@ -33,6 +34,7 @@ pub struct LocalGenerator {
     max_waiting: usize,
     waiting: Arc<AtomicUsize>,
     jobs: mpsc::Sender<Job>,
+    numerics: DecoderChoice,
 }
 
 /// Where a configured model lives.
@@ -81,7 +83,7 @@ impl ModelFiles {
 fn load_model(
     files: &ModelFiles,
     config: &Config,
-) -> Result<(Llama, BpeTokenizer), InferenceError> {
+) -> Result<(Llama, BpeTokenizer, DecoderChoice), InferenceError> {
     let device = device_of(config.inference.device)?;
     let threads = config.inference.threads.count();
     set_torch_threads(threads);
@@ -97,15 +99,21 @@ fn load_model(
         ModelFiles::Gguf(path) => BpeTokenizer::from_gguf(&GgufFile::read(path)?)?,
         ModelFiles::HfDir(dir) => BpeTokenizer::from_hf_dir(dir)?,
     };
-    let model = match config.inference.precision {
-        PrecisionSetting::Fixed(precision) => load(Numerics::Dense(precision.kind()))?,
+    let (model, choice) = match config.inference.precision {
+        PrecisionSetting::Fixed(precision) => {
+            let numerics = Numerics::Dense(precision.kind());
+            (
+                load(numerics)?,
+                DecoderChoice::configured(numerics, threads),
+            )
+        }
         PrecisionSetting::Auto => {
             let prompt = tokenizer.encode(probe::PROMPT)?;
             let kinds = probe::candidates(device, gguf);
-            probe::load_fastest(path, device, threads, &kinds, &prompt, load)?.0
+            probe::load_fastest(path, device, threads, &kinds, &prompt, load)?
         }
     };
-    Ok((model, tokenizer))
+    Ok((model, tokenizer, choice))
 }
 
 impl LocalGenerator {
@@ -118,7 +126,7 @@ impl LocalGenerator {
     /// starts its worker thread.
     pub fn load(config: &Config) -> Result<LocalGenerator, GenerationError> {
         let files = ModelFiles::find(&config.models.path_of(&config.generation.model))?;
-        let (model, tokenizer) = load_model(&files, config)
+        let (model, tokenizer, numerics) = load_model(&files, config)
             .map_err(|e| GenerationError::Invalid(format!("loading the local model: {e}")))?;
         let generation = &config.generation;
         let max_positions = model.config().max_positions;
@@ -159,6 +167,7 @@ impl LocalGenerator {
             max_waiting: generation.max_waiting,
             waiting,
             jobs,
+            numerics,
         })
     }
 
@@ -216,6 +225,10 @@ impl LocalGenerator {
 impl Generator for LocalGenerator {
     fn model(&self) -> &str {
         &self.name
+    }
+
+    fn numerics(&self) -> Option<&DecoderChoice> {
+        Some(&self.numerics)
     }
 
     fn generate(&self, request: GenerationRequest) -> GenerationStream {

@@ -15,7 +15,7 @@ use tch::{Device, Kind};
 
 use crate::inference::InferenceError;
 use crate::inference::llama::{Llama, Numerics, Segment};
-use crate::inference::precision::{probing_alone, rejection_note};
+use crate::inference::precision::{ChosenBy, probing_alone, rejection_note};
 
 /// Largest difference in any logit from f32's along the probe's path: the tolerance the
 /// decoder's parity test holds it to against llama.cpp (logits span about 30).
@@ -60,16 +60,30 @@ impl DecoderTiming {
     }
 }
 
-/// The kind the decoder runs in and the probe's measurements (f32 first).
+/// The kind the decoder runs in, who chose it and the probe's measurements (f32 first).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecoderChoice {
     /// The kind in use.
     pub numerics: Numerics,
-    /// The probe's measurements.
+    /// The probe (`inference.precision = "auto"`) or the operator.
+    pub chosen_by: ChosenBy,
+    /// The torch threads it decodes on.
+    pub threads: usize,
+    /// The probe's measurements; empty unless the probe chose.
     pub probe: Vec<DecoderTiming>,
 }
 
 impl DecoderChoice {
+    /// The kind `inference.precision` names, chosen without a probe.
+    pub fn configured(numerics: Numerics, threads: usize) -> Self {
+        Self {
+            numerics,
+            chosen_by: ChosenBy::Configuration,
+            threads,
+            probe: Vec::new(),
+        }
+    }
+
     /// Logs the choice and the probe's table at start-up.
     fn log(&self, model: &Path) {
         let table: Vec<String> = self
@@ -132,7 +146,7 @@ pub fn load_fastest(
     }
     let choice = {
         let _alone = probing_alone();
-        probe(candidates, prompt, &load)?
+        probe(candidates, prompt, threads, &load)?
     };
     choice.log(model);
     probed.insert(key, choice.clone());
@@ -143,6 +157,7 @@ pub fn load_fastest(
 fn probe(
     candidates: &[Numerics],
     prompt: &[u32],
+    threads: usize,
     load: &impl Fn(Numerics) -> Result<Llama, InferenceError>,
 ) -> Result<DecoderChoice, InferenceError> {
     let (&reference_kind, others) = candidates
@@ -178,6 +193,8 @@ fn probe(
         .map_or(reference_kind, |t| t.numerics);
     Ok(DecoderChoice {
         numerics,
+        chosen_by: ChosenBy::Probe,
+        threads,
         probe: timings,
     })
 }
