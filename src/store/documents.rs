@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use super::change_log::{Change, SEQ_STATEMENT, logged};
 use super::search::MetadataFilter;
+use super::vector_bytes::to_wire;
 use super::{Store, rows, value};
 use crate::error::{AppError, AppResult};
 use crate::model::{ChunkInfo, Document, PreparedDocument};
@@ -11,8 +12,11 @@ use crate::model::{ChunkInfo, Document, PreparedDocument};
 #[cfg(debug_assertions)]
 mod fault;
 
-/// The statement that ends every document write: its chunks, bound as `$chunks`.
-const INSERT_CHUNKS: &str = "INSERT INTO chunk $chunks RETURN NONE;";
+/// The statement that ends every document write: its chunks, bound as `$chunks` (vectors
+/// as base64 text, stored as bytes).
+const INSERT_CHUNKS: &str = "INSERT INTO chunk array::map($chunks, |$c| IF $c.embedding \
+     THEN object::extend($c, { embedding: encoding::base64::decode($c.embedding) }) ELSE $c END) \
+     RETURN NONE;";
 
 /// Fields selected for a document, without its text.
 const DOCUMENT_FIELDS: &str = "record::id(id) AS id, collection, external_id, title, source, metadata, \
@@ -266,7 +270,7 @@ fn document_vars(id: &str, doc: &PreparedDocument, version: u32) -> Value {
                 "path": chunk.path,
             });
             if let Some(embedding) = doc.embeddings.get(i) {
-                row["embedding"] = json!(embedding.as_ref());
+                row["embedding"] = json!(to_wire(embedding));
             }
             row
         })
@@ -360,5 +364,57 @@ mod tests {
             seq + 2,
             "refused inserts log nothing"
         );
+    }
+    #[tokio::test]
+    async fn vectors_are_stored_as_bytes_and_read_back_exactly_beside_arrays_stored_before() {
+        let store = Store::open(&StorageConfig {
+            url: "mem://".into(),
+            ..StorageConfig::default()
+        })
+        .await
+        .unwrap();
+        let mut doc = prepared(None, "3 § Vektorer lagras som bytes.");
+        let vector: std::sync::Arc<[f32]> = (0..384).map(|i| (i as f32).sin() / 3.0).collect();
+        doc.embeddings = vec![vector.clone()];
+        store.insert_document("v", &doc).await.unwrap().unwrap();
+        // A chunk written before vectors were bytes holds an array of numbers.
+        store
+            .query(
+                "CREATE chunk:old SET document = 'v', collection = 'sfs', text = '4 § Gammal.', \
+                 position = 1, char_start = 0, char_end = 11, path = '4 §', embedding = [0.5, -0.25];",
+                json!({}),
+            )
+            .await
+            .unwrap();
+        let stored_as_bytes = |store: Store| async move {
+            let mut response = store
+                .query(
+                    "SELECT VALUE type::is_bytes(embedding) FROM chunk ORDER BY position;",
+                    json!({}),
+                )
+                .await
+                .unwrap();
+            rows::<bool>(&mut response, 0).unwrap()
+        };
+        assert_eq!(stored_as_bytes(store.clone()).await, [true, false]);
+
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let (_, by_collection) = store.index_rows("sfs").await.unwrap();
+        let (_, by_document) = store.documents_for_index(&["v"]).await.unwrap();
+        for rows in [by_collection, by_document] {
+            let embedding_of = |id: &str| {
+                rows.iter()
+                    .find(|r| r.id == id)
+                    .and_then(|r| r.embedding.clone())
+                    .unwrap()
+            };
+            assert_eq!(bits(&embedding_of(&doc.chunk_ids[0])), bits(&vector));
+            assert_eq!(embedding_of("old"), [0.5, -0.25]);
+        }
+        // Re-embedding writes bytes.
+        store.set_embeddings(&[("old", &[1.0, 2.0])]).await.unwrap();
+        assert_eq!(stored_as_bytes(store.clone()).await, [true, true]);
+        let (_, rows) = store.documents_for_index(&["v"]).await.unwrap();
+        assert_eq!(rows[1].embedding.as_deref(), Some([1.0_f32, 2.0].as_slice()));
     }
 }

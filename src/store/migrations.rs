@@ -24,6 +24,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_store_identity",
         include_str!("../../schema/0005_store_identity.surql"),
     ),
+    (
+        "0006_vector_bytes",
+        include_str!("../../schema/0006_vector_bytes.surql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded in `schema_version`, each in its own transaction

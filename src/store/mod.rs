@@ -6,6 +6,7 @@ mod documents;
 mod keys;
 mod migrations;
 mod search;
+mod vector_bytes;
 
 pub use change_log::{Change, LogEntry};
 pub use search::{IndexRow, IndexedDocumentRow, MetadataFilter};

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{Value, json};
 
 use super::change_log::Change;
+use super::vector_bytes::{self, EMBEDDING_FIELD, to_wire};
 use super::{Store, rows};
 use crate::error::AppResult;
 use crate::model::SearchHit;
@@ -74,7 +75,7 @@ pub struct IndexRow {
     /// Chunk text.
     pub text: String,
     /// Embedding, when stored.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "vector_bytes::deserialize")]
     pub embedding: Option<Vec<f32>>,
 }
 
@@ -137,11 +138,12 @@ impl Store {
     pub async fn set_embeddings(&self, updates: &[(&str, &[f32])]) -> AppResult<()> {
         let rows: Vec<Value> = updates
             .iter()
-            .map(|(id, vector)| json!({ "id": id, "embedding": vector }))
+            .map(|(id, vector)| json!({ "id": id, "embedding": to_wire(vector) }))
             .collect();
         self.query(
             "BEGIN TRANSACTION; \
-             FOR $row IN $rows { UPDATE type::record('chunk', $row.id) SET embedding = $row.embedding; }; \
+             FOR $row IN $rows { UPDATE type::record('chunk', $row.id) \
+               SET embedding = encoding::base64::decode($row.embedding); }; \
              COMMIT TRANSACTION;",
             json!({ "rows": rows }),
         )
@@ -175,8 +177,11 @@ impl Store {
     ) -> AppResult<(Vec<(String, BTreeMap<String, Value>)>, Vec<IndexRow>)> {
         let mut response = self
             .query(
-                "SELECT record::id(id) AS id, metadata FROM document WHERE collection = $collection; \
-                 SELECT record::id(id) AS id, document, text, embedding FROM chunk WHERE collection = $collection;",
+                &format!(
+                    "SELECT record::id(id) AS id, metadata FROM document WHERE collection = $collection; \
+                     SELECT record::id(id) AS id, document, text, {EMBEDDING_FIELD} FROM chunk \
+                     WHERE collection = $collection;"
+                ),
                 json!({ "collection": collection }),
             )
             .await?;
@@ -200,10 +205,12 @@ impl Store {
     ) -> AppResult<(Vec<IndexedDocumentRow>, Vec<IndexRow>)> {
         let mut response = self
             .query(
-                "SELECT record::id(id) AS id, collection, metadata \
-                   FROM array::map($ids, |$d| type::record('document', $d)); \
-                 SELECT record::id(id) AS id, document, text, embedding, position FROM chunk \
-                   WHERE document IN $ids ORDER BY document, position;",
+                &format!(
+                    "SELECT record::id(id) AS id, collection, metadata \
+                       FROM array::map($ids, |$d| type::record('document', $d)); \
+                     SELECT record::id(id) AS id, document, text, {EMBEDDING_FIELD}, position \
+                       FROM chunk WHERE document IN $ids ORDER BY document, position;"
+                ),
                 json!({ "ids": ids }),
             )
             .await?;
