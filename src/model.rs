@@ -266,3 +266,22 @@ impl std::str::FromStr for Role {
             .ok_or_else(|| format!("expected reader, writer or admin, got {s:?}"))
     }
 }
+
+/// Appends `vector` as little-endian `f32` bytes to `out`: the form vectors take at rest (the
+/// embedding cache's file, the store).
+pub fn push_vector_bytes(vector: &[f32], out: &mut Vec<u8>) {
+    out.extend(vector.iter().flat_map(|value| value.to_le_bytes()));
+}
+
+/// The vector of little-endian `f32` bytes; `None` when they are not a whole number of `f32`.
+pub fn vector_from_bytes(bytes: &[u8]) -> Option<Vec<f32>> {
+    let values = bytes.chunks_exact(4);
+    if !values.remainder().is_empty() {
+        return None;
+    }
+    Some(
+        values
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    )
+}

@@ -132,6 +132,39 @@ async fn concurrent_embedding_requests_agree_with_sequential_ones() {
     server.stop().await;
 }
 
+/// `crag_model_batch_inputs_total` of the encoder.
+async fn encoder_inputs(server: &TestServer) -> f64 {
+    let metrics = server.get("/metrics").await.text().await.unwrap();
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("crag_model_batch_inputs_total{model=\"encoder\"} "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no encoder inputs in\n{metrics}"))
+}
+
+#[tokio::test]
+async fn the_same_text_asked_for_at_once_is_computed_once() {
+    let server = TestServer::start().await;
+    let before = encoder_inputs(&server).await;
+    let body = json!({"input": "Chapter 9. Appeals against a decision of the rent tribunal."});
+    let answers = futures::future::join_all((0..8).map(|_| {
+        let (client, url) = (server.client.clone(), server.url("/v1/embeddings"));
+        let body = body.clone();
+        async move {
+            let response = client.post(url).json(&body).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }
+    }))
+    .await;
+    assert_eq!(encoder_inputs(&server).await - before, 1.0);
+    let first = vector(&answers[0]["data"][0]);
+    for answer in &answers[1..] {
+        assert_eq!(vector(&answer["data"][0]), first);
+    }
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn rerank_orders_passages_by_relevance() {
     let server = TestServer::start().await;

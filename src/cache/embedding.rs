@@ -17,9 +17,11 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use quick_cache::sync::{Cache, DefaultLifecycle};
+use quick_cache::sync::{Cache, DefaultLifecycle, GuardResult, PlaceholderGuard};
 use quick_cache::{DefaultHashBuilder, OptionsBuilder, Weighter};
 use redb::{Database, DatabaseError, Durability, ReadOnlyTable, ReadableDatabase, TableDefinition};
+
+use crate::model::{push_vector_bytes, vector_from_bytes};
 
 /// The one table of the cache file: key bytes to little-endian `f32` bytes.
 const TABLE: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("embeddings_v1");
@@ -41,6 +43,33 @@ const MEMORY_SHARDS: usize = 16;
 type Vector = Arc<[f32]>;
 type MemoryCache =
     Cache<CacheKey, Vector, VectorWeighter, DefaultHashBuilder, DefaultLifecycle<CacheKey, Vector>>;
+type Placeholder<'a> = PlaceholderGuard<
+    'a,
+    CacheKey,
+    Vector,
+    VectorWeighter,
+    DefaultHashBuilder,
+    DefaultLifecycle<CacheKey, Vector>,
+>;
+
+/// Who computes a vector that neither level holds, so that callers asking for the same text
+/// at once compute it once.
+pub enum Claim<'a> {
+    /// Another caller stored it meanwhile.
+    Found(Vector),
+    /// This caller computes it and hands it to [`EmbeddingCache::fulfil`]; callers claiming
+    /// the key meanwhile wait for it. Dropped unfulfilled (an error, a cancelled request), the
+    /// next waiter takes it over.
+    Mine(Pending<'a>),
+    /// Another caller is computing it: [`EmbeddingCache::wait_for`] it.
+    Theirs,
+}
+
+/// A vector this caller has claimed to compute.
+pub struct Pending<'a> {
+    key: CacheKey,
+    placeholder: Placeholder<'a>,
+}
 
 /// 32-byte BLAKE3 of (model id, max length, exact text), length-prefixed so fields cannot run together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -175,15 +204,45 @@ impl EmbeddingCache {
     /// Inserts into level 1 at once and queues the disk write (never blocks on disk I/O).
     /// An empty vector is kept in memory only.
     pub fn put(&self, key: CacheKey, vector: Vector) {
+        self.queue_disk_write(key, &vector);
+        self.memory.insert(key, vector);
+    }
+
+    /// Claims the computing of `key`'s vector unless another caller has (level 1 only: call
+    /// after a miss of both levels).
+    pub fn claim(&self, key: CacheKey) -> Claim<'_> {
+        match self.memory.get_value_or_guard(&key, Some(Duration::ZERO)) {
+            GuardResult::Value(vector) => Claim::Found(vector),
+            GuardResult::Guard(placeholder) => Claim::Mine(Pending { key, placeholder }),
+            GuardResult::Timeout => Claim::Theirs,
+        }
+    }
+
+    /// Stores the vector of a claim as [`put`](Self::put) does, waking those waiting for it.
+    pub fn fulfil(&self, pending: Pending<'_>, vector: Vector) {
+        self.queue_disk_write(pending.key, &vector);
+        // An error means a plain `put` of the same key came first; that value stays.
+        let _ = pending.placeholder.insert(vector);
+    }
+
+    /// The vector another caller is computing, once stored; the claim itself when that
+    /// caller gave it up.
+    pub async fn wait_for(&self, key: CacheKey) -> Result<Vector, Pending<'_>> {
+        self.memory
+            .get_value_or_guard_async(&key)
+            .await
+            .map_err(|placeholder| Pending { key, placeholder })
+    }
+
+    fn queue_disk_write(&self, key: CacheKey, vector: &Vector) {
         if let Some(queue) = self.queue()
             && !vector.is_empty()
             && queue
-                .send(WriteCommand::Put(key, Arc::clone(&vector)))
+                .send(WriteCommand::Put(key, Arc::clone(vector)))
                 .is_err()
         {
             tracing::debug!("embedding cache writer has stopped; disk write dropped");
         }
-        self.memory.insert(key, vector);
     }
 
     /// Blocks until every write queued before this call is committed to disk.
@@ -509,24 +568,21 @@ fn write_entries(
 
 fn encode(vector: &[f32], bytes: &mut Vec<u8>) {
     bytes.clear();
-    bytes.extend(vector.iter().flat_map(|value| value.to_le_bytes()));
+    push_vector_bytes(vector, bytes);
 }
 
 /// The vector stored as `bytes`, or None when they cannot be one.
 fn decode(bytes: &[u8]) -> Option<Vector> {
-    if bytes.is_empty() || !bytes.len().is_multiple_of(4) {
+    let vector = (!bytes.is_empty())
+        .then(|| vector_from_bytes(bytes))
+        .flatten();
+    if vector.is_none() {
         tracing::debug!(
             len = bytes.len(),
             "embedding cache: undecodable value read as a miss"
         );
-        return None;
     }
-    let values = bytes.chunks_exact(4);
-    Some(
-        values
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-    )
+    vector.map(Into::into)
 }
 
 #[cfg(test)]
@@ -547,6 +603,38 @@ mod tests {
         assert!(decode(&[]).is_none());
         assert!(decode(&[1, 2, 3]).is_none());
         assert!(decode(&[1, 2, 3, 4, 5]).is_none());
+    }
+
+    #[tokio::test]
+    async fn one_caller_computes_a_text_and_the_others_wait_for_it_or_take_over() {
+        let cache = Arc::new(EmbeddingCache::open(None, 1 << 20).unwrap());
+        let key = CacheKey::new("m", 8, "the same question");
+        let Claim::Mine(pending) = cache.claim(key) else {
+            panic!("the first caller computes")
+        };
+        assert!(matches!(cache.claim(key), Claim::Theirs));
+        let waiter = {
+            let cache = cache.clone();
+            tokio::spawn(async move { cache.wait_for(key).await.ok() })
+        };
+        tokio::task::yield_now().await;
+        let vector: Vector = vec![0.5, 0.25].into();
+        cache.fulfil(pending, vector.clone());
+        assert_eq!(waiter.await.unwrap(), Some(vector.clone()));
+        assert!(matches!(cache.claim(key), Claim::Found(v) if v == vector));
+
+        // A claim given up (an error, a cancelled request) passes to the next waiter.
+        let other = CacheKey::new("m", 8, "another question");
+        let Claim::Mine(given_up) = cache.claim(other) else {
+            panic!("unclaimed")
+        };
+        let waiter = {
+            let cache = cache.clone();
+            tokio::spawn(async move { cache.wait_for(other).await.is_err() })
+        };
+        tokio::task::yield_now().await;
+        drop(given_up);
+        assert!(waiter.await.unwrap(), "the waiter takes the claim over");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::batcher::{BatchLimits, BatchModel, Batcher, ModelState, Priority, Thr
 use super::encoder::SentenceEncoder;
 use super::precision::PrecisionChoice;
 use super::tokenizer::{TextRole, TextTokenizer};
-use crate::cache::embedding::{CacheKey, EmbeddingCache};
+use crate::cache::embedding::{CacheKey, Claim, EmbeddingCache, Pending};
 use crate::config::Loading;
 use crate::error::{AppError, AppResult};
 
@@ -179,14 +179,26 @@ impl Embedder {
             }
         }
         let cache_hits = vectors.iter().filter(|v| v.is_some()).count();
+        // Texts missing from both levels: each is computed by one caller, and callers asking
+        // for it meanwhile wait for that result instead of computing it again.
+        let mut mine = Vec::new();
+        let mut theirs = Vec::new();
         let to_compute: Vec<usize> = (0..texts.len()).filter(|&i| vectors[i].is_none()).collect();
-        if !to_compute.is_empty() {
-            let inputs = to_compute.iter().map(|&i| encoded[i].clone()).collect();
-            let computed = self.batcher.submit(inputs, priority).await?;
-            for (&i, vector) in to_compute.iter().zip(computed) {
-                let vector: Arc<[f32]> = vector.into();
-                self.cache.put(keys[i], vector.clone());
-                vectors[i] = Some(vector);
+        for i in to_compute {
+            match self.cache.claim(keys[i]) {
+                Claim::Found(vector) => vectors[i] = Some(vector),
+                Claim::Mine(pending) => mine.push((i, pending)),
+                Claim::Theirs => theirs.push(i),
+            }
+        }
+        self.compute(mine, &encoded, &mut vectors, priority).await?;
+        for i in theirs {
+            match self.cache.wait_for(keys[i]).await {
+                Ok(vector) => vectors[i] = Some(vector),
+                Err(pending) => {
+                    self.compute(vec![(i, pending)], &encoded, &mut vectors, priority)
+                        .await?;
+                }
             }
         }
         Ok(Embeddings {
@@ -195,6 +207,28 @@ impl Embedder {
             tokens: encoded.iter().map(|e| e.ids.len()).collect(),
             cache_hits,
         })
+    }
+
+    /// Runs the model on the claimed texts (`(index, claim)` into `encoded`) and stores each
+    /// vector in the cache and in `vectors`.
+    async fn compute(
+        &self,
+        claimed: Vec<(usize, Pending<'_>)>,
+        encoded: &[Encoded],
+        vectors: &mut [Option<Arc<[f32]>>],
+        priority: Priority,
+    ) -> AppResult<()> {
+        if claimed.is_empty() {
+            return Ok(());
+        }
+        let inputs = claimed.iter().map(|(i, _)| encoded[*i].clone()).collect();
+        let computed = self.batcher.submit(inputs, priority).await?;
+        for ((i, pending), vector) in claimed.into_iter().zip(computed) {
+            let vector: Arc<[f32]> = vector.into();
+            self.cache.fulfil(pending, vector.clone());
+            vectors[i] = Some(vector);
+        }
+        Ok(())
     }
 
     /// Tokenizes on the caller's thread for a few texts, on the blocking pool for many.

@@ -415,6 +415,9 @@ mod tests {
         store.set_embeddings(&[("old", &[1.0, 2.0])]).await.unwrap();
         assert_eq!(stored_as_bytes(store.clone()).await, [true, true]);
         let (_, rows) = store.documents_for_index(&["v"]).await.unwrap();
-        assert_eq!(rows[1].embedding.as_deref(), Some([1.0_f32, 2.0].as_slice()));
+        assert_eq!(
+            rows[1].embedding.as_deref(),
+            Some([1.0_f32, 2.0].as_slice())
+        );
     }
 }

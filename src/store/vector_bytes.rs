@@ -7,13 +7,16 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use serde::{Deserialize, Deserializer};
 
+use crate::model::{push_vector_bytes, vector_from_bytes};
+
 /// The selected `embedding` field: base64 text of stored bytes, or a stored array as is.
 pub(super) const EMBEDDING_FIELD: &str = "IF type::is_bytes(embedding) \
      THEN encoding::base64::encode(embedding) ELSE embedding END AS embedding";
 
 /// `vector` as base64 text of its little-endian bytes.
 pub(super) fn to_wire(vector: &[f32]) -> String {
-    let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let mut bytes = Vec::with_capacity(vector.len() * 4);
+    push_vector_bytes(vector, &mut bytes);
     STANDARD.encode(bytes)
 }
 
@@ -42,16 +45,12 @@ fn from_wire(text: &str) -> Result<Vec<f32>, String> {
     let bytes = STANDARD_NO_PAD
         .decode(text.trim_end_matches('='))
         .map_err(|e| format!("a stored vector is not base64: {e}"))?;
-    if bytes.len() % 4 != 0 {
-        return Err(format!(
+    vector_from_bytes(&bytes).ok_or_else(|| {
+        format!(
             "a stored vector has {} bytes, not a whole number of f32",
             bytes.len()
-        ));
-    }
-    Ok(bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect())
+        )
+    })
 }
 
 #[cfg(test)]
@@ -73,12 +72,16 @@ mod tests {
         let vector = [1.0_f32, -0.5, f32::MIN_POSITIVE, 0.123_456_79, -0.0];
         let wire = to_wire(&vector);
         assert_eq!(wire.len(), 28, "20 bytes in base64");
-        let back = read(&format!(r#"{{"embedding": "{wire}"}}"#)).unwrap().unwrap();
+        let back = read(&format!(r#"{{"embedding": "{wire}"}}"#))
+            .unwrap()
+            .unwrap();
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&back), bits(&vector));
         // The database's encoder leaves the padding off.
         let unpadded = wire.trim_end_matches('=');
-        let back = read(&format!(r#"{{"embedding": "{unpadded}"}}"#)).unwrap().unwrap();
+        let back = read(&format!(r#"{{"embedding": "{unpadded}"}}"#))
+            .unwrap()
+            .unwrap();
         assert_eq!(bits(&back), bits(&vector));
     }
 
