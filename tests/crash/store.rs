@@ -37,7 +37,8 @@ pub struct StoredChunk {
     pub char_start: u64,
     /// End offset (exclusive).
     pub char_end: u64,
-    /// Dense vector, when embedded.
+    /// Dense vector, when embedded (stored as little-endian f32 bytes).
+    #[serde(deserialize_with = "vector_from_base64")]
     pub embedding: Option<Vec<f32>>,
 }
 
@@ -61,7 +62,8 @@ pub async fn snapshot(dir: &Path) -> Snapshot {
     let mut response = db
         .query(
             "SELECT record::id(id) AS id, collection, external_id, content, chunk_count FROM document; \
-             SELECT document, position, text, char_start, char_end, embedding FROM chunk \
+             SELECT document, position, text, char_start, char_end, \
+               IF embedding THEN encoding::base64::encode(embedding) END AS embedding FROM chunk \
                ORDER BY document, position;",
         )
         .await
@@ -74,6 +76,22 @@ pub async fn snapshot(dir: &Path) -> Snapshot {
         documents: decode(documents),
         chunks: decode(chunks),
     }
+}
+
+/// A stored vector read as base64 text of its bytes (the query fails on any other form).
+fn vector_from_base64<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<f32>>, D::Error> {
+    use base64::Engine;
+    let Some(text) = Option::<String>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(text.trim_end_matches('='))
+        .map_err(serde::de::Error::custom)?;
+    let vector = constitutional_rag::model::vector_from_bytes(&bytes);
+    assert!(vector.is_some(), "a stored vector of {} bytes", bytes.len());
+    Ok(vector)
 }
 
 fn decode<T: DeserializeOwned>(rows: Vec<serde_json::Value>) -> Vec<T> {
