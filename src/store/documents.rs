@@ -322,14 +322,18 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_second_insert_of_a_taken_external_id_or_identical_content_writes_nothing() {
-        let store = Store::open(&StorageConfig {
+    async fn memory_store() -> Store {
+        Store::open(&StorageConfig {
             url: "mem://".into(),
             ..StorageConfig::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_second_insert_of_a_taken_external_id_or_identical_content_writes_nothing() {
+        let store = memory_store().await;
         let first = prepared(Some("sfs-1"), "1 § Denna lag gäller.");
         let (_, seq) = store.insert_document("a", &first).await.unwrap().unwrap();
         let other_text = prepared(Some("sfs-1"), "1 § Denna lag gäller inte.");
@@ -367,12 +371,7 @@ mod tests {
     }
     #[tokio::test]
     async fn vectors_are_stored_as_bytes_and_read_back_exactly_beside_arrays_stored_before() {
-        let store = Store::open(&StorageConfig {
-            url: "mem://".into(),
-            ..StorageConfig::default()
-        })
-        .await
-        .unwrap();
+        let store = memory_store().await;
         let mut doc = prepared(None, "3 § Vektorer lagras som bytes.");
         let vector: std::sync::Arc<[f32]> = (0..384).map(|i| (i as f32).sin() / 3.0).collect();
         doc.embeddings = vec![vector.clone()];
