@@ -297,6 +297,9 @@ pub struct CacheConfig {
     pub embedding_path: String,
     /// Memory bound of the in-memory embedding cache, in MiB.
     pub embedding_memory_mib: u64,
+    /// Memory bound of the MaxSim reranker's cache of passages' token vectors, in MiB;
+    /// 0 = encode every candidate of every reranked search.
+    pub token_vectors_memory_mib: u64,
     /// Memory bound of the in-memory cache of stored chunk rows (search hits), in MiB;
     /// 0 = read every hit from the database.
     pub chunk_memory_mib: u64,
@@ -525,6 +528,7 @@ impl Default for CacheConfig {
         Self {
             embedding_path: "data/embedding-cache.redb".into(),
             embedding_memory_mib: 256,
+            token_vectors_memory_mib: 64,
             chunk_memory_mib: 64,
             answer_entries: 1024,
             answer_ttl_s: 600,

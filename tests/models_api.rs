@@ -132,20 +132,21 @@ async fn concurrent_embedding_requests_agree_with_sequential_ones() {
     server.stop().await;
 }
 
-/// `crag_model_batch_inputs_total` of the encoder.
-async fn encoder_inputs(server: &TestServer) -> f64 {
+/// `crag_model_batch_inputs_total` of `model` (`encoder` or `reranker`).
+async fn model_inputs(server: &TestServer, model: &str) -> f64 {
     let metrics = server.get("/metrics").await.text().await.unwrap();
+    let prefix = format!("crag_model_batch_inputs_total{{model=\"{model}\"}} ");
     metrics
         .lines()
-        .find_map(|l| l.strip_prefix("crag_model_batch_inputs_total{model=\"encoder\"} "))
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
         .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no encoder inputs in\n{metrics}"))
+        .unwrap_or_else(|| panic!("no {model} inputs in\n{metrics}"))
 }
 
 #[tokio::test]
 async fn the_same_text_asked_for_at_once_is_computed_once() {
     let server = TestServer::start().await;
-    let before = encoder_inputs(&server).await;
+    let before = model_inputs(&server, "encoder").await;
     let body = json!({"input": "Chapter 9. Appeals against a decision of the rent tribunal."});
     let answers = futures::future::join_all((0..8).map(|_| {
         let (client, url) = (server.client.clone(), server.url("/v1/embeddings"));
@@ -157,7 +158,7 @@ async fn the_same_text_asked_for_at_once_is_computed_once() {
         }
     }))
     .await;
-    assert_eq!(encoder_inputs(&server).await - before, 1.0);
+    assert_eq!(model_inputs(&server, "encoder").await - before, 1.0);
     let first = vector(&answers[0]["data"][0]);
     for answer in &answers[1..] {
         assert_eq!(vector(&answer["data"][0]), first);
@@ -257,6 +258,45 @@ async fn search_can_rerank_its_candidates() {
             .collect::<Vec<_>>(),
         [1, 2, 3]
     );
+    // Another question over the same candidates encodes only itself: the passages' token
+    // vectors are cached, and the scores are those a fresh encoding gives.
+    let before = model_inputs(&server, "reranker").await;
+    let request =
+        json!({"query": "trial by jury", "collections": ["us"], "rerank": true, "limit": 4});
+    let again = server.search(&request).await;
+    assert_eq!(model_inputs(&server, "reranker").await - before, 1.0);
+    let uncached = TestServer::start_with({
+        let mut config = common::test_config();
+        config.cache.token_vectors_memory_mib = 0;
+        config
+    })
+    .await;
+    uncached.create_collection("us", "english").await;
+    for hit in &again {
+        let text = hit["text"].as_str().unwrap();
+        let (status, _) = uncached.upsert("us", &json!({"text": text})).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let fresh = uncached.search(&request).await;
+    let rerank_by_text = |hits: &[Value]| -> Vec<(String, f64)> {
+        let mut pairs: Vec<(String, f64)> = hits
+            .iter()
+            .map(|h| {
+                (
+                    h["text"].as_str().unwrap().to_string(),
+                    h["rerank"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs
+    };
+    let (cached, uncached_scores) = (rerank_by_text(&again), rerank_by_text(&fresh));
+    assert_eq!(cached.len(), uncached_scores.len());
+    for ((text, a), (_, b)) in cached.iter().zip(&uncached_scores) {
+        assert!((a - b).abs() < 1e-4, "{text}: cached {a}, fresh {b}");
+    }
+    uncached.stop().await;
     server.stop().await;
 }
 

@@ -8,8 +8,8 @@
 
 use std::sync::Arc;
 
-use quick_cache::sync::{Cache, DefaultLifecycle};
-use quick_cache::{DefaultHashBuilder, OptionsBuilder, Weighter};
+use quick_cache::sync::Cache;
+use quick_cache::{DefaultHashBuilder, Weighter};
 
 use crate::model::SearchHit;
 use crate::ops::{Counter, Registry};
@@ -32,20 +32,7 @@ pub struct ChunkCache {
 impl ChunkCache {
     /// A cache of at most `memory_bytes` (0 = no caching), counting its lookups in `registry`.
     pub fn new(memory_bytes: u64, registry: &Registry) -> Self {
-        let rows = (memory_bytes > 0).then(|| {
-            let items = (memory_bytes / TYPICAL_ENTRY_BYTES).max(1);
-            let options = OptionsBuilder::new()
-                .estimated_items_capacity(usize::try_from(items).unwrap_or(usize::MAX))
-                .weight_capacity(memory_bytes)
-                .build()
-                .expect("every required quick_cache option is set");
-            Arc::new(Cache::with_options(
-                options,
-                RowWeighter,
-                DefaultHashBuilder::default(),
-                DefaultLifecycle::default(),
-            ))
-        });
+        let rows = super::bounded(memory_bytes, TYPICAL_ENTRY_BYTES, RowWeighter).map(Arc::new);
         let counter =
             |name: &'static str, help: &'static str| registry.counter(name, help, &[]).with(&[]);
         Self {

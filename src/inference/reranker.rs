@@ -13,8 +13,11 @@ use super::cross_encoder::CrossEncoder;
 use super::encoder::{SentenceEncoder, TokenVectors, max_sim};
 use super::precision::PrecisionChoice;
 use super::tokenizer::TextTokenizer;
+use crate::cache::embedding::CacheKey;
 use crate::config::Loading;
 use crate::error::{AppError, AppResult};
+use quick_cache::sync::Cache;
+use quick_cache::{DefaultHashBuilder, Weighter};
 
 /// MaxSim at or below which a passage is unrelated.
 const MAXSIM_FLOOR: f64 = 0.35;
@@ -68,7 +71,27 @@ pub struct Reranker {
     engine: Arc<Engine>,
     tokenizer: Arc<TextTokenizer>,
     name: Arc<str>,
+    max_length: usize,
     precision: Arc<OnceLock<Arc<PrecisionChoice>>>,
+    passages: Option<Arc<PassageVectors>>,
+}
+
+/// Token vectors of passages the MaxSim reranker has encoded, by (reranker, max length,
+/// text): a chunk among the candidates of another question is not encoded again.
+type PassageVectors = Cache<CacheKey, Arc<TokenVectors>, TokenVectorsWeighter, DefaultHashBuilder>;
+
+/// Bytes of an entry beyond its vectors (key, `Arc`, table slot).
+const PASSAGE_ENTRY_OVERHEAD_BYTES: u64 = 96;
+/// A passage of 128 tokens of 384 dimensions, to size the table.
+const TYPICAL_PASSAGE_BYTES: u64 = 128 * 384 * 4;
+
+#[derive(Clone)]
+struct TokenVectorsWeighter;
+
+impl Weighter<CacheKey, Arc<TokenVectors>> for TokenVectorsWeighter {
+    fn weight(&self, _key: &CacheKey, vectors: &Arc<TokenVectors>) -> u64 {
+        std::mem::size_of_val(vectors.as_flat()) as u64 + PASSAGE_ENTRY_OVERHEAD_BYTES
+    }
 }
 
 impl Reranker {
@@ -101,13 +124,15 @@ impl Reranker {
         )
     }
 
-    /// Late interaction with the sentence encoder in `dir`, passages cut to `max_length` tokens.
+    /// Late interaction with the sentence encoder in `dir`, passages cut to `max_length` tokens;
+    /// the token vectors of passages it has encoded are kept up to `cache_bytes` (0 = none).
     pub fn max_sim(
         dir: &Path,
         options: LoadOptions,
         limits: BatchLimits,
         loading: Loading,
         max_length: usize,
+        cache_bytes: u64,
     ) -> AppResult<Self> {
         let precision = Arc::new(OnceLock::new());
         let batcher = start_worker(
@@ -121,13 +146,17 @@ impl Reranker {
                 Ok((model.precision().clone(), TokenEncoder(model)))
             },
         )?;
-        Self::assemble(
+        let mut reranker = Self::assemble(
             Engine::MaxSim(batcher),
             dir,
             max_length,
             "maxsim",
             precision,
-        )
+        )?;
+        reranker.passages =
+            crate::cache::bounded(cache_bytes, TYPICAL_PASSAGE_BYTES, TokenVectorsWeighter)
+                .map(Arc::new);
+        Ok(reranker)
     }
 
     fn assemble(
@@ -148,7 +177,9 @@ impl Reranker {
             engine: Arc::new(engine),
             tokenizer: Arc::new(tokenizer),
             name: format!("{kind}:{model}").into(),
+            max_length,
             precision,
+            passages: None,
         })
     }
 
@@ -211,58 +242,98 @@ impl Reranker {
         if passages.is_empty() {
             return Ok(Vec::new());
         }
-        let tokenizer = self.tokenizer.clone();
-        let engine = self.engine.clone();
-        let (query, passages) = (query.to_string(), passages.to_vec());
-        let encoded =
-            tokio::task::spawn_blocking(move || encode(&tokenizer, &engine, &query, &passages))
-                .await
-                .map_err(|e| AppError::Internal(format!("tokenizer task: {e}")))??;
-        match (self.engine.as_ref(), encoded) {
-            (Engine::CrossEncoder(batcher), Encodings::Pairs(pairs)) => {
+        match self.engine.as_ref() {
+            Engine::CrossEncoder(batcher) => {
+                let pairs = self
+                    .tokenize(
+                        move |tokenizer, query, passages| {
+                            passages
+                                .iter()
+                                .map(|p| tokenizer.encode_pair(&query, p))
+                                .collect()
+                        },
+                        query,
+                        passages.to_vec(),
+                    )
+                    .await?;
                 Ok(batcher.submit(pairs, priority).await?)
             }
-            (Engine::MaxSim(batcher), Encodings::Separate { query, passages }) => {
-                let mut inputs = Vec::with_capacity(passages.len() + 1);
-                inputs.push(query);
-                inputs.extend(passages);
-                let vectors = batcher.submit(inputs, priority).await?;
-                let (query, passages) = vectors.split_first().expect("query vectors first");
-                Ok(passages.iter().map(|p| max_sim(query, p)).collect())
+            Engine::MaxSim(batcher) => {
+                self.max_sim_scores(batcher, query, passages, priority)
+                    .await
             }
-            _ => Err(AppError::Internal("reranker encoding mismatch".into())),
         }
     }
-}
 
-enum Encodings {
-    Pairs(Vec<Encoded>),
-    Separate {
-        query: Encoded,
-        passages: Vec<Encoded>,
-    },
-}
-
-fn encode(
-    tokenizer: &TextTokenizer,
-    engine: &Engine,
-    query: &str,
-    passages: &[String],
-) -> AppResult<Encodings> {
-    let fail = |e: super::InferenceError| AppError::invalid("tokenization_failed", e);
-    match engine {
-        Engine::CrossEncoder(_) => passages
+    /// MaxSim of the query's token vectors against each passage's, encoding only the passages
+    /// whose vectors are not cached (the query and those in one batch).
+    async fn max_sim_scores(
+        &self,
+        batcher: &Batcher<TokenEncoder>,
+        query: &str,
+        passages: &[String],
+        priority: Priority,
+    ) -> AppResult<Vec<f32>> {
+        let keys: Vec<CacheKey> = passages
             .iter()
-            .map(|p| tokenizer.encode_pair(query, p).map_err(fail))
-            .collect::<AppResult<_>>()
-            .map(Encodings::Pairs),
-        Engine::MaxSim(_) => Ok(Encodings::Separate {
-            query: tokenizer.encode(query).map_err(fail)?,
-            passages: passages
-                .iter()
-                .map(|p| tokenizer.encode(p).map_err(fail))
-                .collect::<AppResult<_>>()?,
-        }),
+            .map(|p| CacheKey::new(&self.name, self.max_length, p))
+            .collect();
+        let mut vectors: Vec<Option<Arc<TokenVectors>>> = keys
+            .iter()
+            .map(|key| self.passages.as_ref().and_then(|cache| cache.get(key)))
+            .collect();
+        let missing: Vec<usize> = (0..passages.len())
+            .filter(|&i| vectors[i].is_none())
+            .collect();
+        let texts: Vec<String> = missing.iter().map(|&i| passages[i].clone()).collect();
+        // The query first, then the passages to encode.
+        let inputs = self
+            .tokenize(
+                move |tokenizer, query, texts| {
+                    std::iter::once(query.as_str())
+                        .chain(texts.iter().map(String::as_str))
+                        .map(|text| tokenizer.encode(text))
+                        .collect()
+                },
+                query,
+                texts,
+            )
+            .await?;
+        let mut encoded = batcher.submit(inputs, priority).await?.into_iter();
+        let query = encoded.next().expect("query vectors first");
+        for (i, passage) in missing.into_iter().zip(encoded) {
+            let passage = Arc::new(passage);
+            if let Some(cache) = &self.passages {
+                cache.insert(keys[i], passage.clone());
+            }
+            vectors[i] = Some(passage);
+        }
+        Ok(vectors
+            .iter()
+            .flatten()
+            .map(|passage| max_sim(&query, passage))
+            .collect())
+    }
+
+    /// Runs `encode` (the query and passages into model inputs) on the blocking pool.
+    async fn tokenize(
+        &self,
+        encode: impl FnOnce(
+            &TextTokenizer,
+            String,
+            Vec<String>,
+        ) -> Result<Vec<Encoded>, super::InferenceError>
+        + Send
+        + 'static,
+        query: &str,
+        passages: Vec<String>,
+    ) -> AppResult<Vec<Encoded>> {
+        let tokenizer = self.tokenizer.clone();
+        let query = query.to_string();
+        tokio::task::spawn_blocking(move || encode(&tokenizer, query, passages))
+            .await
+            .map_err(|e| AppError::Internal(format!("tokenizer task: {e}")))?
+            .map_err(|e| AppError::invalid("tokenization_failed", e))
     }
 }
 

@@ -147,7 +147,9 @@ fn load_reranker(config: &Config) -> AppResult<Reranker> {
     let max_length = config.inference.rerank_max_length;
     if config.models.reranker.is_empty() {
         let dir = config.models.path_of(&config.models.embedding);
-        Reranker::max_sim(&dir, options, limits, config.models.loading, max_length)
+        let cache_bytes = config.cache.token_vectors_memory_mib * 1024 * 1024;
+        let loading = config.models.loading;
+        Reranker::max_sim(&dir, options, limits, loading, max_length, cache_bytes)
     } else {
         let dir = config.models.path_of(&config.models.reranker);
         Reranker::cross_encoder(&dir, options, limits, config.models.loading, max_length)
