@@ -528,7 +528,7 @@ impl Default for CacheConfig {
         Self {
             embedding_path: "data/embedding-cache.redb".into(),
             embedding_memory_mib: 256,
-            token_vectors_memory_mib: 64,
+            token_vectors_memory_mib: 256,
             chunk_memory_mib: 64,
             answer_entries: 1024,
             answer_ttl_s: 600,

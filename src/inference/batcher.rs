@@ -70,7 +70,11 @@ pub struct BatchLimits {
     pub threads: ThreadPlan,
 }
 
-/// Torch intra-op threads a batch runs on, by the most urgent input in it. OpenMP keeps the
+/// Padded tokens from which an interactive batch counts as large: the thread probe's batch
+/// (eight 128-token passages).
+const LARGE_BATCH_TOKENS: usize = 1024;
+
+/// Torch intra-op threads a batch runs on, by the most urgent input in it and its size. OpenMP keeps the
 /// count per OS thread, so each model worker sets its own before every batch without
 /// touching the other workers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,9 +103,14 @@ impl ThreadPlan {
         }
     }
 
-    /// The count for a batch of `priority`.
-    pub fn for_priority(self, priority: Priority) -> usize {
+    /// The count for a batch of `priority` holding `padded_tokens`. An interactive batch as
+    /// large as a bulk one (a reranker's candidates) runs on the larger of the two counts: the
+    /// bulk count is the one that suits batches.
+    pub fn for_batch(self, priority: Priority, padded_tokens: usize) -> usize {
         match priority {
+            Priority::Interactive if padded_tokens >= LARGE_BATCH_TOKENS => {
+                self.interactive.max(self.bulk)
+            }
             Priority::Interactive => self.interactive,
             Priority::Bulk => self.bulk,
         }
@@ -452,13 +461,14 @@ fn worker_loop<M: BatchModel>(mut model: M, inner: &Inner<M::Input, M::Output>) 
             }
             take_batch(&mut queues, &inner.limits, pace.bulk_budget(&inner.limits))
         };
-        let wanted = plan.for_priority(priority);
+        let padded = items.iter().map(|i| i.length).max().unwrap_or(0) * items.len();
+        let wanted = plan.for_batch(priority, padded);
         if wanted != threads {
             set_torch_threads(wanted);
             threads = wanted;
         }
         let started = std::time::Instant::now();
-        let padded = run_batch(&mut model, inner, items);
+        run_batch(&mut model, inner, items, padded);
         if priority == Priority::Bulk && padded > 0 {
             pace.record(padded, started.elapsed());
         }
@@ -538,18 +548,17 @@ fn caller_gone<O>(pending: &Shared<O>) -> bool {
         .is_none_or(tokio::sync::oneshot::Sender::is_closed)
 }
 
-/// Runs `items` as one batch, counts it and answers each caller; returns its padded tokens.
+/// Runs `items` (`padded` tokens with padding) as one batch, counts it and answers each caller.
 fn run_batch<M: BatchModel>(
     model: &mut M,
     inner: &Inner<M::Input, M::Output>,
     items: Vec<Item<M::Input, M::Output>>,
-) -> usize {
+    padded: usize,
+) {
     if items.is_empty() {
-        return 0;
+        return;
     }
     let stats = &inner.stats;
-    let longest = items.iter().map(|i| i.length).max().unwrap_or(0);
-    let padded = longest * items.len();
     stats.batches.fetch_add(1, Ordering::Relaxed);
     stats
         .inputs
@@ -581,7 +590,6 @@ fn run_batch<M: BatchModel>(
         }
         Err(err) => fail_all(targets, &err),
     }
-    padded
 }
 
 fn deliver<O>(pending: &Shared<O>, index: usize, output: O) {
@@ -770,7 +778,14 @@ mod tests {
     fn an_unmeasured_plan_is_the_configured_counts_or_every_core() {
         let plan = ThreadPlan::from_settings(Threads::Count(4), Threads::Count(3));
         assert_eq!((plan.interactive, plan.bulk), (4, 3));
-        assert_eq!(plan.for_priority(Priority::Bulk), 3);
+        assert_eq!(plan.for_batch(Priority::Bulk, 10), 3);
+        // A large interactive batch (a reranker's candidates) takes the larger count.
+        let plan = ThreadPlan {
+            interactive: 1,
+            bulk: 2,
+        };
+        assert_eq!(plan.for_batch(Priority::Interactive, 40), 1);
+        assert_eq!(plan.for_batch(Priority::Interactive, LARGE_BATCH_TOKENS), 2);
         let plan = ThreadPlan::from_settings(Threads::Auto, Threads::Count(1));
         assert_eq!((plan.interactive, plan.bulk), (Threads::Auto.count(), 1));
     }
