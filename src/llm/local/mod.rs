@@ -150,8 +150,9 @@ impl LocalGenerator {
         };
         let worker_tokenizer = Arc::clone(&tokenizer);
         let worker_waiting = Arc::clone(&waiting);
-        // Generation answers a request: it runs on the interactive thread count.
-        let threads = config.inference.threads.count();
+        // Generation answers a request: it decodes on the interactive thread count, the one
+        // it was loaded (and probed) on.
+        let threads = numerics.threads;
         std::thread::Builder::new()
             .name("local-decoder".into())
             .spawn(move || {
