@@ -300,6 +300,10 @@ pub struct CacheConfig {
     /// Memory bound of the MaxSim reranker's cache of passages' token vectors, in MiB;
     /// 0 = encode every candidate of every reranked search.
     pub token_vectors_memory_mib: u64,
+    /// Bound of the passages' token vectors (int8) the embedding cache file may hold, in MiB:
+    /// with the MaxSim reranker, ingestion stores them from the embedding's own forward pass,
+    /// so a reranked search encodes only its question; 0 = none stored.
+    pub token_vectors_disk_mib: u64,
     /// Memory bound of the in-memory cache of stored chunk rows (search hits), in MiB;
     /// 0 = read every hit from the database.
     pub chunk_memory_mib: u64,
@@ -529,6 +533,7 @@ impl Default for CacheConfig {
             embedding_path: "data/embedding-cache.redb".into(),
             embedding_memory_mib: 256,
             token_vectors_memory_mib: 256,
+            token_vectors_disk_mib: 4096,
             chunk_memory_mib: 64,
             answer_entries: 1024,
             answer_ttl_s: 600,

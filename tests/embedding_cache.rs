@@ -285,3 +285,55 @@ fn throughput() {
         count as f64 / (put_secs + flush_secs),
     );
 }
+
+#[test]
+fn token_vectors_are_kept_on_disk_up_to_their_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = cache_file(&dir);
+    let bytes = |i: usize| vec![i as u8; 1000];
+    {
+        let cache = open(&path, MIB).with_token_vector_budget(2500);
+        assert!(cache.stores_token_vectors());
+        for i in 0..3 {
+            cache.put_token_vectors(key(i), bytes(i));
+        }
+        cache.flush();
+        assert_eq!(
+            cache.get_token_vectors(&[key(0), key(1), key(2)]),
+            [Some(bytes(0)), Some(bytes(1)), None],
+            "the third would pass the budget"
+        );
+        let stats = cache.stats();
+        assert_eq!(
+            (stats.token_vector_writes, stats.token_vectors_over_budget),
+            (2, 1)
+        );
+        assert_eq!(stats.token_vector_bytes, 2000);
+        // Token vectors are a table of their own: the embedding of the same key is absent.
+        assert_eq!(cache.get_many(&[key(0)]), [None]);
+    }
+    // Reopened, the file still holds them and its budget counts what it holds.
+    let cache = open(&path, MIB).with_token_vector_budget(2500);
+    assert_eq!(cache.get_token_vectors(&[key(1)]), [Some(bytes(1))]);
+    assert!(cache.stats().token_vector_bytes >= 2000);
+    cache.put_token_vectors(key(3), bytes(3));
+    cache.flush();
+    assert_eq!(cache.get_token_vectors(&[key(3)]), [None]);
+    assert_eq!(cache.stats().token_vectors_over_budget, 1);
+}
+
+#[test]
+fn without_a_budget_or_a_file_no_token_vectors_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let unbudgeted = open(&cache_file(&dir), MIB);
+    let in_memory = EmbeddingCache::open(None, MIB)
+        .unwrap()
+        .with_token_vector_budget(MIB);
+    for cache in [unbudgeted, in_memory] {
+        assert!(!cache.stores_token_vectors());
+        cache.put_token_vectors(key(1), vec![1; 10]);
+        cache.flush();
+        assert_eq!(cache.get_token_vectors(&[key(1)]), [None]);
+        assert_eq!(cache.stats().token_vector_writes, 0);
+    }
+}

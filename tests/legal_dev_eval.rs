@@ -1,8 +1,7 @@
 //! The real-text development set (tests/data/legal_dev) over HTTP: a real server ingests the
 //! licence texts that `just setup` installs into .cache/legal-corpus, answers every question in
-//! evidence mode and runs every search mode without reranking (the reranked rows, which no
-//! floor guards and which cost most of the time, come from `constitutional-rag eval`); the
-//! scores must not fall below the floors below.
+//! evidence mode and runs every search mode with and without reranking; the scores must not
+//! fall below the floors below.
 //!
 //! The floors sit a little under what the pipeline reached when they were set (the measured
 //! values are printed with every run); raise them as the pipeline improves, never lower them
@@ -15,7 +14,7 @@ use constitutional_rag::service::SearchMode;
 
 mod common;
 
-use common::dev_sets::{Floors, assert_floors, run_plain};
+use common::dev_sets::{Floors, assert_floors, run_every_search};
 
 #[tokio::test]
 async fn development_set_holds_its_floors() {
@@ -38,7 +37,7 @@ async fn development_set_holds_its_floors() {
         );
     }
 
-    let report = run_plain(&set).await;
+    let report = run_every_search(&set).await;
     assert_floors(&report, &FLOORS);
 }
 
@@ -59,6 +58,9 @@ async fn development_set_holds_its_floors() {
 // refusal recall 0.955 (21/22), false refusals 0. With questions after a length of time
 // answered only by a sentence stating one (the California statute of limitations is refused):
 // refusal recall 1.000 (22/22), false refusals 0 (f32 on an AVX2-only EPYC).
+// Reranked rows guarded since the MaxSim reranker reads each chunk under its context header,
+// as it was embedded (it read the bare chunk before: hybrid hit@5 0.754, MRR 0.610): hit@5
+// bm25 0.855, dense 0.928, hybrid 0.928 (MRR 0.888), from the token vectors ingestion stored.
 const FLOORS: Floors = Floors {
     answer_hit_at_5: 0.88,
     answer_mrr: 0.77,
@@ -69,5 +71,10 @@ const FLOORS: Floors = Floors {
         (SearchMode::Bm25, 0.68),
         (SearchMode::Dense, 0.71),
         (SearchMode::Hybrid, 0.85),
+    ],
+    reranked_hit_at_5: [
+        (SearchMode::Bm25, 0.82),
+        (SearchMode::Dense, 0.89),
+        (SearchMode::Hybrid, 0.89),
     ],
 };

@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::collections::HashMap;
+
 use common::{TestServer, expect_json, expect_problem};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -297,6 +299,89 @@ async fn search_can_rerank_its_candidates() {
         assert!((a - b).abs() < 1e-4, "{text}: cached {a}, fresh {b}");
     }
     uncached.stop().await;
+    server.stop().await;
+}
+
+/// The value of the metric line starting with `series` (name and labels).
+async fn metric(server: &TestServer, series: &str) -> f64 {
+    let metrics = server.get("/metrics").await.text().await.unwrap();
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in\n{metrics}"))
+}
+
+#[tokio::test]
+async fn passages_ingested_are_reranked_without_encoding_them() {
+    const LICENCES: [&str; 2] = ["apache-2.0-sentence-transformers", "mpl-2.0-pathspec"];
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::test_config();
+    config.cache.embedding_path = dir.path().join("embeddings.redb").display().to_string();
+    let server = TestServer::with_licences_in(config, "licences", &LICENCES).await;
+    // Ingestion queued every chunk's token vectors for the cache file; wait for the writes.
+    let collection =
+        expect_json(server.get("/v1/collections/licences").await, StatusCode::OK).await;
+    let chunks = collection["chunk_count"].as_f64().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while metric(&server, "crag_token_vectors_stored_total").await < chunks {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ingestion did not store the token vectors of its {chunks} chunks"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let before = model_inputs(&server, "reranker").await;
+    let request = json!({
+        "query": "What happens to my patent licence if I sue a contributor over the software?",
+        "collections": ["licences"],
+        "rerank": true,
+        "limit": 10,
+    });
+    let hits = server.search(&request).await;
+    assert_eq!(hits.len(), 10);
+    assert_eq!(
+        model_inputs(&server, "reranker").await - before,
+        1.0,
+        "only the question is encoded"
+    );
+    let from_store = "crag_rerank_token_vectors_total{source=\"stored\"}";
+    assert!(metric(&server, from_store).await >= 10.0);
+    assert_eq!(
+        metric(
+            &server,
+            "crag_rerank_token_vectors_total{source=\"encoded\"}"
+        )
+        .await,
+        0.0
+    );
+
+    // The stored vectors are int8: the scores stay within a thousandth of a fresh encoding's.
+    let fresh_server = TestServer::with_licences("licences", &LICENCES).await;
+    let fresh = fresh_server.search(&request).await;
+    let rerank_of = |hits: &[Value]| -> HashMap<String, f64> {
+        hits.iter()
+            .map(|h| {
+                let text = h["text"].as_str().unwrap().to_string();
+                (text, h["rerank"].as_f64().unwrap())
+            })
+            .collect()
+    };
+    let (stored_scores, fresh_scores) = (rerank_of(&hits), rerank_of(&fresh));
+    assert_eq!(hits[0]["text"], fresh[0]["text"]);
+    let common = fresh_scores
+        .keys()
+        .filter(|t| stored_scores.contains_key(*t));
+    assert!(common.count() >= 9, "the same passages lead both lists");
+    for (text, fresh) in &fresh_scores {
+        if let Some(stored) = stored_scores.get(text) {
+            assert!(
+                (stored - fresh).abs() < 1e-3,
+                "{text}: stored {stored}, fresh {fresh}"
+            );
+        }
+    }
+    fresh_server.stop().await;
     server.stop().await;
 }
 

@@ -1,7 +1,7 @@
 //! The Swedish development set (tests/data/swedish_dev) over HTTP: eight acts written in-house
 //! in the style of SFS statute text (not real statutes), ingested into a Swedish collection by
 //! a real server; Swedish and English questions answered in evidence mode, every search mode
-//! run without reranking; the scores must not fall below the floors below.
+//! run with and without reranking; the scores must not fall below the floors below.
 //!
 //! The floors sit a little under what the pipeline reached with the default encoder when they
 //! were set (the measured values are printed with every run): a regression guard, not a
@@ -14,7 +14,7 @@ use constitutional_rag::service::SearchMode;
 
 mod common;
 
-use common::dev_sets::{Floors, assert_floors, run_plain};
+use common::dev_sets::{Floors, assert_floors, run_every_search};
 
 #[tokio::test]
 async fn swedish_development_set_holds_its_floors() {
@@ -49,7 +49,7 @@ async fn swedish_development_set_holds_its_floors() {
         assert!(set.of_kind(kind).count() >= 15, "too few {kind} questions");
     }
 
-    let report = run_plain(&set).await;
+    let report = run_every_search(&set).await;
     assert_floors(&report, &FLOORS);
     for (row, floor) in [
         ("sv positive", FLOOR_SWEDISH_ANSWER_HIT_AT_5),
@@ -93,6 +93,9 @@ fn is_section_start(line: &str) -> bool {
 // refusal recall 0.833 (15/18), false refusals 0 (from 15/74); search hit@5: bm25 0.500,
 // dense 0.662, hybrid 0.635. With count questions answered only by a sentence stating the
 // count: refusal recall 0.944 (17/18), false refusals 0.
+// Reranked rows guarded since the MaxSim reranker (all-MiniLM-L6-v2) reads each chunk under
+// its context header (bare chunks before: hybrid hit@5 0.554, MRR 0.416): hit@5 bm25 0.554,
+// dense 0.608, hybrid 0.595 (MRR 0.455) — still below hybrid without it on this set.
 const FLOORS: Floors = Floors {
     answer_hit_at_5: 0.74,
     answer_mrr: 0.65,
@@ -103,6 +106,11 @@ const FLOORS: Floors = Floors {
         (SearchMode::Bm25, 0.48),
         (SearchMode::Dense, 0.62),
         (SearchMode::Hybrid, 0.60),
+    ],
+    reranked_hit_at_5: [
+        (SearchMode::Bm25, 0.52),
+        (SearchMode::Dense, 0.57),
+        (SearchMode::Hybrid, 0.56),
     ],
 };
 const FLOOR_SWEDISH_ANSWER_HIT_AT_5: f64 = 0.78;

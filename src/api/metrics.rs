@@ -76,6 +76,34 @@ fn read_cache(library: &Library, out: &mut Readings) {
         Kind::Gauge,
     )
     .sample(&[], cache.memory_bytes);
+    out.family(
+        "crag_token_vectors_stored_total",
+        "Passages' token vectors written to the embedding cache file (for the MaxSim reranker).",
+        Kind::Counter,
+    )
+    .sample(&[], cache.token_vector_writes);
+    out.family(
+        "crag_token_vectors_over_budget_total",
+        "Passages' token vectors not stored because cache.token_vectors_disk_mib was spent.",
+        Kind::Counter,
+    )
+    .sample(&[], cache.token_vectors_over_budget);
+    out.family(
+        "crag_token_vectors_stored_bytes",
+        "Bytes of token vectors in the embedding cache file.",
+        Kind::Gauge,
+    )
+    .sample(&[], cache.token_vector_bytes);
+    if let Some(counts) = library.reranker().token_vector_counts() {
+        let sources = out.family(
+            "crag_rerank_token_vectors_total",
+            "Candidates' token vectors the MaxSim reranker used, by where they came from.",
+            Kind::Counter,
+        );
+        sources.sample(&[("source", "memory")], counts.memory);
+        sources.sample(&[("source", "stored")], counts.stored);
+        sources.sample(&[("source", "encoded")], counts.encoded);
+    }
 }
 
 /// Where this server stands in the change log: the corpus version it serves, the last

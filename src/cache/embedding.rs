@@ -8,7 +8,9 @@
 //!
 //! On disk one table maps the 32-byte [`CacheKey`] to the vector as little-endian `f32`
 //! bytes. A value that does not decode (empty, or a length that is not a multiple of four)
-//! reads as a miss.
+//! reads as a miss. A second table, under the same keys, holds passages' token vectors for
+//! late-interaction reranking as opaque bytes (their codec belongs to the encoder), up to a
+//! byte budget; they live on disk only.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,12 +21,17 @@ use std::time::{Duration, Instant};
 
 use quick_cache::sync::{Cache, DefaultLifecycle, GuardResult, PlaceholderGuard};
 use quick_cache::{DefaultHashBuilder, OptionsBuilder, Weighter};
-use redb::{Database, DatabaseError, Durability, ReadOnlyTable, ReadableDatabase, TableDefinition};
+use redb::{
+    Database, DatabaseError, Durability, ReadOnlyTable, ReadableDatabase, ReadableTableMetadata,
+    TableDefinition,
+};
 
 use crate::model::{push_vector_bytes, vector_from_bytes};
 
 /// The one table of the cache file: key bytes to little-endian `f32` bytes.
 const TABLE: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("embeddings_v1");
+/// The table of passages' token vectors: key bytes to the encoder's encoding of them.
+const TOKEN_TABLE: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("token_vectors_v1");
 /// Hashed ahead of the fields, so keys of this cache never equal other BLAKE3 digests.
 const KEY_DOMAIN: &[u8] = b"constitutional-rag/embedding-cache/v1";
 /// Most entries one disk write transaction takes.
@@ -71,6 +78,13 @@ pub struct Pending<'a> {
     placeholder: Placeholder<'a>,
 }
 
+impl Pending<'_> {
+    /// The key claimed.
+    pub fn key(&self) -> CacheKey {
+        self.key
+    }
+}
+
 /// 32-byte BLAKE3 of (model id, max length, exact text), length-prefixed so fields cannot run together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CacheKey([u8; 32]);
@@ -109,6 +123,12 @@ pub struct CacheStats {
     pub disk_writes: u64,
     /// Bytes level 1 holds now (vectors, keys and per-entry overhead).
     pub memory_bytes: u64,
+    /// Token-vector entries committed to disk.
+    pub token_vector_writes: u64,
+    /// Token-vector entries not stored because the budget was spent.
+    pub token_vectors_over_budget: u64,
+    /// Bytes of token vectors on disk (as found at open, plus those queued since).
+    pub token_vector_bytes: u64,
 }
 
 /// Why the cache could not be opened.
@@ -163,6 +183,8 @@ pub struct EmbeddingCache {
     memory: MemoryCache,
     disk: Option<DiskLevel>,
     counters: Arc<Counters>,
+    /// Most bytes of token vectors the file may hold; 0 = none are stored.
+    token_vector_budget: u64,
 }
 
 impl EmbeddingCache {
@@ -176,7 +198,53 @@ impl EmbeddingCache {
             memory: memory_cache(memory_bytes),
             disk,
             counters,
+            token_vector_budget: 0,
         })
+    }
+
+    /// Lets the disk file hold up to `bytes` of passages' token vectors (none by default);
+    /// once spent, further ones are not stored. No effect without a disk level.
+    pub fn with_token_vector_budget(mut self, bytes: u64) -> Self {
+        self.token_vector_budget = bytes;
+        self
+    }
+
+    /// Whether [`Self::put_token_vectors`] can store anything.
+    pub fn stores_token_vectors(&self) -> bool {
+        self.disk.is_some() && self.token_vector_budget > 0
+    }
+
+    /// Queues `bytes` (a passage's encoded token vectors) for the disk file unless that would
+    /// spend more than the budget; never blocks on disk I/O.
+    pub fn put_token_vectors(&self, key: CacheKey, bytes: Vec<u8>) {
+        let Some(queue) = self.queue().filter(|_| self.token_vector_budget > 0) else {
+            return;
+        };
+        let size = bytes.len() as u64;
+        let reserved = self.counters.token_vector_bytes.fetch_update(
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+            |held| (held + size <= self.token_vector_budget).then_some(held + size),
+        );
+        if reserved.is_err() {
+            count(&self.counters.token_vectors_over_budget, 1);
+            return;
+        }
+        if queue
+            .send(WriteCommand::Put(key, Value::TokenVectors(bytes)))
+            .is_err()
+        {
+            tracing::debug!("embedding cache writer has stopped; token vectors dropped");
+        }
+    }
+
+    /// The stored token vectors of each key, in one read transaction (None: not stored, or
+    /// no disk level). Blocking (call off the async executor).
+    pub fn get_token_vectors(&self, keys: &[CacheKey]) -> Vec<Option<Vec<u8>>> {
+        match &self.disk {
+            Some(disk) => disk.read_token_vectors(keys),
+            None => vec![None; keys.len()],
+        }
     }
 
     /// Level 1 only (cheap, for async request paths).
@@ -238,7 +306,7 @@ impl EmbeddingCache {
         if let Some(queue) = self.queue()
             && !vector.is_empty()
             && queue
-                .send(WriteCommand::Put(key, Arc::clone(vector)))
+                .send(WriteCommand::Put(key, Value::Vector(Arc::clone(vector))))
                 .is_err()
         {
             tracing::debug!("embedding cache writer has stopped; disk write dropped");
@@ -264,6 +332,9 @@ impl EmbeddingCache {
             misses: load(&self.counters.misses),
             disk_writes: load(&self.counters.disk_writes),
             memory_bytes: self.memory.weight(),
+            token_vector_writes: load(&self.counters.token_vector_writes),
+            token_vectors_over_budget: load(&self.counters.token_vectors_over_budget),
+            token_vector_bytes: load(&self.counters.token_vector_bytes),
         }
     }
 
@@ -302,6 +373,9 @@ struct Counters {
     disk_hits: AtomicU64,
     misses: AtomicU64,
     disk_writes: AtomicU64,
+    token_vector_writes: AtomicU64,
+    token_vectors_over_budget: AtomicU64,
+    token_vector_bytes: AtomicU64,
 }
 
 fn count(counter: &AtomicU64, n: u64) {
@@ -339,8 +413,16 @@ fn memory_cache(memory_bytes: u64) -> MemoryCache {
     )
 }
 
+/// What a disk write stores under a key.
+enum Value {
+    /// An embedding, in the vector table.
+    Vector(Vector),
+    /// A passage's encoded token vectors, in the token table.
+    TokenVectors(Vec<u8>),
+}
+
 enum WriteCommand {
-    Put(CacheKey, Vector),
+    Put(CacheKey, Value),
     Flush(Sender<()>),
 }
 
@@ -355,6 +437,9 @@ struct DiskLevel {
 impl DiskLevel {
     fn open(path: &Path, counters: Arc<Counters>) -> Result<Self, CacheError> {
         let db = Arc::new(open_database(path)?);
+        counters
+            .token_vector_bytes
+            .store(stored_token_bytes(&db), Ordering::Relaxed);
         let (queue, commands) = mpsc::channel();
         let writer = Writer {
             db: Arc::clone(&db),
@@ -381,7 +466,7 @@ impl DiskLevel {
 
     /// Looks every key up in one read transaction; an unreadable value is a miss.
     fn read<'k>(&self, keys: impl ExactSizeIterator<Item = &'k CacheKey>) -> Vec<Option<Vector>> {
-        let table = match self.open_table() {
+        let table = match self.open_table(TABLE) {
             Ok(table) => table,
             Err(error) => {
                 self.warn_read(&error);
@@ -398,8 +483,31 @@ impl DiskLevel {
         .collect()
     }
 
-    fn open_table(&self) -> Result<ReadOnlyTable<&'static [u8; 32], &'static [u8]>, redb::Error> {
-        Ok(self.db.begin_read()?.open_table(TABLE)?)
+    /// The token vectors stored under each key, in one read transaction.
+    fn read_token_vectors(&self, keys: &[CacheKey]) -> Vec<Option<Vec<u8>>> {
+        let table = match self.open_table(TOKEN_TABLE) {
+            Ok(table) => table,
+            Err(error) => {
+                self.warn_read(&error);
+                return vec![None; keys.len()];
+            }
+        };
+        keys.iter()
+            .map(|key| match table.get(&key.0) {
+                Ok(value) => value.map(|value| value.value().to_vec()),
+                Err(error) => {
+                    self.warn_read(&error);
+                    None
+                }
+            })
+            .collect()
+    }
+
+    fn open_table(
+        &self,
+        table: TableDefinition<&'static [u8; 32], &'static [u8]>,
+    ) -> Result<ReadOnlyTable<&'static [u8; 32], &'static [u8]>, redb::Error> {
+        Ok(self.db.begin_read()?.open_table(table)?)
     }
 
     fn warn_read(&self, error: &dyn std::fmt::Display) {
@@ -452,8 +560,21 @@ fn create_parent(path: &Path) -> Result<(), CacheError> {
 fn create_table(db: &Database) -> Result<(), redb::Error> {
     let txn = db.begin_write()?;
     txn.open_table(TABLE)?;
+    txn.open_table(TOKEN_TABLE)?;
     txn.commit()?;
     Ok(())
+}
+
+/// Bytes the token table holds (0 when it cannot be read: the budget then counts from here).
+fn stored_token_bytes(db: &Database) -> u64 {
+    let stats = || -> Result<u64, redb::Error> {
+        Ok(db
+            .begin_read()?
+            .open_table(TOKEN_TABLE)?
+            .stats()?
+            .stored_bytes())
+    };
+    stats().unwrap_or(0)
 }
 
 /// The background writer: batches queued puts into one write transaction each.
@@ -470,7 +591,7 @@ struct Writer {
 
 #[derive(Default)]
 struct Batch {
-    entries: Vec<(CacheKey, Vector)>,
+    entries: Vec<(CacheKey, Value)>,
     acks: Vec<Sender<()>>,
 }
 
@@ -518,7 +639,7 @@ impl Writer {
     }
 
     /// Commits `entries`; a durable commit also makes the earlier non-durable ones durable.
-    fn commit(&mut self, entries: &[(CacheKey, Vector)], durable: bool) {
+    fn commit(&mut self, entries: &[(CacheKey, Value)], durable: bool) {
         if entries.is_empty() && !(durable && self.pending) {
             return;
         }
@@ -528,7 +649,7 @@ impl Writer {
             Durability::None
         };
         match write_entries(&self.db, entries, durability) {
-            Ok(()) => self.committed(entries.len(), durable),
+            Ok(()) => self.committed(entries, durable),
             Err(error) => tracing::warn!(
                 path = %self.path.display(),
                 %error,
@@ -538,8 +659,13 @@ impl Writer {
         }
     }
 
-    fn committed(&mut self, entries: usize, durable: bool) {
-        count(&self.counters.disk_writes, entries as u64);
+    fn committed(&mut self, entries: &[(CacheKey, Value)], durable: bool) {
+        let tokens = entries
+            .iter()
+            .filter(|(_, value)| matches!(value, Value::TokenVectors(_)))
+            .count();
+        count(&self.counters.disk_writes, (entries.len() - tokens) as u64);
+        count(&self.counters.token_vector_writes, tokens as u64);
         self.pending = !durable;
         if durable {
             self.last_durable = Instant::now();
@@ -549,17 +675,25 @@ impl Writer {
 
 fn write_entries(
     db: &Database,
-    entries: &[(CacheKey, Vector)],
+    entries: &[(CacheKey, Value)],
     durability: Durability,
 ) -> Result<(), redb::Error> {
     let mut txn = db.begin_write()?;
     txn.set_durability(durability)?;
     {
-        let mut table = txn.open_table(TABLE)?;
+        let mut vectors = txn.open_table(TABLE)?;
+        let mut tokens = txn.open_table(TOKEN_TABLE)?;
         let mut bytes = Vec::new();
-        for (key, vector) in entries {
-            encode(vector, &mut bytes);
-            table.insert(&key.0, bytes.as_slice())?;
+        for (key, value) in entries {
+            match value {
+                Value::Vector(vector) => {
+                    encode(vector, &mut bytes);
+                    vectors.insert(&key.0, bytes.as_slice())?;
+                }
+                Value::TokenVectors(encoded) => {
+                    tokens.insert(&key.0, encoded.as_slice())?;
+                }
+            }
         }
     }
     txn.commit()?;

@@ -32,7 +32,13 @@ pub async fn run(
     json: Option<&Path>,
     searches: Searches,
 ) -> anyhow::Result<()> {
-    let library = Library::open(super::in_memory(&config)).await?;
+    // A throw-away cache file, so that reranking reads the token vectors ingestion stored,
+    // as on a server.
+    let scratch = tempfile::tempdir()?;
+    let mut config = (*super::in_memory(&config)).clone();
+    let cache_file = scratch.path().join("embedding-cache.redb");
+    config.cache.embedding_path = cache_file.display().to_string();
+    let library = Library::open(Arc::new(config)).await?;
     let reranker = library.reranker().name().to_string();
     let scores = if set.is_dir() {
         let set = DevSet::load(set, corpus)?;

@@ -169,7 +169,12 @@ impl DevBackend for LibraryBackend {
             };
             self.library().upsert_document(collection, input).await?;
         }
-        Ok(())
+        // What ingestion queued for the cache file (passages' token vectors) is read from
+        // there by the first questions, as it would be on a server some time after ingestion.
+        let encoder = self.library().embedder().clone();
+        tokio::task::spawn_blocking(move || encoder.flush_cache())
+            .await
+            .map_err(|e| crate::error::AppError::Internal(format!("cache flush: {e}")))
     }
 
     async fn answer(&self, collection: &str, question: &str) -> AppResult<AnswerObservation> {

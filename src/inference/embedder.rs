@@ -28,24 +28,54 @@ pub struct Embeddings {
     pub cache_hits: usize,
 }
 
+/// A text for the encoder, and whether its token vectors are wanted too.
+struct EmbedInput {
+    encoded: Encoded,
+    keep_tokens: bool,
+}
+
+/// An embedding, and the text's token vectors (int8-encoded) when they were wanted.
+type EmbedOutput = (Vec<f32>, Option<Vec<u8>>);
+
 /// The encoder as the batching worker runs it.
 struct EncoderModel(SentenceEncoder);
 
 impl BatchModel for EncoderModel {
-    type Input = Encoded;
-    type Output = Vec<f32>;
+    type Input = EmbedInput;
+    type Output = EmbedOutput;
 
-    fn length(input: &Encoded) -> usize {
-        input.ids.len()
+    fn length(input: &EmbedInput) -> usize {
+        input.encoded.ids.len()
     }
 
-    fn run(&mut self, batch: Vec<Encoded>) -> Result<Vec<Vec<f32>>, String> {
-        self.0.embed(&batch).map_err(|e| e.to_string())
+    fn run(&mut self, batch: Vec<EmbedInput>) -> Result<Vec<EmbedOutput>, String> {
+        let keep: Vec<bool> = batch.iter().map(|input| input.keep_tokens).collect();
+        let encoded: Vec<Encoded> = batch.into_iter().map(|input| input.encoded).collect();
+        let outputs = if keep.contains(&true) {
+            let both = self.0.embed_with_tokens(&encoded);
+            both.map(|rows| {
+                rows.into_iter()
+                    .zip(keep)
+                    .map(|((vector, tokens), keep)| (vector, keep.then(|| tokens.to_int8_bytes())))
+                    .collect()
+            })
+        } else {
+            let vectors = self.0.embed(&encoded);
+            vectors.map(|rows| rows.into_iter().map(|vector| (vector, None)).collect())
+        };
+        outputs.map_err(|e| e.to_string())
     }
 
     fn thread_plan(&self) -> Option<ThreadPlan> {
         self.0.precision().threads.as_ref().map(|t| t.plan)
     }
+}
+
+/// The texts of one [`Embedder::embed`] call as the model reads them, and how to run them.
+struct Work<'a> {
+    encoded: &'a [Encoded],
+    priority: Priority,
+    keep_tokens: bool,
 }
 
 /// Embeds texts through a two-level cache and a batching worker; cheap to clone.
@@ -57,6 +87,7 @@ pub struct Embedder {
     cache: Arc<EmbeddingCache>,
     info: Arc<ModelInfo>,
     precision: Arc<OnceLock<Arc<PrecisionChoice>>>,
+    keeps_token_vectors: bool,
 }
 
 impl Embedder {
@@ -96,7 +127,20 @@ impl Embedder {
             cache,
             info: Arc::new(info),
             precision,
+            keeps_token_vectors: false,
         })
+    }
+
+    /// Makes passages embedded for ingestion (bulk work) also store their token vectors in
+    /// the cache file, from the same forward pass, where a late-interaction reranker over
+    /// this encoder cutting passages at `max_length` tokens finds them under its own key.
+    /// Nothing is kept when that reranker would read other tokens (a role prefix, another
+    /// budget) or the cache stores no token vectors.
+    pub fn keep_token_vectors_for(mut self, max_length: usize) -> Self {
+        self.keeps_token_vectors = self.cache.stores_token_vectors()
+            && self.info.max_length == max_length
+            && self.tokenizer.prefix(TextRole::Passage).is_empty();
+        self
     }
 
     /// The worker's name (`encoder`, `swedish-encoder`), as logs and metrics label it.
@@ -191,12 +235,19 @@ impl Embedder {
                 Claim::Theirs => theirs.push(i),
             }
         }
-        self.compute(mine, &encoded, &mut vectors, priority).await?;
+        let keep_tokens =
+            self.keeps_token_vectors && role == TextRole::Passage && priority == Priority::Bulk;
+        let work = Work {
+            encoded: &encoded,
+            priority,
+            keep_tokens,
+        };
+        self.compute(mine, &work, &mut vectors).await?;
         for i in theirs {
             match self.cache.wait_for(keys[i]).await {
                 Ok(vector) => vectors[i] = Some(vector),
                 Err(pending) => {
-                    self.compute(vec![(i, pending)], &encoded, &mut vectors, priority)
+                    self.compute(vec![(i, pending)], &work, &mut vectors)
                         .await?;
                 }
             }
@@ -209,21 +260,29 @@ impl Embedder {
         })
     }
 
-    /// Runs the model on the claimed texts (`(index, claim)` into `encoded`) and stores each
-    /// vector in the cache and in `vectors`.
+    /// Runs the model on the claimed texts (`(index, claim)` into `work.encoded`) and stores
+    /// each vector (and the token vectors, when kept) in the cache and in `vectors`.
     async fn compute(
         &self,
         claimed: Vec<(usize, Pending<'_>)>,
-        encoded: &[Encoded],
+        work: &Work<'_>,
         vectors: &mut [Option<Arc<[f32]>>],
-        priority: Priority,
     ) -> AppResult<()> {
         if claimed.is_empty() {
             return Ok(());
         }
-        let inputs = claimed.iter().map(|(i, _)| encoded[*i].clone()).collect();
-        let computed = self.batcher.submit(inputs, priority).await?;
-        for ((i, pending), vector) in claimed.into_iter().zip(computed) {
+        let inputs = claimed
+            .iter()
+            .map(|(i, _)| EmbedInput {
+                encoded: work.encoded[*i].clone(),
+                keep_tokens: work.keep_tokens,
+            })
+            .collect();
+        let computed = self.batcher.submit(inputs, work.priority).await?;
+        for ((i, pending), (vector, tokens)) in claimed.into_iter().zip(computed) {
+            if let Some(tokens) = tokens {
+                self.cache.put_token_vectors(pending.key(), tokens);
+            }
             let vector: Arc<[f32]> = vector.into();
             self.cache.fulfil(pending, vector.clone());
             vectors[i] = Some(vector);

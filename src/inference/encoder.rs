@@ -15,6 +15,7 @@ use super::{
     token_budget,
 };
 use crate::config::Precision;
+use crate::retrieval::kernels::dot_f32;
 
 type Result<T> = std::result::Result<T, InferenceError>;
 
@@ -131,8 +132,7 @@ impl SentenceEncoder {
     /// Embeddings of one batch, run in one forward pass.
     fn embed_batch(&self, batch: &[&Encoded]) -> Result<Vec<Vec<f32>>> {
         let (hidden, mask) = self.hidden_states(batch)?;
-        let rows = to_vec(&l2_normalize(&mean_pool(&hidden, &mask)?)?)?;
-        Ok(rows.chunks(self.dimension).map(<[f32]>::to_vec).collect())
+        self.pooled_rows(&hidden, &mask)
     }
 
     /// Unit-length f32 vectors for every real (non-padding) token of each input, special
@@ -140,16 +140,40 @@ impl SentenceEncoder {
     pub fn token_embeddings(&self, inputs: &[Encoded]) -> Result<Vec<TokenVectors>> {
         in_length_batches(inputs, self.options.batch_size, |batch| {
             let (hidden, _) = self.hidden_states(batch)?;
-            let values = to_vec(&l2_normalize(&hidden)?)?;
-            let width = hidden.size()[1] as usize * self.dimension;
-            let rows = batch.iter().zip(values.chunks(width));
-            Ok(rows
-                .map(|(input, row)| TokenVectors {
-                    dimension: self.dimension,
-                    values: row[..input.ids.len() * self.dimension].to_vec(),
-                })
+            self.token_rows(batch, &hidden)
+        })
+    }
+
+    /// [`Self::embed`] and [`Self::token_embeddings`] of every input from the same forward
+    /// passes: what ingestion keeps for a late-interaction reranker over this encoder.
+    pub fn embed_with_tokens(&self, inputs: &[Encoded]) -> Result<Vec<(Vec<f32>, TokenVectors)>> {
+        in_length_batches(inputs, self.options.batch_size, |batch| {
+            let (hidden, mask) = self.hidden_states(batch)?;
+            let pooled = self.pooled_rows(&hidden, &mask)?;
+            Ok(pooled
+                .into_iter()
+                .zip(self.token_rows(batch, &hidden)?)
                 .collect())
         })
+    }
+
+    /// The unit-length mean of each input's hidden states.
+    fn pooled_rows(&self, hidden: &Tensor, mask: &Tensor) -> Result<Vec<Vec<f32>>> {
+        let rows = to_vec(&l2_normalize(&mean_pool(hidden, mask)?)?)?;
+        Ok(rows.chunks(self.dimension).map(<[f32]>::to_vec).collect())
+    }
+
+    /// Each input's hidden states at its real tokens, each made unit-length.
+    fn token_rows(&self, batch: &[&Encoded], hidden: &Tensor) -> Result<Vec<TokenVectors>> {
+        let values = to_vec(&l2_normalize(hidden)?)?;
+        let width = hidden.size()[1] as usize * self.dimension;
+        let rows = batch.iter().zip(values.chunks(width));
+        Ok(rows
+            .map(|(input, row)| TokenVectors {
+                dimension: self.dimension,
+                values: row[..input.ids.len() * self.dimension].to_vec(),
+            })
+            .collect())
     }
 
     /// Final hidden states in f32 and the padding mask as [batch, tokens, 1] f32.
@@ -206,6 +230,40 @@ impl TokenVectors {
     pub fn rows(&self) -> impl Iterator<Item = &[f32]> {
         self.values.chunks_exact(self.dimension)
     }
+
+    /// The rows in a quarter of the space, for storage: per row its largest magnitude as a
+    /// little-endian `f32`, then each value as the nearest of 255 steps of it (`i8`).
+    pub fn to_int8_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(self.len() * (4 + self.dimension));
+        for row in self.rows() {
+            let largest = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+            bytes.extend_from_slice(&largest.to_le_bytes());
+            let step = if largest > 0.0 { largest / 127.0 } else { 1.0 };
+            bytes.extend(row.iter().map(|v| (v / step).round() as i8 as u8));
+        }
+        bytes
+    }
+
+    /// Rows of `dimension` read back from [`Self::to_int8_bytes`], each made unit-length
+    /// again; `None` unless `bytes` split into such rows.
+    pub fn from_int8_bytes(dimension: usize, bytes: &[u8]) -> Option<Self> {
+        let stride = 4 + dimension;
+        if dimension == 0 || !bytes.len().is_multiple_of(stride) {
+            return None;
+        }
+        let mut values = Vec::with_capacity(bytes.len() / stride * dimension);
+        for row in bytes.chunks_exact(stride) {
+            let (largest, steps) = row.split_at(4);
+            let largest = f32::from_le_bytes(largest.try_into().expect("four bytes"));
+            let start = values.len();
+            values.extend(steps.iter().map(|&q| f32::from(q as i8) * largest / 127.0));
+            let norm = values[start..].iter().map(|v| v * v).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                values[start..].iter_mut().for_each(|v| *v /= norm);
+            }
+        }
+        Some(Self { dimension, values })
+    }
 }
 
 /// Late-interaction relevance: for each query token its best cosine against the document's
@@ -216,7 +274,7 @@ pub fn max_sim(query: &TokenVectors, doc: &TokenVectors) -> f32 {
     }
     let best = |q: &[f32]| {
         doc.rows()
-            .map(|d| q.iter().zip(d).map(|(a, b)| a * b).sum::<f32>())
+            .map(|d| dot_f32(q, d))
             .fold(f32::NEG_INFINITY, f32::max)
     };
     query.rows().map(best).sum::<f32>() / query.len() as f32
@@ -291,4 +349,55 @@ fn model_id(dir: &Path) -> Result<String> {
         .file_name()
         .map_or("model".into(), |n| n.to_string_lossy());
     Ok(format!("{name}-{}", &hasher.finalize().to_hex()[..12]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Unit rows of `dimension` from a fixed pseudo-random sequence.
+    fn unit_rows(tokens: usize, dimension: usize, seed: u32) -> TokenVectors {
+        let mut state = seed;
+        let mut values = Vec::with_capacity(tokens * dimension);
+        for _ in 0..tokens {
+            let row: Vec<f32> = (0..dimension)
+                .map(|_| {
+                    state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+                })
+                .collect();
+            let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+            values.extend(row.iter().map(|v| v / norm));
+        }
+        TokenVectors::from_flat(dimension, values).unwrap()
+    }
+
+    #[test]
+    fn int8_rows_keep_max_sim_within_a_thousandth() {
+        let (query, passage) = (unit_rows(12, 384, 1), unit_rows(200, 384, 2));
+        let bytes = passage.to_int8_bytes();
+        assert_eq!(bytes.len(), 200 * (4 + 384));
+        let stored = TokenVectors::from_int8_bytes(384, &bytes).unwrap();
+        assert_eq!((stored.len(), stored.dimension()), (200, 384));
+        for row in stored.rows() {
+            let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-5, "{norm}");
+        }
+        let (exact, approximate) = (max_sim(&query, &passage), max_sim(&query, &stored));
+        assert!(
+            (exact - approximate).abs() < 1e-3,
+            "{exact} vs {approximate}"
+        );
+    }
+
+    #[test]
+    fn int8_bytes_that_do_not_split_into_rows_are_refused() {
+        let bytes = unit_rows(3, 8, 3).to_int8_bytes();
+        assert!(TokenVectors::from_int8_bytes(8, &bytes[..bytes.len() - 1]).is_none());
+        assert!(TokenVectors::from_int8_bytes(0, &bytes).is_none());
+        let zero = TokenVectors::from_flat(4, vec![0.0; 4]).unwrap();
+        let read = TokenVectors::from_int8_bytes(4, &zero.to_int8_bytes()).unwrap();
+        assert_eq!(read.as_flat(), [0.0; 4]);
+        assert!(TokenVectors::from_int8_bytes(8, &[]).unwrap().is_empty());
+    }
 }

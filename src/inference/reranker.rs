@@ -2,6 +2,7 @@
 //! (MaxSim over the sentence encoder's token vectors). Either runs on its own batching worker.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use super::Encoded;
@@ -10,10 +11,10 @@ use super::batcher::{
     BatchLimits, BatchModel, BatchStats, Batcher, ModelState, Priority, ThreadPlan,
 };
 use super::cross_encoder::CrossEncoder;
-use super::encoder::{SentenceEncoder, TokenVectors, max_sim};
+use super::encoder::{ModelInfo, SentenceEncoder, TokenVectors, max_sim};
 use super::precision::PrecisionChoice;
 use super::tokenizer::TextTokenizer;
-use crate::cache::embedding::CacheKey;
+use crate::cache::embedding::{CacheKey, EmbeddingCache};
 use crate::config::Loading;
 use crate::error::{AppError, AppResult};
 use quick_cache::sync::Cache;
@@ -62,7 +63,7 @@ impl BatchModel for TokenEncoder {
 
 enum Engine {
     CrossEncoder(Batcher<PairScorer>),
-    MaxSim(Batcher<TokenEncoder>),
+    MaxSim(Batcher<TokenEncoder>, PassageVectors),
 }
 
 /// Scores passages against a query; higher is more relevant. Cheap to clone.
@@ -73,12 +74,37 @@ pub struct Reranker {
     name: Arc<str>,
     max_length: usize,
     precision: Arc<OnceLock<Arc<PrecisionChoice>>>,
-    passages: Option<Arc<PassageVectors>>,
 }
 
-/// Token vectors of passages the MaxSim reranker has encoded, by (reranker, max length,
-/// text): a chunk among the candidates of another question is not encoded again.
-type PassageVectors = Cache<CacheKey, Arc<TokenVectors>, TokenVectorsWeighter, DefaultHashBuilder>;
+/// Where the MaxSim reranker finds passages' token vectors before it encodes them.
+pub struct TokenVectorSources {
+    /// Bound of the in-memory cache of the token vectors it has used, in bytes (0 = none).
+    pub memory_bytes: u64,
+    /// The cache file where ingestion stored them (see `Embedder::keep_token_vectors_for`).
+    pub stored: Option<Arc<EmbeddingCache>>,
+}
+
+/// How many candidates' token vectors came from where, since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenVectorCounts {
+    /// Found in memory.
+    pub memory: u64,
+    /// Read from the cache file (stored at ingestion, or by an earlier process).
+    pub stored: u64,
+    /// Encoded for the request.
+    pub encoded: u64,
+}
+
+/// The MaxSim reranker's passages: token vectors by (encoder, max length, text) — the key
+/// ingestion stores them under — in memory and in the cache file.
+struct PassageVectors {
+    memory: Option<Cache<CacheKey, Arc<TokenVectors>, TokenVectorsWeighter, DefaultHashBuilder>>,
+    stored: Option<Arc<EmbeddingCache>>,
+    encoder: ModelInfo,
+    from_memory: AtomicU64,
+    from_store: AtomicU64,
+    encoded: AtomicU64,
+}
 
 /// Bytes of an entry beyond its vectors (key, `Arc`, table slot).
 const PASSAGE_ENTRY_OVERHEAD_BYTES: u64 = 96;
@@ -125,15 +151,18 @@ impl Reranker {
     }
 
     /// Late interaction with the sentence encoder in `dir`, passages cut to `max_length` tokens;
-    /// the token vectors of passages it has encoded are kept up to `cache_bytes` (0 = none).
+    /// passages' token vectors are looked for in `sources` before they are encoded.
     pub fn max_sim(
         dir: &Path,
         options: LoadOptions,
         limits: BatchLimits,
         loading: Loading,
         max_length: usize,
-        cache_bytes: u64,
+        sources: TokenVectorSources,
     ) -> AppResult<Self> {
+        let encoder = SentenceEncoder::describe(dir, &options).map_err(|e| {
+            AppError::Unavailable(format!("cannot load reranker from {}: {e}", dir.display()))
+        })?;
         let precision = Arc::new(OnceLock::new());
         let batcher = start_worker(
             "maxsim",
@@ -146,17 +175,20 @@ impl Reranker {
                 Ok((model.precision().clone(), TokenEncoder(model)))
             },
         )?;
-        let mut reranker = Self::assemble(
-            Engine::MaxSim(batcher),
-            dir,
-            max_length,
-            "maxsim",
-            precision,
-        )?;
-        reranker.passages =
-            crate::cache::bounded(cache_bytes, TYPICAL_PASSAGE_BYTES, TokenVectorsWeighter)
-                .map(Arc::new);
-        Ok(reranker)
+        let passages = PassageVectors {
+            memory: crate::cache::bounded(
+                sources.memory_bytes,
+                TYPICAL_PASSAGE_BYTES,
+                TokenVectorsWeighter,
+            ),
+            stored: sources.stored.filter(|cache| cache.stores_token_vectors()),
+            encoder,
+            from_memory: AtomicU64::new(0),
+            from_store: AtomicU64::new(0),
+            encoded: AtomicU64::new(0),
+        };
+        let engine = Engine::MaxSim(batcher, passages);
+        Self::assemble(engine, dir, max_length, "maxsim", precision)
     }
 
     fn assemble(
@@ -179,7 +211,6 @@ impl Reranker {
             name: format!("{kind}:{model}").into(),
             max_length,
             precision,
-            passages: None,
         })
     }
 
@@ -202,9 +233,22 @@ impl Reranker {
         let raw = f64::from(raw);
         match &*self.engine {
             Engine::CrossEncoder(_) => 1.0 / (1.0 + (-raw).exp()),
-            Engine::MaxSim(_) => {
+            Engine::MaxSim(..) => {
                 ((raw - MAXSIM_FLOOR) / (MAXSIM_CEILING - MAXSIM_FLOOR)).clamp(0.0, 1.0)
             }
+        }
+    }
+
+    /// Where the MaxSim reranker's candidates' token vectors came from; `None` for a
+    /// cross-encoder.
+    pub fn token_vector_counts(&self) -> Option<TokenVectorCounts> {
+        match &*self.engine {
+            Engine::CrossEncoder(_) => None,
+            Engine::MaxSim(_, passages) => Some(TokenVectorCounts {
+                memory: passages.from_memory.load(Ordering::Relaxed),
+                stored: passages.from_store.load(Ordering::Relaxed),
+                encoded: passages.encoded.load(Ordering::Relaxed),
+            }),
         }
     }
 
@@ -212,7 +256,7 @@ impl Reranker {
     pub fn batcher_stats(&self) -> (usize, &BatchStats) {
         match &*self.engine {
             Engine::CrossEncoder(batcher) => (batcher.queue_depth(), batcher.stats()),
-            Engine::MaxSim(batcher) => (batcher.queue_depth(), batcher.stats()),
+            Engine::MaxSim(batcher, _) => (batcher.queue_depth(), batcher.stats()),
         }
     }
 
@@ -220,7 +264,7 @@ impl Reranker {
     pub fn is_running(&self) -> bool {
         match &*self.engine {
             Engine::CrossEncoder(batcher) => batcher.is_running(),
-            Engine::MaxSim(batcher) => batcher.is_running(),
+            Engine::MaxSim(batcher, _) => batcher.is_running(),
         }
     }
 
@@ -228,7 +272,7 @@ impl Reranker {
     pub fn model_state(&self) -> ModelState {
         match &*self.engine {
             Engine::CrossEncoder(batcher) => batcher.model_state(),
-            Engine::MaxSim(batcher) => batcher.model_state(),
+            Engine::MaxSim(batcher, _) => batcher.model_state(),
         }
     }
 
@@ -258,33 +302,31 @@ impl Reranker {
                     .await?;
                 Ok(batcher.submit(pairs, priority).await?)
             }
-            Engine::MaxSim(batcher) => {
-                self.max_sim_scores(batcher, query, passages, priority)
+            Engine::MaxSim(batcher, known) => {
+                self.max_sim_scores((batcher, known), query, passages, priority)
                     .await
             }
         }
     }
 
     /// MaxSim of the query's token vectors against each passage's, encoding only the passages
-    /// whose vectors are not cached (the query and those in one batch).
+    /// whose vectors are neither in memory nor stored (the query and those in one batch).
     async fn max_sim_scores(
         &self,
-        batcher: &Batcher<TokenEncoder>,
+        (batcher, known): (&Batcher<TokenEncoder>, &PassageVectors),
         query: &str,
         passages: &[String],
         priority: Priority,
     ) -> AppResult<Vec<f32>> {
         let keys: Vec<CacheKey> = passages
             .iter()
-            .map(|p| CacheKey::new(&self.name, self.max_length, p))
+            .map(|p| CacheKey::new(&known.encoder.model_id, self.max_length, p))
             .collect();
-        let mut vectors: Vec<Option<Arc<TokenVectors>>> = keys
-            .iter()
-            .map(|key| self.passages.as_ref().and_then(|cache| cache.get(key)))
-            .collect();
+        let mut vectors = known.find(&keys).await?;
         let missing: Vec<usize> = (0..passages.len())
             .filter(|&i| vectors[i].is_none())
             .collect();
+        count(&known.encoded, missing.len());
         let texts: Vec<String> = missing.iter().map(|&i| passages[i].clone()).collect();
         // The query first, then the passages to encode.
         let inputs = self
@@ -303,9 +345,7 @@ impl Reranker {
         let query = encoded.next().expect("query vectors first");
         for (i, passage) in missing.into_iter().zip(encoded) {
             let passage = Arc::new(passage);
-            if let Some(cache) = &self.passages {
-                cache.insert(keys[i], passage.clone());
-            }
+            known.keep(keys[i], &passage);
             vectors[i] = Some(passage);
         }
         Ok(vectors
@@ -335,6 +375,59 @@ impl Reranker {
             .map_err(|e| AppError::Internal(format!("tokenizer task: {e}")))?
             .map_err(|e| AppError::invalid("tokenization_failed", e))
     }
+}
+
+impl PassageVectors {
+    /// The token vectors of each key found in memory, then in the cache file (those are
+    /// kept in memory from then on).
+    async fn find(&self, keys: &[CacheKey]) -> AppResult<Vec<Option<Arc<TokenVectors>>>> {
+        let mut found: Vec<Option<Arc<TokenVectors>>> = keys
+            .iter()
+            .map(|key| self.memory.as_ref().and_then(|memory| memory.get(key)))
+            .collect();
+        count(&self.from_memory, found.iter().flatten().count());
+        let missing: Vec<usize> = (0..keys.len()).filter(|&i| found[i].is_none()).collect();
+        let Some(stored) = self.stored.clone().filter(|_| !missing.is_empty()) else {
+            return Ok(found);
+        };
+        let wanted: Vec<CacheKey> = missing.iter().map(|&i| keys[i]).collect();
+        let dimension = self.encoder.dimension;
+        let read = tokio::task::spawn_blocking(move || {
+            let bytes = stored.get_token_vectors(&wanted);
+            bytes
+                .into_iter()
+                .map(|bytes| {
+                    bytes.and_then(|bytes| TokenVectors::from_int8_bytes(dimension, &bytes))
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("token vector read: {e}")))?;
+        for (i, vectors) in missing.into_iter().zip(read) {
+            if let Some(vectors) = vectors.map(Arc::new) {
+                if let Some(memory) = &self.memory {
+                    memory.insert(keys[i], vectors.clone());
+                }
+                count(&self.from_store, 1);
+                found[i] = Some(vectors);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Keeps a passage's freshly encoded token vectors in memory and in the cache file.
+    fn keep(&self, key: CacheKey, vectors: &Arc<TokenVectors>) {
+        if let Some(memory) = &self.memory {
+            memory.insert(key, vectors.clone());
+        }
+        if let Some(stored) = &self.stored {
+            stored.put_token_vectors(key, vectors.to_int8_bytes());
+        }
+    }
+}
+
+fn count(counter: &AtomicU64, n: usize) {
+    counter.fetch_add(n as u64, Ordering::Relaxed);
 }
 
 /// A loaded reranking model and the precision it runs in.

@@ -19,7 +19,7 @@ pub async fn rerank(
         return Ok(());
     }
     let reranker = library.reranker();
-    let passages: Vec<String> = candidates.iter().map(|c| c.hit.text.clone()).collect();
+    let passages = library.rerank_passages(candidates.iter().map(|c| &c.hit));
     let scores = reranker
         .score(query, &passages, Priority::Interactive)
         .await?;

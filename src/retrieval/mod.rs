@@ -7,7 +7,7 @@ pub mod decompound;
 mod folding;
 pub mod fusion;
 pub mod index;
-mod kernels;
+pub(crate) mod kernels;
 mod signs;
 pub mod snapshot;
 pub mod vectors;

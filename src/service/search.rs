@@ -8,6 +8,7 @@ use futures::future::try_join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::chunking::embedding_text;
 use super::encoders::same_model;
 use super::{Library, validate};
 use crate::config::DefaultSearchMode;
@@ -175,9 +176,17 @@ impl Library {
         Ok((mode, hits))
     }
 
+    /// The texts the reranker reads for `hits`: each chunk as it was embedded, under the
+    /// context header ingestion gives it, so the token vectors ingestion stored serve it.
+    pub fn rerank_passages<'a>(&self, hits: impl Iterator<Item = &'a SearchHit>) -> Vec<String> {
+        let header = self.config.ingest.context_header;
+        hits.map(|hit| embedding_text(header, &hit.title, &hit.path, &hit.text))
+            .collect()
+    }
+
     /// Orders `hits` by the reranker's score of each chunk against `query`.
     async fn rerank(&self, query: &str, mut hits: Vec<SearchHit>) -> AppResult<Vec<SearchHit>> {
-        let passages: Vec<String> = hits.iter().map(|h| h.text.clone()).collect();
+        let passages = self.rerank_passages(hits.iter());
         let scores = self
             .reranker
             .score(query, &passages, Priority::Interactive)

@@ -14,12 +14,15 @@ use crate::config::Loading;
 use crate::error::{AppError, AppResult};
 use crate::inference::batcher::{BatchLimits, ThreadPlan};
 use crate::inference::embedder::Embedder;
-use crate::inference::reranker::Reranker;
+use crate::inference::reranker::{Reranker, TokenVectorSources};
 use crate::inference::{LoadOptions, device_of};
 use crate::model::Collection;
 use crate::retrieval::decompound::Decompounder;
 use crate::retrieval::index::{CollectionIndex, IndexedChunk, SearchIndex};
 use crate::store::Store;
+
+/// Bytes in a mebibyte, for the `*_mib` settings.
+const MIB: u64 = 1024 * 1024;
 
 impl Library {
     /// Opens the store, starts the encoder and reranker workers (loading their models as
@@ -28,8 +31,8 @@ impl Library {
     /// [`Library::with_generator`]). [`Library::close`] stops following.
     pub async fn open(config: Arc<Config>) -> AppResult<Self> {
         let store = Store::open(&config.storage).await?;
-        let encoders = load_encoders(&config)?;
-        let reranker = load_reranker(&config)?;
+        let (encoders, cache) = load_encoders(&config)?;
+        let reranker = load_reranker(&config, cache)?;
         let index = SearchIndex::new(load_decompounder(&config));
         let library = Library::assemble(store, config, encoders, reranker, index);
         library.start_following().await?;
@@ -141,26 +144,31 @@ fn batch_limits(config: &Config) -> BatchLimits {
     }
 }
 
-/// The configured cross-encoder, or MaxSim over the sentence encoder when none is set.
-fn load_reranker(config: &Config) -> AppResult<Reranker> {
+/// The configured cross-encoder, or MaxSim over the sentence encoder when none is set (it
+/// finds the token vectors ingestion stored in the embedding cache's file).
+fn load_reranker(config: &Config, cache: Arc<EmbeddingCache>) -> AppResult<Reranker> {
     let (options, limits) = (load_options(config)?, batch_limits(config));
     let max_length = config.inference.rerank_max_length;
     if config.models.reranker.is_empty() {
         let dir = config.models.path_of(&config.models.embedding);
-        let cache_bytes = config.cache.token_vectors_memory_mib * 1024 * 1024;
+        let sources = TokenVectorSources {
+            memory_bytes: config.cache.token_vectors_memory_mib * MIB,
+            stored: Some(cache),
+        };
         let loading = config.models.loading;
-        Reranker::max_sim(&dir, options, limits, loading, max_length, cache_bytes)
+        Reranker::max_sim(&dir, options, limits, loading, max_length, sources)
     } else {
         let dir = config.models.path_of(&config.models.reranker);
         Reranker::cross_encoder(&dir, options, limits, config.models.loading, max_length)
     }
 }
 
-/// The encoder worker and its cache, as configured.
-/// The encoders of `models.embedding` and `models.swedish_embedding`, sharing one embedding
-/// cache (its keys name the model). The Swedish one loads on first use (or at start with
-/// `models.loading = "eager"`); when it cannot be read, Swedish collections use the first.
-fn load_encoders(config: &Config) -> AppResult<Encoders> {
+/// The encoders of `models.embedding` and `models.swedish_embedding`, and the one embedding
+/// cache they share (its keys name the model). The Swedish one loads on first use (or at
+/// start with `models.loading = "eager"`); when it cannot be read, Swedish collections use
+/// the first. With the MaxSim reranker (no `models.reranker`), the first also stores the
+/// token vectors of the passages it embeds for ingestion.
+fn load_encoders(config: &Config) -> AppResult<(Encoders, Arc<EmbeddingCache>)> {
     let cache_path =
         (!config.cache.embedding_path.is_empty()).then(|| Path::new(&config.cache.embedding_path));
     if let Some(parent) = cache_path
@@ -171,8 +179,9 @@ fn load_encoders(config: &Config) -> AppResult<Encoders> {
             AppError::Unavailable(format!("cannot create {}: {e}", parent.display()))
         })?;
     }
-    let cache = EmbeddingCache::open(cache_path, config.cache.embedding_memory_mib * 1024 * 1024)
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let cache = EmbeddingCache::open(cache_path, config.cache.embedding_memory_mib * MIB)
+        .map_err(|e| AppError::Unavailable(e.to_string()))?
+        .with_token_vector_budget(config.cache.token_vectors_disk_mib * MIB);
     let cache = Arc::new(cache);
     let models = &config.models;
     let default = Embedder::load(
@@ -183,6 +192,11 @@ fn load_encoders(config: &Config) -> AppResult<Encoders> {
         models.loading,
         cache.clone(),
     )?;
+    let default = if models.reranker.is_empty() {
+        default.keep_token_vectors_for(config.inference.rerank_max_length)
+    } else {
+        default
+    };
     let swedish =
         if models.swedish_embedding.is_empty() || models.swedish_embedding == models.embedding {
             None
@@ -199,7 +213,7 @@ fn load_encoders(config: &Config) -> AppResult<Encoders> {
                 options,
                 batch_limits(config),
                 loading,
-                cache,
+                cache.clone(),
             ) {
                 Ok(encoder) => Some(encoder),
                 Err(e) => {
@@ -213,5 +227,5 @@ fn load_encoders(config: &Config) -> AppResult<Encoders> {
                 }
             }
         };
-    Ok(Encoders::new(default, swedish))
+    Ok((Encoders::new(default, swedish), cache))
 }
