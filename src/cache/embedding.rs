@@ -44,6 +44,10 @@ const MAX_NON_DURABLE: Duration = Duration::from_secs(1);
 const ENTRY_OVERHEAD_BYTES: u64 = 64;
 /// Rough weight of one entry (a 384-dimension vector), to size level 1's bookkeeping.
 const TYPICAL_ENTRY_BYTES: u64 = 2048;
+/// Memory redb may use to cache the file's pages (its default, 1 GiB, filled up once the file
+/// held gigabytes of token vectors: RSS 3.9 GB after ingesting 28,479 chunks); reads beyond it
+/// go to the operating system's page cache.
+const FILE_CACHE_BYTES: usize = 64 << 20;
 /// Shards of level 1 (a power of two); fewer are used when the bound holds few entries.
 const MEMORY_SHARDS: usize = 16;
 
@@ -527,17 +531,20 @@ impl DiskLevel {
 
 fn open_database(path: &Path) -> Result<Database, CacheError> {
     create_parent(path)?;
-    let db = Database::create(path).map_err(|source| match source {
-        DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
-            CacheError::Locked {
-                path: path.to_owned(),
+    let db = Database::builder()
+        .set_cache_size(FILE_CACHE_BYTES)
+        .create(path)
+        .map_err(|source| match source {
+            DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
+                CacheError::Locked {
+                    path: path.to_owned(),
+                }
             }
-        }
-        source => CacheError::Open {
-            path: path.to_owned(),
-            source,
-        },
-    })?;
+            source => CacheError::Open {
+                path: path.to_owned(),
+                source,
+            },
+        })?;
     create_table(&db).map_err(|source| CacheError::Init {
         path: path.to_owned(),
         source,
