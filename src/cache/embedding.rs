@@ -470,7 +470,23 @@ impl DiskLevel {
 
     /// Looks every key up in one read transaction; an unreadable value is a miss.
     fn read<'k>(&self, keys: impl ExactSizeIterator<Item = &'k CacheKey>) -> Vec<Option<Vector>> {
-        let table = match self.open_table(TABLE) {
+        self.read_from(TABLE, keys, decode)
+    }
+
+    /// The token vectors stored under each key, in one read transaction.
+    fn read_token_vectors(&self, keys: &[CacheKey]) -> Vec<Option<Vec<u8>>> {
+        self.read_from(TOKEN_TABLE, keys.iter(), |bytes| Some(bytes.to_vec()))
+    }
+
+    /// Looks every key up in `table` in one read transaction and decodes what it finds; a
+    /// failed read is a miss (and a warning).
+    fn read_from<'k, T: Clone>(
+        &self,
+        table: TableDefinition<&'static [u8; 32], &'static [u8]>,
+        keys: impl ExactSizeIterator<Item = &'k CacheKey>,
+        decode: impl Fn(&[u8]) -> Option<T>,
+    ) -> Vec<Option<T>> {
+        let table = match self.open_table(table) {
             Ok(table) => table,
             Err(error) => {
                 self.warn_read(&error);
@@ -485,26 +501,6 @@ impl DiskLevel {
             }
         })
         .collect()
-    }
-
-    /// The token vectors stored under each key, in one read transaction.
-    fn read_token_vectors(&self, keys: &[CacheKey]) -> Vec<Option<Vec<u8>>> {
-        let table = match self.open_table(TOKEN_TABLE) {
-            Ok(table) => table,
-            Err(error) => {
-                self.warn_read(&error);
-                return vec![None; keys.len()];
-            }
-        };
-        keys.iter()
-            .map(|key| match table.get(&key.0) {
-                Ok(value) => value.map(|value| value.value().to_vec()),
-                Err(error) => {
-                    self.warn_read(&error);
-                    None
-                }
-            })
-            .collect()
     }
 
     fn open_table(
